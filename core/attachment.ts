@@ -1,0 +1,189 @@
+// A peer's link to the backbone: one relay at a time, chosen from a list. It dials, proves the peer's
+// identity against the relay's fresh challenge, keeps the link alive with heartbeats, and when the link
+// dies it dials again with jittered exponential backoff, moving on to the next relay each time.
+
+import { every } from "./clock.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { peerIdOf, signHello } from "./crypto/keys.ts";
+import type { SigningKeyPair } from "./crypto/nacl.ts";
+import { equalBytes, toHex } from "./bytes.ts";
+import { WireError } from "./wire/codec.ts";
+import { FrameType, WIRE_VERSION, decodeFrame, encodeFrame } from "./wire/frames.ts";
+import type { ChallengeFrame, Frame, WelcomeFrame } from "./wire/frames.ts";
+import { CloseCode } from "./transports/link.ts";
+import type { Dialer, Link } from "./transports/link.ts";
+
+export interface AttachmentOptions {
+  relays: string[];
+  dialer: Dialer;
+  clock: Clock;
+  identity: SigningKeyPair;
+  agent: string;
+  maxFrame: number;
+  handshakeTimeoutMs: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  random: () => number;
+}
+
+export interface Attached {
+  link: Link;
+  relay: string;
+  relayId: Uint8Array;
+  challenge: Uint8Array;
+  welcome: WelcomeFrame;
+}
+
+export interface Detached {
+  relay: string;
+  code: number;
+  reason: string;
+  /** True when the link had completed its handshake before it went. */
+  wasAttached: boolean;
+}
+
+export interface AttachmentEvents {
+  attached(attached: Attached): void;
+  frame(frame: Frame, bytes: Uint8Array): void;
+  detached(detached: Detached): void;
+}
+
+/** Relay heartbeats a peer may miss before it gives the link up. */
+const MISSED_HEARTBEATS = 3;
+
+/** Close codes after which trying again cannot help: this relay refused us on principle. */
+const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
+
+export class RelayAttachment {
+  readonly peerId: Uint8Array;
+  private current: Link | null = null;
+  private attempt = 0;
+  private relayIndex = 0;
+  private retryTimer: TimerHandle | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly options: AttachmentOptions,
+    private readonly events: AttachmentEvents,
+  ) {
+    if (options.relays.length === 0) throw new TypeError("at least one relay address is needed");
+    this.peerId = peerIdOf(options.identity.publicKey);
+    this.relayIndex = Math.floor(options.random() * options.relays.length);
+  }
+
+  get link(): Link | null {
+    return this.current;
+  }
+
+  start(): void {
+    this.dialNext();
+  }
+
+  /** Drops the current link on purpose (a dead relay detected by us, or a relay asking us to move). */
+  abandon(code: number, reason: string): void {
+    this.current?.close(code, reason);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) this.options.clock.clearTimeout(this.retryTimer);
+    this.current?.close(CloseCode.Normal, "peer closed");
+  }
+
+  private dialNext(): void {
+    if (this.stopped) return;
+    const relay = this.options.relays[this.relayIndex % this.options.relays.length]!;
+    this.relayIndex++;
+    this.options.dialer(relay, { maxFrame: this.options.maxFrame }).then(
+      (link) => this.handshake(relay, link),
+      (error: Error) => this.failed({ relay, code: 1006, reason: error.message, wasAttached: false }),
+    );
+  }
+
+  private handshake(relay: string, link: Link): void {
+    if (this.stopped) {
+      link.close(CloseCode.Normal, "peer closed");
+      return;
+    }
+    const clock = this.options.clock;
+    let challenge: ChallengeFrame | null = null;
+    let attached = false;
+    let lastHeard = clock.now();
+    let stopHeartbeat = () => {};
+    const timeout = clock.setTimeout(
+      () => link.close(CloseCode.HandshakeTimeout, "relay did not complete the handshake"),
+      this.options.handshakeTimeoutMs,
+    );
+    this.current = link;
+
+    link.listen({
+      frame: (bytes) => {
+        lastHeard = clock.now();
+        let frame: Frame;
+        try {
+          frame = decodeFrame(bytes);
+        } catch (error) {
+          const message =
+            error instanceof WireError && error.reason === "version"
+              ? `protocol version mismatch: this peer speaks ${WIRE_VERSION}`
+              : (error as Error).message;
+          link.close(error instanceof WireError && error.reason === "version" ? CloseCode.Version : CloseCode.Protocol, message);
+          return;
+        }
+        if (attached) {
+          if (frame.type === FrameType.Ping) link.send(encodeFrame({ type: FrameType.Pong, stamp: frame.stamp }));
+          else if (frame.type !== FrameType.Pong) this.events.frame(frame, bytes);
+          return;
+        }
+        if (!challenge && frame.type === FrameType.Challenge) {
+          challenge = frame;
+          const signature = signHello(this.options.identity, frame.relayId, frame.nonce);
+          link.send(
+            encodeFrame({ type: FrameType.Hello, identityKey: this.options.identity.publicKey, signature, agent: this.options.agent }),
+          );
+          return;
+        }
+        if (challenge && frame.type === FrameType.Welcome) {
+          if (!equalBytes(frame.peerId, this.peerId)) {
+            link.close(CloseCode.Protocol, `relay assigned peer id ${toHex(frame.peerId)}, expected ours`);
+            return;
+          }
+          clock.clearTimeout(timeout);
+          attached = true;
+          this.attempt = 0;
+          // The relay pings every heartbeatMs; silence for a few of them means the link is dead even if
+          // the socket has not noticed.
+          stopHeartbeat = every(clock, frame.heartbeatMs, () => {
+            const silence = clock.now() - lastHeard;
+            if (silence > frame.heartbeatMs * MISSED_HEARTBEATS) {
+              link.close(CloseCode.HeartbeatTimeout, `relay silent for ${silence} ms`);
+            }
+          });
+          this.events.attached({ link, relay, relayId: challenge.relayId, challenge: challenge.nonce, welcome: frame });
+          return;
+        }
+        link.close(CloseCode.Protocol, `unexpected frame ${frame.type} during handshake`);
+      },
+      close: (code, reason) => {
+        clock.clearTimeout(timeout);
+        stopHeartbeat();
+        if (this.current === link) this.current = null;
+        this.failed({ relay, code, reason, wasAttached: attached });
+      },
+    });
+  }
+
+  private failed(detached: Detached): void {
+    this.events.detached(detached);
+    if (this.stopped) return;
+    // Full jitter: a random delay up to an exponentially growing cap keeps a crowd of peers that lost
+    // the same relay from coming back in lockstep.
+    const cap = Math.min(this.options.maxDelayMs, this.options.initialDelayMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    const delay = REFUSALS.has(detached.code) ? this.options.maxDelayMs : this.options.random() * cap;
+    this.retryTimer = this.options.clock.setTimeout(() => {
+      this.retryTimer = null;
+      this.dialNext();
+    }, delay);
+  }
+}

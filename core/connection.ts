@@ -1,0 +1,410 @@
+// A peer's connection to the network: the public face of core. It owns the relay attachment, the
+// outbox, the keyring and the replay window, dispatches arriving frames to the patterns, and restores
+// joins after every reconnect. Runtime specifics (how to dial, what a clock is) are injected; node.ts and
+// browser.ts supply them.
+
+import { RelayAttachment } from "./attachment.ts";
+import type { Attached, Detached } from "./attachment.ts";
+import { toHex, utf8 } from "./bytes.ts";
+import { systemClock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
+import { generateIdentity } from "./crypto/keys.ts";
+import type { ServiceKeys } from "./crypto/keys.ts";
+import { Keyring } from "./crypto/keyring.ts";
+import type { KeyInput } from "./crypto/keyring.ts";
+import type { SigningKeyPair } from "./crypto/nacl.ts";
+import { ReplayWindow } from "./crypto/replay.ts";
+import type { ReplayWindowOptions } from "./crypto/replay.ts";
+import { ClosedError, DeniedError, TimeoutError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import { Joins } from "./joins.ts";
+import { Outbox } from "./outbox.ts";
+import { BroadcastReceiver, broadcast } from "./patterns/broadcast.ts";
+import type { BroadcastHandler, SendOptions } from "./patterns/broadcast.ts";
+import type { Payload, PeerContext } from "./patterns/context.ts";
+import { Subscriptions, publish } from "./patterns/pubsub.ts";
+import type { TopicHandler } from "./patterns/pubsub.ts";
+import { RequestCaller, RequestServer } from "./patterns/request.ts";
+import type { RequestHandler, RequestOptions, ServiceLimits } from "./patterns/request.ts";
+import { DEFAULT_LIMITS } from "./patterns/request.ts";
+import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel.ts";
+import type { Tunnel, TunnelSettings } from "./patterns/tunnel.ts";
+import { Tunnels } from "./patterns/tunnels.ts";
+import type { TunnelHandler, TunnelOptions } from "./patterns/tunnels.ts";
+import { CloseCode } from "./transports/link.ts";
+import type { Dialer } from "./transports/link.ts";
+import { FRAME_HEADROOM, FrameType, ReplyStatus, encodeFrame } from "./wire/frames.ts";
+import type { Frame } from "./wire/frames.ts";
+
+export interface ConnectOptions {
+  /** Relay addresses; the peer attaches to one and fails over to the others. */
+  relays: string[];
+  /** Keys by cluster or topic name, base64url text or 32 bytes. */
+  keys?: Record<string, KeyInput>;
+  /** INSECURE: derive a key from the name for any service without one. For demos only. */
+  development?: boolean;
+  /** How to reach a relay address; node.ts and browser.ts inject a WebSocket dialer. */
+  dialer: Dialer;
+  clock?: Clock;
+  random?: () => number;
+  /** Names this peer's runtime in relay logs and introspection, e.g. "node" or "browser". */
+  agent?: string;
+  /** A long-lived identity; a fresh one is made otherwise. The peer id derives from it. */
+  identity?: SigningKeyPair;
+  /** Largest message body this peer sends or accepts. Default 1 MiB (the relay may set it lower). */
+  maxMessage?: number;
+  /** Bodies at least this long are compressed before sealing. Default 4 KiB. */
+  compressAbove?: number;
+  /** How long connect() tries before giving up. Default 10 s. */
+  connectTimeout?: number;
+  handshakeTimeout?: number;
+  reconnect?: { initialDelay?: number; maxDelay?: number };
+  /** Outbound bytes buffered in the link before writers wait. Default 1 MiB. */
+  highWaterMark?: number;
+  tunnels?: Partial<TunnelSettings>;
+  replay?: ReplayWindowOptions;
+}
+
+export interface ServiceHandlers {
+  request?: RequestHandler;
+  broadcast?: BroadcastHandler;
+  tunnel?: TunnelHandler;
+}
+
+export interface RegisterOptions {
+  limits?: ServiceLimits;
+  /** Milliseconds to wait for the relay to confirm. Default 10 s. */
+  timeout?: number;
+}
+
+export interface Registration {
+  readonly name: string;
+  /** Stops serving: new work goes to other members; work in progress still completes. */
+  unregister(): Promise<void>;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  unsubscribe(): Promise<void>;
+}
+
+export interface ConnectionEvents {
+  [name: string]: unknown;
+  /** Every time a relay link completes its handshake, the first one included. */
+  attach: { relay: string };
+  /** The relay link went away; the connection is already dialing again. */
+  drop: { relay: string; code: number; reason: string };
+  /** Attached again after a drop, with every registration and subscription restored. */
+  reconnect: { relay: string };
+  /** Something non-fatal went wrong: an unreadable message, a handler that threw, a refused rejoin. */
+  error: { error: Error; context: string };
+}
+
+interface Service {
+  keys: ServiceKeys;
+  requests: RequestServer;
+  broadcasts: BroadcastReceiver | null;
+  handlers: ServiceHandlers;
+  limits: Required<ServiceLimits>;
+  openTunnels: number;
+  loadTimer: ReturnType<Clock["setTimeout"]> | null;
+}
+
+const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+const LOAD_REPORT_INTERVAL_MS = 50;
+
+export class Connection extends Emitter<ConnectionEvents> {
+  /** This peer's id, hex; it stays the same across reconnects. */
+  readonly peerId: string;
+  private readonly clock: Clock;
+  private readonly attachment: RelayAttachment;
+  private readonly outbox: Outbox;
+  private readonly joins: Joins;
+  private readonly ctx: PeerContext;
+  private readonly caller: RequestCaller;
+  private readonly subscriptions: Subscriptions;
+  private readonly tunnels: Tunnels;
+  private readonly services = new Map<string, Service>();
+  private readonly localMaxMessage: number;
+  private relayMaxMessage = Infinity;
+  private clockOffset = 0;
+  private currentRelay: string | null = null;
+  private everAttached = false;
+  private closedError: ClosedError | null = null;
+  private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
+  private lastDialError: string | null = null;
+
+  constructor(options: ConnectOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
+    const identity = options.identity ?? generateIdentity();
+    const random = options.random ?? Math.random;
+    this.outbox = new Outbox(this.clock, options.highWaterMark ?? 1024 * 1024);
+    this.attachment = new RelayAttachment(
+      {
+        relays: options.relays,
+        dialer: options.dialer,
+        clock: this.clock,
+        identity,
+        agent: options.agent ?? "peer",
+        maxFrame: this.localMaxMessage + FRAME_HEADROOM,
+        handshakeTimeoutMs: options.handshakeTimeout ?? 5000,
+        initialDelayMs: options.reconnect?.initialDelay ?? 100,
+        maxDelayMs: options.reconnect?.maxDelay ?? 5000,
+        random,
+      },
+      {
+        attached: (attached) => this.onAttached(attached),
+        detached: (detached) => this.onDetached(detached),
+        frame: (frame) => this.dispatch(frame),
+      },
+    );
+    this.peerId = toHex(this.attachment.peerId);
+    const keyring = new Keyring(options.keys, options.development ?? false);
+    this.ctx = {
+      peerId: this.attachment.peerId,
+      clock: this.clock,
+      outbox: this.outbox,
+      keyring,
+      replay: new ReplayWindow(options.replay),
+      maxMessage: () => Math.min(this.localMaxMessage, this.relayMaxMessage),
+      compressAbove: options.compressAbove ?? 4096,
+      networkNow: () => this.clock.now() + this.clockOffset,
+      report: (error, context) => this.emit("error", { error, context }),
+    };
+    this.joins = new Joins(this.clock, (frame) => this.outbox.sendNow(frame), (keys, message) =>
+      this.emit("error", { error: new DeniedError(`relay refused ${keys.kind} "${keys.name}": ${message}`), context: "rejoin" }),
+    );
+    this.caller = new RequestCaller(this.ctx);
+    this.subscriptions = new Subscriptions(this.ctx);
+    this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels });
+  }
+
+  /** The relay this peer is attached to now, or null while it reconnects. */
+  get relay(): string | null {
+    return this.currentRelay;
+  }
+
+  get keyring(): Keyring {
+    return this.ctx.keyring;
+  }
+
+  /** Dials and resolves at the first successful attachment; rejects after `timeoutMs` or on a refusal. */
+  start(timeoutMs: number): Promise<void> {
+    const timeoutError = new TimeoutError(`could not attach to any relay within ${timeoutMs} ms`);
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.firstAttach = null;
+        this.close().catch(() => {});
+        reject(this.lastDialError ? new TimeoutError(`${timeoutError.message}: ${this.lastDialError}`) : timeoutError);
+      }, timeoutMs);
+      this.firstAttach = {
+        resolve: () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          this.clock.clearTimeout(timer);
+          this.close().catch(() => {});
+          reject(error);
+        },
+      };
+      this.attachment.start();
+    });
+  }
+
+  /** Becomes a member of cluster `name`, serving its requests, broadcasts and tunnels. */
+  async register(name: string, handlers: ServiceHandlers, options: RegisterOptions = {}): Promise<Registration> {
+    this.throwIfClosed();
+    const keys = this.ctx.keyring.get("cluster", name);
+    const idHex = toHex(keys.id);
+    if (this.services.has(idHex)) throw new Error(`already registered in cluster "${name}"`);
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const service: Service = {
+      keys,
+      handlers,
+      limits,
+      openTunnels: 0,
+      loadTimer: null,
+      requests: new RequestServer(this.ctx, keys, handlers.request, limits, () => this.scheduleLoadReport(service)),
+      broadcasts: handlers.broadcast ? new BroadcastReceiver(this.ctx, keys, handlers.broadcast) : null,
+    };
+    this.services.set(idHex, service);
+    try {
+      await this.joins.join(keys, options.timeout ?? 10_000);
+    } catch (error) {
+      this.services.delete(idHex);
+      throw error;
+    }
+    return {
+      name,
+      unregister: async () => {
+        if (this.services.get(idHex) !== service) return;
+        this.services.delete(idHex);
+        this.joins.leave(keys);
+      },
+    };
+  }
+
+  request(name: string, payload: Payload, options?: RequestOptions): Promise<Uint8Array> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.caller.request(name, payload, options);
+  }
+
+  broadcast(name: string, payload: Payload, options?: SendOptions): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return broadcast(this.ctx, name, payload, options);
+  }
+
+  async subscribe(topic: string, handler: TopicHandler, options: { timeout?: number } = {}): Promise<Subscription> {
+    this.throwIfClosed();
+    const keys = this.ctx.keyring.get("topic", topic);
+    const { isNew } = this.subscriptions.add(keys, handler);
+    if (isNew) {
+      try {
+        await this.joins.join(keys, options.timeout ?? 10_000);
+      } catch (error) {
+        this.subscriptions.remove(keys, handler);
+        throw error;
+      }
+    }
+    let active = true;
+    return {
+      topic,
+      unsubscribe: async () => {
+        if (!active) return;
+        active = false;
+        if (this.subscriptions.remove(keys, handler)) this.joins.leave(keys);
+      },
+    };
+  }
+
+  publish(topic: string, payload: Payload, options?: SendOptions): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return publish(this.ctx, topic, payload, options);
+  }
+
+  tunnel(name: string, options?: TunnelOptions): Promise<Tunnel> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.tunnels.connect(name, options);
+  }
+
+  /** Resolves once every registration and subscription is confirmed by the current relay. */
+  restored(): Promise<void> {
+    return this.joins.restored();
+  }
+
+  /** Leaves the network: pending work fails with ClosedError and the relay link closes. */
+  async close(): Promise<void> {
+    if (this.closedError) return;
+    const error = new ClosedError("connection closed");
+    this.closedError = error;
+    for (const service of this.services.values()) if (service.loadTimer !== null) this.clock.clearTimeout(service.loadTimer);
+    this.caller.failAll(error);
+    this.tunnels.failAll(error);
+    this.joins.failAll(error);
+    this.outbox.close(error);
+    this.attachment.stop();
+  }
+
+  private onAttached(attached: Attached): void {
+    if (this.closedError) return;
+    this.currentRelay = attached.relay;
+    this.relayMaxMessage = attached.welcome.maxMessage;
+    // Message timestamps use the relay's clock, so peers with skewed clocks still agree on freshness.
+    this.clockOffset = attached.welcome.relayTime - this.clock.now();
+    this.outbox.attach(attached.link);
+    this.joins.attached(attached.challenge);
+    this.caller.onAttached();
+    for (const service of this.services.values()) this.scheduleLoadReport(service);
+    this.emit("attach", { relay: attached.relay });
+    if (this.firstAttach) {
+      this.firstAttach.resolve();
+      this.firstAttach = null;
+    }
+    if (this.everAttached) {
+      this.joins.restored().then(() => {
+        if (this.currentRelay === attached.relay && !this.closedError) this.emit("reconnect", { relay: attached.relay });
+      });
+    }
+    this.everAttached = true;
+  }
+
+  private onDetached(detached: Detached): void {
+    this.lastDialError = `${detached.relay}: ${detached.reason}`;
+    if (!detached.wasAttached) {
+      // A relay that refuses us on principle will not change its mind for connect().
+      if (this.firstAttach && (detached.code === CloseCode.Version || detached.code === CloseCode.AuthFailed)) {
+        this.firstAttach.reject(new DeniedError(`${detached.relay} refused this peer: ${detached.reason}`));
+        this.firstAttach = null;
+      }
+      return;
+    }
+    this.currentRelay = null;
+    this.outbox.detach();
+    this.joins.detached();
+    this.caller.onDetached();
+    this.tunnels.failAll(new ClosedError(`link to relay ${detached.relay} lost: ${detached.reason}`));
+    if (!this.closedError) this.emit("drop", { relay: detached.relay, code: detached.code, reason: detached.reason });
+  }
+
+  private dispatch(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.Reply:
+        return this.caller.onReply(frame);
+      case FrameType.Request: {
+        const service = this.services.get(toHex(frame.id));
+        if (service) return service.requests.onRequest(frame);
+        return this.refuseRequest(frame.origin, frame.reqId);
+      }
+      case FrameType.Broadcast:
+        return this.services.get(toHex(frame.id))?.broadcasts?.onBroadcast(frame);
+      case FrameType.Publish:
+        return this.subscriptions.onPublish(frame);
+      case FrameType.TunnelOpen: {
+        const service = this.services.get(toHex(frame.id));
+        if (!service) return;
+        return this.tunnels.accept(frame, {
+          keys: service.keys,
+          handler: service.handlers.tunnel,
+          admit: () => service.openTunnels < service.limits.tunnels && ++service.openTunnels > 0,
+          release: () => void service.openTunnels--,
+        });
+      }
+      case FrameType.TunnelAccept:
+        return this.tunnels.onAccept(frame);
+      case FrameType.TunnelData:
+      case FrameType.TunnelCredit:
+      case FrameType.TunnelClose:
+        return this.tunnels.onPath(frame);
+      case FrameType.Ack:
+        return this.joins.onAck(frame);
+      case FrameType.Nack:
+        return this.joins.onNack(frame);
+      case FrameType.GoAway:
+        return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
+      default:
+        this.emit("error", { error: new Error(`unexpected frame type ${frame.type} from relay`), context: "dispatch" });
+    }
+  }
+
+  /** A request for a cluster we left while it was on its way: say so rather than let it time out. */
+  private refuseRequest(origin: Uint8Array, reqId: number): void {
+    const body = utf8("member left the cluster");
+    this.outbox.write(encodeFrame({ type: FrameType.Reply, status: ReplyStatus.MemberLost, origin, reqId, body })).catch(() => {});
+  }
+
+  private scheduleLoadReport(service: Service): void {
+    if (service.loadTimer !== null || this.closedError) return;
+    service.loadTimer = this.clock.setTimeout(() => {
+      service.loadTimer = null;
+      if (this.services.get(toHex(service.keys.id)) !== service) return;
+      this.outbox.sendNow(encodeFrame({ type: FrameType.Load, id: service.keys.id, load: service.requests.load }));
+    }, LOAD_REPORT_INTERVAL_MS);
+  }
+
+  private throwIfClosed(): void {
+    if (this.closedError) throw this.closedError;
+  }
+}

@@ -1,0 +1,97 @@
+// The only module that imports tweetnacl. Everything else in core asks this file for primitives, so a
+// faster backend (libsodium in Node, for example) can replace the hot secretbox path in one place.
+
+import nacl from "tweetnacl";
+import { randomBytes } from "../bytes.ts";
+
+export const SECRETBOX_KEY_BYTES = 32;
+export const SECRETBOX_NONCE_BYTES = 24;
+export const SECRETBOX_OVERHEAD = 16;
+export const SIGN_SEED_BYTES = 32;
+
+// tweetnacl finds a PRNG itself in browsers and CommonJS Node; under ESM loaders it may not, so give it
+// the Web Crypto one explicitly.
+nacl.setPRNG((out: Uint8Array, n: number) => out.set(randomBytes(n)));
+
+/** The secretbox primitive (XSalsa20-Poly1305). Any backend must produce byte-identical boxes. */
+export interface SecretboxBackend {
+  readonly name: string;
+  seal(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  /** Returns null when the box does not authenticate. */
+  open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+}
+
+export const tweetnaclSecretbox: SecretboxBackend = {
+  name: "tweetnacl",
+  seal: (message, nonce, key) => nacl.secretbox(message, nonce, key),
+  open: (box, nonce, key) => nacl.secretbox.open(box, nonce, key),
+};
+
+let secretboxBackend: SecretboxBackend = tweetnaclSecretbox;
+
+export function useSecretboxBackend(backend: SecretboxBackend): void {
+  secretboxBackend = backend;
+}
+
+export function secretboxBackendName(): string {
+  return secretboxBackend.name;
+}
+
+export function secretbox(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
+  return secretboxBackend.seal(message, nonce, key);
+}
+
+export function secretboxOpen(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
+  return secretboxBackend.open(box, nonce, key);
+}
+
+/** SHA-512. */
+export function sha512(message: Uint8Array): Uint8Array {
+  return nacl.hash(message);
+}
+
+export interface SigningKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
+  return nacl.sign.keyPair.fromSeed(seed);
+}
+
+export function signingKeyPair(): SigningKeyPair {
+  return nacl.sign.keyPair();
+}
+
+export function signDetached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return nacl.sign.detached(message, secretKey);
+}
+
+export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== nacl.sign.signatureLength || publicKey.length !== nacl.sign.publicKeyLength) return false;
+  return nacl.sign.detached.verify(message, signature, publicKey);
+}
+
+export interface DhKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+/** A fresh X25519 key pair for one handshake. */
+export function ephemeralKeyPair(): DhKeyPair {
+  return nacl.box.keyPair();
+}
+
+/** X25519. Returns null for a low-order peer key, whose shared secret would be all zeros. */
+export function x25519(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null {
+  if (peerPublicKey.length !== nacl.scalarMult.groupElementLength) return null;
+  const shared = nacl.scalarMult(secretKey, peerPublicKey);
+  let acc = 0;
+  for (const byte of shared) acc |= byte;
+  return acc === 0 ? null : shared;
+}
+
+/** Constant-time comparison, for MACs and proofs. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.length > 0 && nacl.verify(a, b);
+}

@@ -1,0 +1,100 @@
+// Forward-secret sessions for tunnels (and, later, direct links): the Noise NNpsk0 idea in NaCl terms.
+//
+// Each side makes an ephemeral X25519 key pair and sends its public half sealed under the service key,
+// which authenticates it (only key holders can seal). Both compute the X25519 shared secret and derive
+// one key per direction with HKDF, salted with the service key and bound to both public halves. The
+// ephemeral secrets are dropped at once: a recording of the session stays unreadable even to someone
+// who later learns the service key.
+//
+// Within a session, nonces are counters (safe: each key has one sender), which also makes the order
+// strict: a dropped, duplicated or reordered message fails to open.
+
+import { concat, utf8 } from "../bytes.ts";
+import { ProtocolError } from "../errors.ts";
+import { hkdf } from "./keys.ts";
+import { SECRETBOX_NONCE_BYTES, ephemeralKeyPair, secretbox, secretboxOpen, x25519 } from "./nacl.ts";
+import type { DhKeyPair } from "./nacl.ts";
+
+export const EPHEMERAL_KEY_BYTES = 32;
+
+export type SessionRole = "initiator" | "responder";
+
+export class SessionCipher {
+  private sendCounter = 0;
+  private receiveCounter = 0;
+  private readonly sendNonce = new Uint8Array(SECRETBOX_NONCE_BYTES);
+  private readonly receiveNonce = new Uint8Array(SECRETBOX_NONCE_BYTES);
+
+  constructor(
+    private readonly sendKey: Uint8Array,
+    private readonly receiveKey: Uint8Array,
+  ) {}
+
+  /** Seals the next outgoing message; the nonce is implicit (the counter), so it is not sent. */
+  seal(plaintext: Uint8Array): Uint8Array {
+    writeCounter(this.sendNonce, this.sendCounter++);
+    return secretbox(plaintext, this.sendNonce, this.sendKey);
+  }
+
+  /** Opens the next incoming message, which must be exactly the next one the other side sealed. */
+  open(box: Uint8Array): Uint8Array {
+    writeCounter(this.receiveNonce, this.receiveCounter);
+    const plain = secretboxOpen(box, this.receiveNonce, this.receiveKey);
+    if (!plain) {
+      throw new ProtocolError(`session message ${this.receiveCounter} does not authenticate (tampered, lost or reordered)`);
+    }
+    this.receiveCounter++;
+    return plain;
+  }
+
+  get sent(): number {
+    return this.sendCounter;
+  }
+
+  get received(): number {
+    return this.receiveCounter;
+  }
+}
+
+function writeCounter(nonce: Uint8Array, counter: number): void {
+  // 53-bit counter, little-endian, in the first 8 bytes; the rest stays zero.
+  let value = counter;
+  for (let i = 0; i < 8; i++) {
+    nonce[i] = value % 256;
+    value = Math.floor(value / 256);
+  }
+}
+
+/** One side of a handshake in progress. `publicKey` goes to the other side, sealed. */
+export class SessionHandshake {
+  private ephemeral: DhKeyPair | null = ephemeralKeyPair();
+  readonly publicKey: Uint8Array;
+
+  constructor(
+    private readonly role: SessionRole,
+    private readonly psk: Uint8Array,
+    private readonly label: string,
+  ) {
+    this.publicKey = this.ephemeral!.publicKey;
+  }
+
+  /** Completes the handshake with the other side's ephemeral public key and forgets our secret. */
+  finish(peerPublicKey: Uint8Array): SessionCipher {
+    const ephemeral = this.ephemeral;
+    if (!ephemeral) throw new Error("session handshake already finished");
+    this.ephemeral = null;
+    const shared = x25519(ephemeral.secretKey, peerPublicKey);
+    ephemeral.secretKey.fill(0);
+    if (!shared) throw new ProtocolError("handshake: invalid ephemeral key");
+    const [initiatorKey, responderKey] =
+      this.role === "initiator" ? [this.publicKey, peerPublicKey] : [peerPublicKey, this.publicKey];
+    const keys = hkdf(this.psk, shared, concat(utf8(`iris-mesh/v1/session/${this.label}`), initiatorKey, responderKey), 64);
+    shared.fill(0);
+    const initiatorToResponder = keys.slice(0, 32);
+    const responderToInitiator = keys.slice(32, 64);
+    keys.fill(0);
+    return this.role === "initiator"
+      ? new SessionCipher(initiatorToResponder, responderToInitiator)
+      : new SessionCipher(responderToInitiator, initiatorToResponder);
+  }
+}

@@ -1,0 +1,84 @@
+// Every error a caller can meet is a named class with a stable `code`, exported for instanceof checks.
+
+export type IrisErrorCode =
+  | "TIMEOUT"
+  | "NO_MEMBERS"
+  | "REMOTE"
+  | "CLOSED"
+  | "OVERLOADED"
+  | "TOO_LARGE"
+  | "KEY"
+  | "PROTOCOL"
+  | "DENIED";
+
+export class IrisError extends Error {
+  readonly code: IrisErrorCode;
+  constructor(code: IrisErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The operation did not finish within its deadline. Created at call time so the stack shows the caller. */
+export class TimeoutError extends IrisError {
+  constructor(message: string) {
+    super("TIMEOUT", message);
+  }
+}
+
+/** The cluster has no member reachable now; returned at once instead of waiting for a timeout. */
+export class NoMembersError extends IrisError {
+  constructor(message: string) {
+    super("NO_MEMBERS", message);
+  }
+}
+
+/** The member's handler threw; `message` is the handler's message, carried sealed across the wire. */
+export class RemoteError extends IrisError {
+  constructor(message: string) {
+    super("REMOTE", message);
+  }
+}
+
+/** The connection, tunnel or subscription was closed before the operation could finish. */
+export class ClosedError extends IrisError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CLOSED", message, options);
+  }
+}
+
+/** A member's service limits (concurrency, queued bytes) refused the work. */
+export class OverloadedError extends IrisError {
+  constructor(message: string) {
+    super("OVERLOADED", message);
+  }
+}
+
+/** A message is larger than the configured limit. Nothing was sent. */
+export class TooLargeError extends IrisError {
+  constructor(message: string) {
+    super("TOO_LARGE", message);
+  }
+}
+
+/** No key is configured for that cluster or topic, or a key is malformed. */
+export class KeyError extends IrisError {
+  constructor(message: string) {
+    super("KEY", message);
+  }
+}
+
+/** The other end broke the protocol: a malformed frame, a failed seal, a sequence or credit violation. */
+export class ProtocolError extends IrisError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("PROTOCOL", message, options);
+  }
+}
+
+/** The relay refused us: wrong protocol version, failed proof of membership, or a policy limit. */
+export class DeniedError extends IrisError {
+  constructor(message: string) {
+    super("DENIED", message);
+  }
+}

@@ -1,0 +1,49 @@
+// The runtime-neutral public API. Applications import the package's node or browser entry, which inject
+// a WebSocket dialer; this module serves tests and custom transports directly.
+
+import { Connection } from "./connection.ts";
+import type { ConnectOptions } from "./connection.ts";
+
+export { Connection } from "./connection.ts";
+export type {
+  ConnectOptions,
+  ConnectionEvents,
+  RegisterOptions,
+  Registration,
+  ServiceHandlers,
+  Subscription,
+} from "./connection.ts";
+export type { Payload, MessageInfo } from "./patterns/context.ts";
+export type { RequestOptions, RequestHandler, ServiceLimits } from "./patterns/request.ts";
+export type { SendOptions, BroadcastHandler } from "./patterns/broadcast.ts";
+export type { TopicHandler } from "./patterns/pubsub.ts";
+export type { Tunnel, TunnelSettings } from "./patterns/tunnel.ts";
+export type { TunnelOptions, TunnelHandler } from "./patterns/tunnels.ts";
+export {
+  IrisError,
+  TimeoutError,
+  NoMembersError,
+  RemoteError,
+  ClosedError,
+  OverloadedError,
+  TooLargeError,
+  KeyError,
+  ProtocolError,
+  DeniedError,
+} from "./errors.ts";
+export type { IrisErrorCode } from "./errors.ts";
+export { generateKey } from "./crypto/keys.ts";
+export { Relay, RELAY_DEFAULTS } from "./overlay/relay.ts";
+export type { RelayOptions, RelaySnapshot, RelayLog } from "./overlay/relay.ts";
+export { MemoryNetwork, memoryLinkPair } from "./transports/memory.ts";
+export type { Link, LinkHandlers, Dialer, DialOptions } from "./transports/link.ts";
+export { CloseCode } from "./transports/link.ts";
+export { webSocketDialer } from "./transports/websocket.ts";
+export type { WebSocketLike, WebSocketFactory } from "./transports/websocket.ts";
+
+/** Connects to the network and resolves once attached to a relay. */
+export async function connect(options: ConnectOptions): Promise<Connection> {
+  const connection = new Connection(options);
+  await connection.start(options.connectTimeout ?? 10_000);
+  return connection;
+}

@@ -1,0 +1,16 @@
+// The Node entry: the public API with Node's WebSocket client (the `ws` package) injected.
+
+import { connect as connectWith } from "./index.ts";
+import type { ConnectOptions, Connection } from "./index.ts";
+import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
+
+export * from "./index.ts";
+export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";
+export type { WebSocketListener, WebSocketListenerOptions } from "./transports/websocket.node.ts";
+
+export type NodeConnectOptions = Omit<ConnectOptions, "dialer"> & Partial<Pick<ConnectOptions, "dialer">>;
+
+/** Connects to the network over WebSocket and resolves once attached to a relay. */
+export function connect(options: NodeConnectOptions): Promise<Connection> {
+  return connectWith({ agent: "node", dialer: nodeWebSocketDialer, ...options });
+}

@@ -1,0 +1,66 @@
+// Broadcast: one sealed message to every member of a cluster reachable at send time, at most once each,
+// in the order each sender sent them (links are FIFO and a sender's broadcasts share one path).
+// Members receive their own broadcasts too, as in Iris.
+
+import { toHex } from "../bytes.ts";
+import type { ServiceKeys } from "../crypto/keys.ts";
+import { Purpose } from "../crypto/seal.ts";
+import { FrameType, encodeFrame } from "../wire/frames.ts";
+import type { BroadcastFrame } from "../wire/frames.ts";
+import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
+import type { MessageInfo, Payload, PeerContext } from "./context.ts";
+
+export interface SendOptions {
+  /** Milliseconds to wait for a relay link if there is none right now. Default 10 s. */
+  timeout?: number;
+  /** Do not compress: compression leaks information about content through its length. */
+  sensitive?: boolean;
+}
+
+export const DEFAULT_SEND_TIMEOUT = 10_000;
+
+export type BroadcastHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
+
+export function broadcast(ctx: PeerContext, name: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+  try {
+    const keys = ctx.keyring.get("cluster", name);
+    const body = toBytes(payload);
+    checkSize(ctx, body, "broadcast");
+    const sealed = sealFor(ctx, keys, body, Purpose.Broadcast, { sensitive: options.sensitive });
+    const frame = encodeFrame({ type: FrameType.Broadcast, id: keys.id, origin: ctx.peerId, sealed });
+    return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Delivers a cluster's broadcasts to the member's handler. */
+export class BroadcastReceiver {
+  constructor(
+    private readonly ctx: PeerContext,
+    private readonly keys: ServiceKeys,
+    private readonly handler: BroadcastHandler,
+  ) {}
+
+  onBroadcast(frame: BroadcastFrame): void {
+    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Broadcast, `broadcast to "${this.keys.name}"`);
+    if (!opened) return;
+    deliver(this.ctx, () => this.handler(opened.body, { origin: toHex(frame.origin), name: this.keys.name }), this.keys.name);
+  }
+}
+
+/** Runs a handler; a throw or a rejection is reported, never allowed to break the dispatch loop. */
+export function deliver(ctx: PeerContext, run: () => void | Promise<void>, name: string): void {
+  try {
+    const result = run();
+    if (result && typeof result.then === "function") {
+      result.then(undefined, (error: unknown) => ctx.report(asError(error), `handler for "${name}"`));
+    }
+  } catch (error) {
+    ctx.report(asError(error), `handler for "${name}"`);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,91 @@
+// What the patterns need from their connection, and nothing more: that keeps each pattern testable and
+// the connection the only place that knows about attachment, reconnects and dispatch.
+
+import type { Clock } from "../clock.ts";
+import type { Keyring } from "../crypto/keyring.ts";
+import type { ReplayWindow } from "../crypto/replay.ts";
+import type { Outbox } from "../outbox.ts";
+import type { ServiceKeys } from "../crypto/keys.ts";
+import { SealError, open, seal } from "../crypto/seal.ts";
+import type { Opened, Purpose } from "../crypto/seal.ts";
+import { TooLargeError } from "../errors.ts";
+
+export interface PeerContext {
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly outbox: Outbox;
+  readonly keyring: Keyring;
+  readonly replay: ReplayWindow;
+  /** Largest message body; the relay's limit if it is smaller than ours. */
+  maxMessage(): number;
+  /** Bodies at least this long are compressed before sealing. */
+  readonly compressAbove: number;
+  /** Milliseconds since the epoch, corrected by the offset learned from the relay. */
+  networkNow(): number;
+  /** A non-fatal problem worth telling the application about (an unreadable frame, a handler bug). */
+  report(error: Error, context: string): void;
+}
+
+export type Payload = Uint8Array | string;
+
+export function toBytes(payload: Payload): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (typeof payload === "string") return new TextEncoder().encode(payload);
+  throw new TypeError("a payload must be a Uint8Array or a string");
+}
+
+/** What a handler learns about a message besides its body. */
+export interface MessageInfo {
+  /** The sending peer's id, hex. */
+  readonly origin: string;
+  /** The cluster or topic name. */
+  readonly name: string;
+}
+
+/**
+ * Opens a sealed message for `purpose` and checks it against the replay window. Returns null, after
+ * reporting why, for anything that is not a fresh, authentic message of that purpose; a plain replay is
+ * dropped without a report (duplicates are expected after reconnects and retries).
+ */
+export function openFresh(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  sealed: Uint8Array,
+  purpose: Purpose,
+  what: string,
+): Opened | null {
+  let opened: Opened;
+  try {
+    opened = open(keys.payloadKey, sealed, ctx.maxMessage());
+    if (opened.purpose !== purpose) throw new SealError(`sealed for purpose ${opened.purpose}, expected ${purpose}`);
+  } catch (error) {
+    ctx.report(error as Error, what);
+    return null;
+  }
+  const verdict = ctx.replay.check(opened.messageId, opened.timestamp, ctx.networkNow());
+  if (verdict === "fresh") return opened;
+  if (verdict !== "replayed") ctx.report(new SealError(`${verdict} message refused`), what);
+  return null;
+}
+
+/** Seals a body for a service with the connection's settings. */
+export function sealFor(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  body: Uint8Array,
+  purpose: Purpose,
+  extra: { inReplyTo?: Uint8Array; messageId?: Uint8Array; sensitive?: boolean } = {},
+): Uint8Array {
+  return seal(keys.payloadKey, body, {
+    purpose,
+    timestamp: ctx.networkNow(),
+    compressAbove: ctx.compressAbove,
+    ...extra,
+  });
+}
+
+/** Checks a body against the message size limit, naming what was too large. */
+export function checkSize(ctx: PeerContext, body: Uint8Array, what: string): void {
+  const max = ctx.maxMessage();
+  if (body.length > max) throw new TooLargeError(`${what} of ${body.length} bytes exceeds the ${max} byte limit`);
+}

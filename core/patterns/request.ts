@@ -1,0 +1,275 @@
+// Request/reply. The caller seals a request under the cluster key and the relay hands it to one member,
+// balanced by load; the member's reply is sealed too and bound to the request's message id, so a relay
+// can neither read nor swap replies. A member runs at most `concurrency` handlers at once and queues up
+// to `queuedBytes` more; past that the caller gets OverloadedError at once.
+
+import type { TimerHandle } from "../clock.ts";
+import { equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../bytes.ts";
+import type { ServiceKeys } from "../crypto/keys.ts";
+import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../crypto/seal.ts";
+import {
+  ClosedError,
+  NoMembersError,
+  OverloadedError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+} from "../errors.ts";
+import { FrameType, ReplyStatus, encodeFrame } from "../wire/frames.ts";
+import type { ReplyFrame, RequestFrame } from "../wire/frames.ts";
+import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
+import type { MessageInfo, Payload, PeerContext } from "./context.ts";
+
+export interface RequestOptions {
+  /** Milliseconds; the call fails with TimeoutError after it. Default 30 s. */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Do not compress: compression leaks information about content through its length. */
+  sensitive?: boolean;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
+interface Call {
+  keys: ServiceKeys;
+  messageId: Uint8Array;
+  frame: Uint8Array;
+  timeoutMs: number;
+  /** The frame reached a link; if that link dies, the call is sent again on the next one. */
+  sent: boolean;
+  resolve(body: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+export class RequestCaller {
+  private nextReqId = 1;
+  private readonly calls = new Map<number, Call>();
+
+  constructor(private readonly ctx: PeerContext) {}
+
+  get pending(): number {
+    return this.calls.size;
+  }
+
+  request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
+    const timeoutMs = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
+    // Created here, not when the timer fires, so its stack points at the caller.
+    const timeoutError = new TimeoutError(`request to "${name}" timed out after ${timeoutMs} ms`);
+    try {
+      const keys = this.ctx.keyring.get("cluster", name);
+      const body = toBytes(payload);
+      checkSize(this.ctx, body, "request");
+      if (!(timeoutMs > 0)) throw new RangeError("timeout must be a positive number of milliseconds");
+      options.signal?.throwIfAborted();
+      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const sealed = sealFor(this.ctx, keys, body, Purpose.Request, { messageId, sensitive: options.sensitive });
+      const reqId = this.nextReqId++;
+      const frame = encodeFrame({
+        type: FrameType.Request,
+        flags: 0,
+        id: keys.id,
+        origin: this.ctx.peerId,
+        reqId,
+        timeoutMs: Math.ceil(timeoutMs),
+        sealed,
+      });
+      return new Promise<Uint8Array>((resolve, reject) => {
+        let timer: TimerHandle | null = null;
+        const onAbort = () => finish(() => reject(options.signal!.reason));
+        const finish = (settle: () => void) => {
+          if (!this.calls.delete(reqId)) return;
+          if (timer !== null) this.ctx.clock.clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          settle();
+        };
+        const call: Call = {
+          keys,
+          messageId,
+          frame,
+          timeoutMs,
+          sent: false,
+          resolve: (reply) => finish(() => resolve(reply)),
+          reject: (error) => finish(() => reject(error)),
+        };
+        this.calls.set(reqId, call);
+        timer = this.ctx.clock.setTimeout(() => call.reject(timeoutError), timeoutMs);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        this.send(call);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  onReply(frame: ReplyFrame): void {
+    const call = this.calls.get(frame.reqId);
+    if (!call) return; // late: the caller gave up already
+    switch (frame.status) {
+      case ReplyStatus.Ok:
+      case ReplyStatus.Remote: {
+        let opened;
+        try {
+          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage());
+          const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
+          if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
+            throw new SealError("reply is not bound to this request");
+          }
+        } catch (error) {
+          // Not from a member of the cluster: keep waiting for the real reply.
+          this.ctx.report(error as Error, `reply to request ${frame.reqId}`);
+          return;
+        }
+        if (frame.status === ReplyStatus.Ok) call.resolve(opened.body);
+        else call.reject(new RemoteError(safeText(opened.body)));
+        return;
+      }
+      case ReplyStatus.Overloaded:
+        return call.reject(new OverloadedError(safeText(frame.body)));
+      case ReplyStatus.NoMembers:
+        return call.reject(new NoMembersError(`no members in cluster "${call.keys.name}"`));
+      case ReplyStatus.MemberLost:
+        return call.reject(new ClosedError(`cluster "${call.keys.name}": ${safeText(frame.body)}`));
+      case ReplyStatus.Rejected:
+        return call.reject(new ProtocolError(`relay refused the request: ${safeText(frame.body)}`));
+    }
+  }
+
+  /** The link died: calls it carried go again once a link is back. Members drop duplicates by message id. */
+  onDetached(): void {
+    for (const call of this.calls.values()) call.sent = false;
+  }
+
+  onAttached(): void {
+    for (const call of this.calls.values()) if (!call.sent) this.send(call);
+  }
+
+  failAll(error: Error): void {
+    for (const call of [...this.calls.values()]) call.reject(error);
+  }
+
+  private send(call: Call): void {
+    this.ctx.outbox.write(call.frame, call.timeoutMs).then(
+      () => (call.sent = true),
+      () => {}, // the call's own timer reports the timeout
+    );
+  }
+}
+
+export type RequestHandler = (body: Uint8Array, info: MessageInfo) => Payload | Promise<Payload>;
+
+export interface ServiceLimits {
+  /** Handlers running at once. Default 64. */
+  concurrency?: number;
+  /** Bytes of requests waiting for a free handler. Default 64 MiB. */
+  queuedBytes?: number;
+  /** Tunnels open at once. Default 64. */
+  tunnels?: number;
+}
+
+export const DEFAULT_LIMITS: Required<ServiceLimits> = {
+  concurrency: 64,
+  queuedBytes: 64 * 1024 * 1024,
+  tunnels: 64,
+};
+
+interface Job {
+  frame: RequestFrame;
+  messageId: Uint8Array;
+  body: Uint8Array;
+}
+
+/** The member side of request/reply for one cluster. */
+export class RequestServer {
+  private running = 0;
+  private readonly queue: Job[] = [];
+  private queuedBytes = 0;
+  private readonly limits: Required<ServiceLimits>;
+
+  constructor(
+    private readonly ctx: PeerContext,
+    private readonly keys: ServiceKeys,
+    private readonly handler: RequestHandler | undefined,
+    limits: ServiceLimits,
+    /** Told whenever the work in flight or queued changes, to report load to the relay. */
+    private readonly loadChanged: (load: number) => void,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  get load(): number {
+    return this.running + this.queue.length;
+  }
+
+  onRequest(frame: RequestFrame): void {
+    // A request seen before is a re-send after a reconnect or a relay's retry: it runs once only.
+    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Request, `request for "${this.keys.name}"`);
+    if (!opened) return;
+    if (!this.handler) {
+      return this.reply(frame, ReplyStatus.Remote, opened.messageId, utf8("this member does not handle requests"));
+    }
+    const job = { frame, messageId: opened.messageId, body: opened.body };
+    if (this.running < this.limits.concurrency) return this.run(job);
+    if (this.queuedBytes + job.body.length > this.limits.queuedBytes) {
+      this.sendReply(
+        frame,
+        ReplyStatus.Overloaded,
+        utf8(`member of "${this.keys.name}" is overloaded: ${this.running} running, ${this.queuedBytes} bytes queued`),
+      );
+      return;
+    }
+    this.queue.push(job);
+    this.queuedBytes += job.body.length;
+    this.loadChanged(this.load);
+  }
+
+  private run(job: Job): void {
+    this.running++;
+    this.loadChanged(this.load);
+    const info: MessageInfo = { origin: toHex(job.frame.origin), name: this.keys.name };
+    Promise.resolve()
+      .then(() => this.handler!(job.body, info))
+      .then(
+        (result) => {
+          const body = toBytes(result);
+          checkSize(this.ctx, body, "reply");
+          this.reply(job.frame, ReplyStatus.Ok, job.messageId, body);
+        },
+        (error: unknown) => this.reply(job.frame, ReplyStatus.Remote, job.messageId, utf8(errorMessage(error))),
+      )
+      .catch((error: Error) => this.reply(job.frame, ReplyStatus.Remote, job.messageId, utf8(error.message)))
+      .finally(() => {
+        this.running--;
+        const next = this.queue.shift();
+        if (next) {
+          this.queuedBytes -= next.body.length;
+          this.run(next);
+        } else {
+          this.loadChanged(this.load);
+        }
+      });
+  }
+
+  private reply(frame: RequestFrame, status: ReplyStatus, inReplyTo: Uint8Array, body: Uint8Array): void {
+    const purpose = status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
+    const sealed = sealFor(this.ctx, this.keys, body, purpose, { inReplyTo });
+    this.sendReply(frame, status, sealed);
+  }
+
+  private sendReply(frame: RequestFrame, status: ReplyStatus, body: Uint8Array): void {
+    const reply = encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body });
+    this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function safeText(bytes: Uint8Array): string {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    return "(unreadable message)";
+  }
+}

@@ -1,0 +1,225 @@
+// The tunnels of one connection: opening them as a caller, accepting them as a member, and routing
+// each arriving tunnel frame to its tunnel. Opening runs the session handshake: the caller's ephemeral
+// key rides sealed in the open, the member's in the accept.
+
+import { randomBytes, toHex } from "../bytes.ts";
+import type { ServiceKeys } from "../crypto/keys.ts";
+import { MESSAGE_ID_BYTES, Purpose } from "../crypto/seal.ts";
+import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../crypto/session.ts";
+import { equalBytes } from "../bytes.ts";
+import { NoMembersError, OverloadedError, ProtocolError, TimeoutError } from "../errors.ts";
+import { FrameType, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
+import type { TunnelAcceptFrame, TunnelOpenFrame, TunnelPathFrame } from "../wire/frames.ts";
+import { deliver } from "./broadcast.ts";
+import { openFresh, sealFor } from "./context.ts";
+import type { PeerContext } from "./context.ts";
+import { Tunnel, closeError } from "./tunnel.ts";
+import type { TunnelSettings } from "./tunnel.ts";
+
+export interface TunnelOptions {
+  /** Milliseconds to wait for a member to accept. Default 10 s. */
+  timeout?: number;
+}
+
+export const DEFAULT_TUNNEL_TIMEOUT = 10_000;
+const SESSION_LABEL = "tunnel";
+
+export type TunnelHandler = (tunnel: Tunnel) => void | Promise<void>;
+
+/** What a member's registration offers to incoming tunnels. */
+export interface TunnelService {
+  keys: ServiceKeys;
+  handler: TunnelHandler | undefined;
+  /** Takes a tunnel slot under the service's limits; false when none is free. */
+  admit(): boolean;
+  release(): void;
+}
+
+interface Opening {
+  keys: ServiceKeys;
+  handshake: SessionHandshake;
+  messageId: Uint8Array;
+  resolve(tunnel: Tunnel): void;
+  reject(error: Error): void;
+}
+
+export class Tunnels {
+  private nextTunnelId = 1;
+  private readonly opening = new Map<number, Opening>();
+  /** Tunnels we opened, by tunnel id. */
+  private readonly outgoing = new Map<number, Tunnel>();
+  /** Tunnels we serve, by caller peer id (hex) and tunnel id. */
+  private readonly incoming = new Map<string, Tunnel>();
+
+  constructor(
+    private readonly ctx: PeerContext,
+    private readonly settings: TunnelSettings,
+  ) {}
+
+  get open(): number {
+    return this.outgoing.size + this.incoming.size;
+  }
+
+  /** Opens a tunnel to one member of the cluster `name`. */
+  connect(name: string, options: TunnelOptions = {}): Promise<Tunnel> {
+    const timeoutMs = options.timeout ?? DEFAULT_TUNNEL_TIMEOUT;
+    const timeoutError = new TimeoutError(`tunnel to "${name}" not accepted within ${timeoutMs} ms`);
+    try {
+      const keys = this.ctx.keyring.get("cluster", name);
+      const tunnelId = this.nextTunnelId++;
+      const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL);
+      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelOpen, { messageId, sensitive: true });
+      const frame = encodeFrame({
+        type: FrameType.TunnelOpen,
+        id: keys.id,
+        origin: this.ctx.peerId,
+        tunnelId,
+        window: this.settings.window,
+        sealed,
+      });
+      return new Promise<Tunnel>((resolve, reject) => {
+        const timer = this.ctx.clock.setTimeout(() => {
+          if (!this.opening.delete(tunnelId)) return;
+          // Tell the relay and a member that may still accept that we gave up.
+          this.write(closeFrame(true, this.ctx.peerId, tunnelId, TunnelCloseCode.Timeout, "caller gave up waiting"));
+          reject(timeoutError);
+        }, timeoutMs);
+        const settle = <T>(fn: (value: T) => void) => (value: T) => {
+          this.ctx.clock.clearTimeout(timer);
+          this.opening.delete(tunnelId);
+          fn(value);
+        };
+        this.opening.set(tunnelId, { keys, handshake, messageId, resolve: settle(resolve), reject: settle(reject) });
+        this.ctx.outbox.write(frame, timeoutMs).catch(() => {}); // the timer reports it
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A caller wants a tunnel with us, as a member of `service`'s cluster. */
+  accept(frame: TunnelOpenFrame, service: TunnelService): void {
+    const { keys } = service;
+    const refuse = (code: (typeof TunnelCloseCode)[keyof typeof TunnelCloseCode], reason: string) =>
+      this.write(closeFrame(false, frame.origin, frame.tunnelId, code, reason));
+    const opened = openFresh(this.ctx, keys, frame.sealed, Purpose.TunnelOpen, `tunnel open for "${keys.name}"`);
+    if (!opened) return;
+    if (opened.body.length !== EPHEMERAL_KEY_BYTES) return refuse(TunnelCloseCode.Protocol, "malformed tunnel open");
+    if (!service.handler) return refuse(TunnelCloseCode.Refused, "this member does not accept tunnels");
+    if (!service.admit()) return refuse(TunnelCloseCode.Refused, "member overloaded: no free tunnel slot");
+    const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL);
+    let cipher;
+    try {
+      cipher = handshake.finish(opened.body);
+    } catch (error) {
+      service.release();
+      return refuse(TunnelCloseCode.Protocol, (error as Error).message);
+    }
+    const key = `${toHex(frame.origin)}:${frame.tunnelId}`;
+    const tunnel = new Tunnel(this.ctx, {
+      role: "member",
+      keys,
+      origin: frame.origin.slice(),
+      tunnelId: frame.tunnelId,
+      cipher,
+      sendCredit: frame.window,
+      settings: this.settings,
+      onEnded: () => {
+        this.incoming.delete(key);
+        service.release();
+      },
+    });
+    this.incoming.set(key, tunnel);
+    const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelAccept, {
+      inReplyTo: opened.messageId,
+      sensitive: true,
+    });
+    this.write(
+      encodeFrame({
+        type: FrameType.TunnelAccept,
+        origin: frame.origin,
+        tunnelId: frame.tunnelId,
+        window: this.settings.window,
+        sealed,
+      }),
+    );
+    const handler = service.handler;
+    deliver(this.ctx, () => handler(tunnel), keys.name);
+  }
+
+  onAccept(frame: TunnelAcceptFrame): void {
+    const opening = this.opening.get(frame.tunnelId);
+    if (!opening) return;
+    const opened = openFresh(this.ctx, opening.keys, frame.sealed, Purpose.TunnelAccept, `tunnel accept from "${opening.keys.name}"`);
+    if (!opened) return;
+    if (!opened.inReplyTo || !equalBytes(opened.inReplyTo, opening.messageId) || opened.body.length !== EPHEMERAL_KEY_BYTES) {
+      this.ctx.report(new ProtocolError("tunnel accept is not bound to our open"), "tunnel accept");
+      return;
+    }
+    let cipher;
+    try {
+      cipher = opening.handshake.finish(opened.body);
+    } catch (error) {
+      this.write(closeFrame(true, this.ctx.peerId, frame.tunnelId, TunnelCloseCode.Protocol, "bad handshake"));
+      return opening.reject(error as Error);
+    }
+    const tunnel = new Tunnel(this.ctx, {
+      role: "caller",
+      keys: opening.keys,
+      origin: this.ctx.peerId,
+      tunnelId: frame.tunnelId,
+      cipher,
+      sendCredit: frame.window,
+      settings: this.settings,
+      onEnded: () => this.outgoing.delete(frame.tunnelId),
+    });
+    this.outgoing.set(frame.tunnelId, tunnel);
+    opening.resolve(tunnel);
+  }
+
+  onPath(frame: TunnelPathFrame): void {
+    const toMember = (frame.flags & TUNNEL_TO_MEMBER) !== 0;
+    const tunnel = toMember
+      ? this.incoming.get(`${toHex(frame.origin)}:${frame.tunnelId}`)
+      : equalBytes(frame.origin, this.ctx.peerId)
+        ? this.outgoing.get(frame.tunnelId)
+        : undefined;
+    if (!tunnel) {
+      if (!toMember && frame.type === FrameType.TunnelClose) this.openFailed(frame.tunnelId, frame.code, frame.reason);
+      return;
+    }
+    if (frame.type === FrameType.TunnelData) tunnel.onData(frame.sealed);
+    else if (frame.type === FrameType.TunnelCredit) tunnel.onCredit(frame.bytes);
+    else tunnel.onClose(frame.code, frame.reason);
+  }
+
+  /** Every tunnel fails: the link they ran over is gone. */
+  failAll(error: Error): void {
+    for (const opening of [...this.opening.values()]) opening.reject(error);
+    for (const tunnel of [...this.outgoing.values(), ...this.incoming.values()]) tunnel.fail(error, null);
+  }
+
+  private openFailed(tunnelId: number, code: number, reason: string): void {
+    const opening = this.opening.get(tunnelId);
+    if (!opening) return;
+    const name = opening.keys.name;
+    if (code === TunnelCloseCode.NoMembers) opening.reject(new NoMembersError(`no members in cluster "${name}"`));
+    else if (code === TunnelCloseCode.Refused) opening.reject(new OverloadedError(`cluster "${name}" refused the tunnel: ${reason}`));
+    else opening.reject(closeError(code as (typeof TunnelCloseCode)[keyof typeof TunnelCloseCode], reason));
+  }
+
+  private write(frame: Uint8Array): void {
+    this.ctx.outbox.write(frame).catch(() => {});
+  }
+}
+
+function closeFrame(
+  toMember: boolean,
+  origin: Uint8Array,
+  tunnelId: number,
+  code: (typeof TunnelCloseCode)[keyof typeof TunnelCloseCode],
+  reason: string,
+): Uint8Array {
+  return encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, reason });
+}

@@ -1,0 +1,64 @@
+// The only module that imports `ws`. Node has no global WebSocket in version 20, so Node peers get this
+// client factory injected, and relays wrap the server's sockets with it.
+
+import { WebSocket, WebSocketServer } from "ws";
+import type { IncomingMessage } from "node:http";
+import { WebSocketLink, webSocketDialer } from "./websocket.ts";
+import type { WebSocketLike } from "./websocket.ts";
+import type { Dialer, Link } from "./link.ts";
+
+/** Frames above this overhead over the largest message are refused by the socket itself. */
+export const WS_FRAME_OVERHEAD = 64 * 1024;
+
+export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLike {
+  const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
+  // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
+  socket.binaryType = "nodebuffer";
+  return socket as unknown as WebSocketLike;
+}
+
+export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory);
+
+export interface WebSocketListenerOptions {
+  host: string;
+  port: number;
+  maxFrame: number;
+  onLink(link: Link, request: IncomingMessage): void;
+}
+
+export interface WebSocketListener {
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting; existing links stay open. */
+  stopAccepting(): Promise<void>;
+}
+
+/** Listens for WebSocket connections and hands each one over as a Link. */
+export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebSocketListener> {
+  return new Promise((resolve, reject) => {
+    const server = new WebSocketServer({
+      host: options.host,
+      port: options.port,
+      maxPayload: options.maxFrame,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    server.once("error", reject);
+    server.on("connection", (socket, request) => {
+      socket.binaryType = "nodebuffer";
+      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      options.onLink(new WebSocketLink(socket as unknown as WebSocketLike, remote), request);
+    });
+    server.once("listening", () => {
+      server.off("error", reject);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : options.port;
+      const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+      resolve({
+        url: `ws://${host}:${port}`,
+        port,
+        stopAccepting: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
