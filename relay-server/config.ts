@@ -1,0 +1,98 @@
+// Relay configuration from command-line flags, then environment variables, then defaults.
+
+import { RELAY_DEFAULTS } from "../core/node.ts";
+
+export interface RelayServerConfig {
+  host: string;
+  port: number;
+  maxMessage: number;
+  heartbeatMs: number;
+  outboundQueueLimit: number;
+  slowConsumer: "disconnect" | "drop";
+  handshakeTimeoutMs: number;
+  /** Debugging: a file that receives every frame in and out, raw. Never enable in production. */
+  tap: string | null;
+  logLevel: "info" | "debug" | "quiet";
+}
+
+export const HELP = `iris-relay: a relay of the iris-mesh network
+
+Usage: iris-relay [options]
+
+  --host <addr>            address to listen on            (IRIS_HOST, default 127.0.0.1)
+  --port <n>               port to listen on; 0 picks one  (IRIS_PORT, default 7600)
+  --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
+  --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
+  --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
+  --slow-consumer <policy> disconnect | drop               (IRIS_SLOW_CONSUMER, default disconnect)
+  --handshake-timeout <ms> time a new link has to prove itself (default 5000)
+  --log <level>            info | debug | quiet            (IRIS_LOG, default info)
+  --tap <file>             DEBUG ONLY: write every frame to <file>
+  --help                   print this help
+
+The relay never holds cluster or topic keys: it routes sealed payloads it cannot read.
+`;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(argv: string[], env: Record<string, string | undefined>): RelayServerConfig | "help" {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") return "help";
+    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument: ${arg}`);
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown option --${name} (see --help)`);
+    flags.set(name, value);
+  }
+  const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  const slowConsumer = pick("slow-consumer", "IRIS_SLOW_CONSUMER") ?? RELAY_DEFAULTS.slowConsumer;
+  if (slowConsumer !== "disconnect" && slowConsumer !== "drop") {
+    throw new ConfigError(`--slow-consumer must be disconnect or drop, not ${slowConsumer}`);
+  }
+  const logLevel = pick("log", "IRIS_LOG") ?? "info";
+  if (logLevel !== "info" && logLevel !== "debug" && logLevel !== "quiet") {
+    throw new ConfigError(`--log must be info, debug or quiet, not ${logLevel}`);
+  }
+  return {
+    host: pick("host", "IRIS_HOST") ?? "127.0.0.1",
+    port: integer("port", pick("port", "IRIS_PORT"), 7600, 0, 65535),
+    maxMessage: integer("max-message", pick("max-message", "IRIS_MAX_MESSAGE"), RELAY_DEFAULTS.maxMessage, 1024, 2 ** 30),
+    heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
+    outboundQueueLimit: integer(
+      "queue-limit",
+      pick("queue-limit", "IRIS_QUEUE_LIMIT"),
+      RELAY_DEFAULTS.outboundQueueLimit,
+      64 * 1024,
+      2 ** 32,
+    ),
+    slowConsumer,
+    handshakeTimeoutMs: integer("handshake-timeout", flags.get("handshake-timeout"), RELAY_DEFAULTS.handshakeTimeoutMs, 100, 600_000),
+    tap: pick("tap", "IRIS_RELAY_TAP") ?? null,
+    logLevel,
+  };
+}
+
+const KNOWN_FLAGS = new Set([
+  "host",
+  "port",
+  "max-message",
+  "heartbeat",
+  "queue-limit",
+  "slow-consumer",
+  "handshake-timeout",
+  "log",
+  "tap",
+]);
+
+function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
