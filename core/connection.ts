@@ -111,6 +111,9 @@ interface Service {
 }
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+const MAX_AGENT_LENGTH = 64;
+/** Close codes during the handshake that no retry can fix: connect() reports them at once. */
+const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
 const LOAD_REPORT_INTERVAL_MS = 50;
 
 export class Connection extends Emitter<ConnectionEvents> {
@@ -136,6 +139,12 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   constructor(options: ConnectOptions) {
     super();
+    if (!Array.isArray(options.relays) || options.relays.length === 0) {
+      throw new TypeError("connect: `relays` must list at least one relay address");
+    }
+    if (options.agent !== undefined && options.agent.length > MAX_AGENT_LENGTH) {
+      throw new TypeError(`connect: \`agent\` must be at most ${MAX_AGENT_LENGTH} characters`);
+    }
     this.clock = options.clock ?? systemClock;
     this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
     const identity = options.identity ?? generateIdentity();
@@ -335,7 +344,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.lastDialError = `${detached.relay}: ${detached.reason}`;
     if (!detached.wasAttached) {
       // A relay that refuses us on principle will not change its mind for connect().
-      if (this.firstAttach && (detached.code === CloseCode.Version || detached.code === CloseCode.AuthFailed)) {
+      if (this.firstAttach && REFUSALS.has(detached.code)) {
         this.firstAttach.reject(new DeniedError(`${detached.relay} refused this peer: ${detached.reason}`));
         this.firstAttach = null;
       }

@@ -10,6 +10,7 @@ export interface RelayServerConfig {
   outboundQueueLimit: number;
   slowConsumer: "disconnect" | "drop";
   handshakeTimeoutMs: number;
+  startupGraceMs: number;
   /** Debugging: a file that receives every frame in and out, raw. Never enable in production. */
   tap: string | null;
   logLevel: "info" | "debug" | "quiet";
@@ -26,6 +27,8 @@ Usage: iris-relay [options]
   --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
   --slow-consumer <policy> disconnect | drop               (IRIS_SLOW_CONSUMER, default disconnect)
   --handshake-timeout <ms> time a new link has to prove itself (default 5000)
+  --startup-grace <ms>     after start, work for a cluster without members waits
+                           this long for one to (re)join (IRIS_STARTUP_GRACE_MS, default 5000)
   --log <level>            info | debug | quiet            (IRIS_LOG, default info)
   --tap <file>             DEBUG ONLY: write every frame to <file>
   --help                   print this help
@@ -71,6 +74,13 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ),
     slowConsumer,
     handshakeTimeoutMs: integer("handshake-timeout", flags.get("handshake-timeout"), RELAY_DEFAULTS.handshakeTimeoutMs, 100, 600_000),
+    startupGraceMs: integer(
+      "startup-grace",
+      pick("startup-grace", "IRIS_STARTUP_GRACE_MS"),
+      RELAY_DEFAULTS.startupGraceMs,
+      0,
+      600_000,
+    ),
     tap: pick("tap", "IRIS_RELAY_TAP") ?? null,
     logLevel,
   };
@@ -84,6 +94,7 @@ const KNOWN_FLAGS = new Set([
   "queue-limit",
   "slow-consumer",
   "handshake-timeout",
+  "startup-grace",
   "log",
   "tap",
 ]);

@@ -6,6 +6,9 @@ import type { RelayServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { FrameTap } from "./tap.ts";
 
+/** How long a closing relay waits for its links' closing handshakes. */
+const CLOSE_GRACE_MS = 2000;
+
 export interface RelayServer {
   readonly url: string;
   readonly port: number;
@@ -20,6 +23,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     outboundQueueLimit: config.outboundQueueLimit,
     slowConsumer: config.slowConsumer,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    startupGraceMs: config.startupGraceMs,
     log,
   });
   const tap = config.tap ? new FrameTap(config.tap) : null;
@@ -43,8 +47,10 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     port: listener.port,
     relay,
     close: async () => {
-      await listener.stopAccepting();
+      const listenerClosed = listener.stopAccepting();
+      // Closing the links lets the listener finish: it waits for every connection it accepted.
       relay.close();
+      await Promise.race([listenerClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))]);
       tap?.close();
     },
   };

@@ -41,6 +41,7 @@ import type { Link } from "../transports/link.ts";
 import { ServiceTable } from "./membership.ts";
 import { PendingRequests, TunnelPaths, pathKey } from "./paths.ts";
 import type { TunnelPath } from "./paths.ts";
+import { Parking } from "./parking.ts";
 import { PeerSession } from "./peer-session.ts";
 import type { SlowConsumerPolicy } from "./peer-session.ts";
 
@@ -57,6 +58,11 @@ export interface RelayOptions {
   outboundQueueLimit?: number;
   slowConsumer?: SlowConsumerPolicy;
   maxJoinsPerPeer?: number;
+  /**
+   * For this long after the relay starts, work for a cluster without members waits for one to join
+   * (peers of a restarted relay are still dialing back) instead of failing with NoMembers. 0 disables.
+   */
+  startupGraceMs?: number;
   log?: RelayLog;
 }
 
@@ -70,7 +76,14 @@ export const RELAY_DEFAULTS = {
   outboundQueueLimit: 8 * 1024 * 1024,
   slowConsumer: "disconnect" as SlowConsumerPolicy,
   maxJoinsPerPeer: 1024,
+  startupGraceMs: 5000,
 };
+
+/** Most requests and tunnel opens a fresh relay holds for clusters that have no member yet. */
+const PARKING_CAPACITY = 10_000;
+
+/** A tunnel open carries no timeout of its own; parked, it waits at most this long. */
+const TUNNEL_PARK_MS = 10_000;
 
 /** A relay keeps an expired request this long past its deadline, to route a late reply. */
 const PENDING_GRACE_MS = 1000;
@@ -81,6 +94,8 @@ export interface RelaySnapshot {
   clusters: Array<{ id: string; members: number }>;
   topics: Array<{ id: string; subscribers: number }>;
   pendingRequests: number;
+  /** Requests and tunnel opens waiting for a first member while the relay is fresh. */
+  parked: number;
   tunnels: number;
 }
 
@@ -97,6 +112,7 @@ export class Relay {
   private readonly services: ServiceTable<PeerSession>;
   private readonly pending = new PendingRequests<PeerSession>();
   private readonly tunnels = new TunnelPaths<PeerSession>();
+  private readonly parking: Parking;
   private readonly stopHeartbeat: () => void;
   private closed = false;
 
@@ -113,7 +129,9 @@ export class Relay {
       outboundQueueLimit: options.outboundQueueLimit ?? RELAY_DEFAULTS.outboundQueueLimit,
       slowConsumer: options.slowConsumer ?? RELAY_DEFAULTS.slowConsumer,
       maxJoinsPerPeer: options.maxJoinsPerPeer ?? RELAY_DEFAULTS.maxJoinsPerPeer,
+      startupGraceMs: options.startupGraceMs ?? RELAY_DEFAULTS.startupGraceMs,
     };
+    this.parking = new Parking(this.clock.now() + this.options.startupGraceMs, PARKING_CAPACITY);
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     this.services = new ServiceTable(options.random ?? Math.random);
@@ -161,6 +179,7 @@ export class Relay {
       clusters: this.services.clusterIds().map((id) => ({ id, members: this.services.memberCount(id) })),
       topics: this.services.topicIds().map((id) => ({ id, subscribers: [...this.services.subscribersOf(id)].length })),
       pendingRequests: this.pending.size,
+      parked: this.parking.size,
       tunnels: this.tunnels.size,
     };
   }
@@ -277,6 +296,25 @@ export class Relay {
     else this.services.addSubscriber(idHex, session);
     session.send(encodeFrame({ type: FrameType.Ack, corr: frame.corr }));
     this.log("join", { peer: session.peerHex, id: idHex, kind });
+    if (frame.kind === JoinKind.Member) this.unpark(idHex);
+  }
+
+  /** The cluster has a member now: route the work that waited for one. */
+  private unpark(clusterId: string): void {
+    for (const parked of this.parking.take(clusterId)) {
+      const caller = this.byPeer.get(parked.callerHex);
+      if (!caller) continue;
+      const frame = decodeFrame(parked.bytes);
+      if (frame.type === FrameType.Request) this.onRequest(caller, parked.bytes, frame);
+      else if (frame.type === FrameType.TunnelOpen) this.onTunnelOpen(caller, parked.bytes, frame);
+    }
+  }
+
+  /** Parks work for a memberless cluster while the relay is fresh; false when it must fail now. */
+  private park(session: PeerSession, bytes: Uint8Array, clusterId: string, timeoutMs: number): boolean {
+    const now = this.clock.now();
+    const deadline = Math.min(now + timeoutMs, this.parking.until);
+    return this.parking.park({ clusterId, callerHex: session.peerHex, bytes, deadline }, now);
   }
 
   private onLeave(session: PeerSession, frame: LeaveFrame): void {
@@ -299,6 +337,7 @@ export class Relay {
     const clusterId = toHex(frame.id);
     const member = this.services.pickMember(clusterId);
     if (!member) {
+      if (this.park(session, bytes, clusterId, frame.timeoutMs)) return;
       session.send(relayReply(ReplyStatus.NoMembers, frame.origin, frame.reqId, "no members in this cluster"));
       return;
     }
@@ -340,6 +379,7 @@ export class Relay {
     const clusterId = toHex(frame.id);
     const member = this.services.pickMember(clusterId);
     if (!member) {
+      if (this.park(session, bytes, clusterId, TUNNEL_PARK_MS)) return;
       session.send(tunnelClose(false, frame.origin, frame.tunnelId, TunnelCloseCode.NoMembers, "no members in this cluster"));
       return;
     }
@@ -441,6 +481,19 @@ export class Relay {
       session.send(ping);
     }
     for (const entry of this.pending.expire(now)) this.services.trackOutstanding(entry.clusterId, entry.member, -1);
+    for (const parked of this.parking.expire(now)) this.noMembers(parked.callerHex, parked.bytes);
+  }
+
+  /** Tells a caller that the work it parked found no member after all. */
+  private noMembers(callerHex: string, bytes: Uint8Array): void {
+    const caller = this.byPeer.get(callerHex);
+    if (!caller) return;
+    const frame = decodeFrame(bytes);
+    const message = "no members in this cluster";
+    if (frame.type === FrameType.Request) caller.send(relayReply(ReplyStatus.NoMembers, frame.origin, frame.reqId, message));
+    else if (frame.type === FrameType.TunnelOpen) {
+      caller.send(tunnelClose(false, frame.origin, frame.tunnelId, TunnelCloseCode.NoMembers, message));
+    }
   }
 
   private fromOrigin(session: PeerSession, origin: Uint8Array): boolean {

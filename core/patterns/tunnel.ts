@@ -115,6 +115,18 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
     return this.ended;
   }
 
+  /** Bytes received and not yet read by the application, including a message still being assembled. */
+  get buffered(): number {
+    let bytes = this.assemblyBytes;
+    for (const queued of this.queue) bytes += queued.body.length;
+    return bytes;
+  }
+
+  /** The credit window this end grants the other side now; it grows while the reader keeps up. */
+  get receiveWindow(): number {
+    return this.window;
+  }
+
   /**
    * Sends one message. Resolves when it is on its way within the other side's credit; concurrent
    * sends keep their call order.

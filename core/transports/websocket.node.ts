@@ -29,7 +29,10 @@ export interface WebSocketListenerOptions {
 export interface WebSocketListener {
   readonly url: string;
   readonly port: number;
-  /** Stops accepting; existing links stay open. */
+  /**
+   * Stops accepting new connections at once; existing links stay open. Resolves when the listening
+   * socket and every connection it accepted have closed.
+   */
   stopAccepting(): Promise<void>;
 }
 

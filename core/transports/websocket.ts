@@ -36,6 +36,9 @@ export class WebSocketLink implements Link {
     if (socket.binaryType !== "nodebuffer") socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (event: { data: unknown }) => this.onMessage(event.data));
     socket.addEventListener("close", (event: { code: number; reason: string }) => this.onClose(event.code, event.reason));
+    // A close always follows an error, and that is where the link reports it. Without a listener,
+    // Node's `ws` would throw the error (an oversized frame, say) and take the whole relay down.
+    socket.addEventListener("error", () => {});
   }
 
   get bufferedAmount(): number {
