@@ -2,7 +2,9 @@
 // adapters at the edge convert Buffer and ArrayBuffer into it.
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+// Fatal, so invalid UTF-8 is refused; ignoreBOM, so a leading U+FEFF is kept as a character rather than
+// silently dropped (which would make fromUtf8(utf8(s)) !== s).
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(text: string): Uint8Array {
   return textEncoder.encode(text);

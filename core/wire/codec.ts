@@ -68,8 +68,11 @@ export class Writer {
     return this;
   }
 
-  string(value: string): this {
-    return this.bytesField(utf8(value));
+  /** A length-prefixed UTF-8 string; longer than `max` bytes is a programming error, refused here. */
+  string(value: string, max: number): this {
+    const bytes = utf8(value);
+    if (bytes.length > max) throw new RangeError(`string of ${bytes.length} bytes exceeds ${max}`);
+    return this.bytesField(bytes);
   }
 
   /** The rest of the frame, unprefixed: always the last field. */

@@ -208,7 +208,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return start(frame.type, PUBLIC_KEY_BYTES + SIGNATURE_BYTES + textSize(frame.agent))
         .fixed(frame.identityKey, PUBLIC_KEY_BYTES)
         .fixed(frame.signature, SIGNATURE_BYTES)
-        .string(frame.agent)
+        .string(frame.agent, MAX_TEXT_BYTES)
         .finish();
     case FrameType.Welcome:
       return start(frame.type, PEER_ID_BYTES + 3 * MAX_VARINT)
@@ -221,7 +221,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.Pong:
       return start(frame.type, MAX_VARINT).varint(frame.stamp).finish();
     case FrameType.GoAway:
-      return start(frame.type, textSize(frame.reason)).string(frame.reason).finish();
+      return start(frame.type, textSize(frame.reason)).string(frame.reason, MAX_TEXT_BYTES).finish();
     case FrameType.Join:
       return start(frame.type, MAX_VARINT + 1 + ID_BYTES + PUBLIC_KEY_BYTES + SIGNATURE_BYTES)
         .varint(frame.corr)
@@ -242,7 +242,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return start(frame.type, MAX_VARINT + 1 + textSize(frame.message))
         .varint(frame.corr)
         .u8(frame.code)
-        .string(frame.message)
+        .string(frame.message, MAX_TEXT_BYTES)
         .finish();
     case FrameType.Load:
       return start(frame.type, ID_BYTES + MAX_VARINT).fixed(frame.id, ID_BYTES).varint(frame.load).finish();
@@ -289,7 +289,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.TunnelCredit:
       return tunnelPath(frame, MAX_VARINT).varint(frame.bytes).finish();
     case FrameType.TunnelClose:
-      return tunnelPath(frame, 1 + textSize(frame.reason)).u8(frame.code).string(frame.reason).finish();
+      return tunnelPath(frame, 1 + textSize(frame.reason)).u8(frame.code).string(frame.reason, MAX_TEXT_BYTES).finish();
   }
 }
 

@@ -1,0 +1,106 @@
+// The keyring: keys by name, derived once; KeyError for what is missing or malformed; development mode.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Keyring } from "../../../core/crypto/keyring.ts";
+import { deriveServiceKeys, generateKey, insecureDevelopmentKey, parseKey } from "../../../core/crypto/keys.ts";
+import { toBase64Url, toHex } from "../../../core/bytes.ts";
+import { KeyError } from "../../../core/errors.ts";
+
+const dbKey = generateKey();
+const cacheKey = generateKey();
+
+function assertKeyError(fn: () => unknown, what: string): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof KeyError, `${what}: expected KeyError, got ${String(error)}`);
+    assert.equal(error.code, "KEY");
+    return true;
+  });
+}
+
+describe("Keyring", () => {
+  test("derives each service's keys from the key configured under its name", () => {
+    const keyring = new Keyring({ db: dbKey, cache: cacheKey });
+    const db = keyring.get("cluster", "db");
+    const expected = deriveServiceKeys("cluster", "db", parseKey(dbKey));
+    assert.equal(toHex(db.id), toHex(expected.id));
+    assert.equal(toHex(db.payloadKey), toHex(expected.payloadKey));
+    assert.equal(db.kind, "cluster");
+    assert.equal(db.name, "db");
+    assert.notEqual(toHex(keyring.get("cluster", "cache").id), toHex(db.id));
+    assert.ok(keyring.has("db") && keyring.has("cache"));
+  });
+
+  test("accepts raw 32-byte keys as well as text", () => {
+    const bytes = new Uint8Array(32).fill(3);
+    const fromBytes = new Keyring({ db: bytes }).get("topic", "db");
+    const fromText = new Keyring({ db: toBase64Url(bytes) }).get("topic", "db");
+    assert.equal(toHex(fromBytes.id), toHex(fromText.id));
+    assert.equal(toHex(fromBytes.id), toHex(deriveServiceKeys("topic", "db", bytes).id));
+  });
+
+  test("cluster and topic keys under one name differ, and each is derived once", () => {
+    const keyring = new Keyring({ db: dbKey });
+    const cluster = keyring.get("cluster", "db");
+    const topic = keyring.get("topic", "db");
+    assert.notEqual(toHex(cluster.id), toHex(topic.id));
+    assert.notEqual(toHex(cluster.payloadKey), toHex(topic.payloadKey));
+    assert.equal(keyring.get("cluster", "db"), cluster, "cached");
+    assert.equal(keyring.get("topic", "db"), topic, "cached");
+  });
+
+  test("set replaces a key and forgets what was derived from the old one", () => {
+    const keyring = new Keyring({ db: dbKey });
+    const before = keyring.get("cluster", "db");
+    const beforeTopic = keyring.get("topic", "db");
+    keyring.set("db", cacheKey);
+    const after = keyring.get("cluster", "db");
+    assert.notEqual(toHex(after.id), toHex(before.id));
+    assert.equal(toHex(after.id), toHex(deriveServiceKeys("cluster", "db", parseKey(cacheKey)).id));
+    assert.notEqual(toHex(keyring.get("topic", "db").id), toHex(beforeTopic.id));
+  });
+
+  test("an unknown name is a KeyError outside development mode", () => {
+    const keyring = new Keyring({ db: dbKey });
+    assert.equal(keyring.has("nope"), false);
+    assert.equal(keyring.development, false);
+    assertKeyError(() => keyring.get("cluster", "nope"), "unknown cluster");
+    assertKeyError(() => keyring.get("topic", "nope"), "unknown topic");
+    assertKeyError(() => new Keyring().get("cluster", "db"), "empty keyring");
+  });
+
+  test("an empty name is a KeyError, even in development mode", () => {
+    assertKeyError(() => new Keyring({}, true).get("cluster", ""), "empty name");
+  });
+
+  test("malformed key text or bytes are KeyErrors", () => {
+    assertKeyError(() => new Keyring({ db: "not a key!" }), "bad characters");
+    assertKeyError(() => new Keyring({ db: dbKey.slice(0, 40) }), "too short");
+    assertKeyError(() => new Keyring({ db: dbKey + "AAAA" }), "too long");
+    assertKeyError(() => new Keyring({ db: new Uint8Array(31) }), "31 bytes");
+    const keyring = new Keyring();
+    assertKeyError(() => keyring.set("db", ""), "empty text");
+    assertKeyError(() => keyring.set("db", new Uint8Array(33)), "33 bytes");
+    assert.equal(keyring.has("db"), false, "a refused key is not stored");
+  });
+
+  test("development mode derives keys from names, the same in every instance", () => {
+    const a = new Keyring({}, true);
+    const b = new Keyring({}, true);
+    assert.ok(a.has("anything"));
+    const fromA = a.get("cluster", "demo");
+    const fromB = b.get("cluster", "demo");
+    assert.equal(toHex(fromA.id), toHex(fromB.id));
+    assert.equal(toHex(fromA.payloadKey), toHex(fromB.payloadKey));
+    const expected = deriveServiceKeys("cluster", "demo", insecureDevelopmentKey("demo"));
+    assert.equal(toHex(fromA.id), toHex(expected.id));
+    assert.notEqual(toHex(a.get("cluster", "demo2").id), toHex(fromA.id));
+  });
+
+  test("development mode still uses configured keys where there are some", () => {
+    const keyring = new Keyring({ db: dbKey }, true);
+    assert.equal(toHex(keyring.get("cluster", "db").id), toHex(deriveServiceKeys("cluster", "db", parseKey(dbKey)).id));
+    const insecure = deriveServiceKeys("cluster", "db", insecureDevelopmentKey("db"));
+    assert.notEqual(toHex(keyring.get("cluster", "db").id), toHex(insecure.id));
+  });
+});

@@ -1,0 +1,200 @@
+// Forward-secret sessions: matching ciphers, strict order, handshake failures, and what a recording is
+// worth to someone who holds the pre-shared key.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { EPHEMERAL_KEY_BYTES, SessionCipher, SessionHandshake } from "../../../core/crypto/session.ts";
+import { fromHex, toHex, utf8 } from "../../../core/bytes.ts";
+import { ProtocolError } from "../../../core/errors.ts";
+
+const psk = new Uint8Array(32).map((_, i) => 0x40 + i);
+const label = "tunnel";
+const text = new TextDecoder();
+
+interface Pair {
+  initiator: SessionCipher;
+  responder: SessionCipher;
+  initiatorPublic: Uint8Array;
+  responderPublic: Uint8Array;
+}
+
+function handshake(initiatorPsk = psk, responderPsk = psk, initiatorLabel = label, responderLabel = label): Pair {
+  const a = new SessionHandshake("initiator", initiatorPsk, initiatorLabel);
+  const b = new SessionHandshake("responder", responderPsk, responderLabel);
+  return {
+    initiatorPublic: a.publicKey,
+    responderPublic: b.publicKey,
+    initiator: a.finish(b.publicKey),
+    responder: b.finish(a.publicKey),
+  };
+}
+
+function assertProtocolError(fn: () => unknown, what: string): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ProtocolError, `${what}: expected ProtocolError, got ${String(error)}`);
+    assert.equal(error.code, "PROTOCOL");
+    return true;
+  });
+}
+
+describe("SessionHandshake", () => {
+  test("each side has a fresh 32-byte ephemeral key", () => {
+    const a = new SessionHandshake("initiator", psk, label);
+    const b = new SessionHandshake("initiator", psk, label);
+    assert.equal(a.publicKey.length, EPHEMERAL_KEY_BYTES);
+    assert.notEqual(toHex(a.publicKey), toHex(b.publicKey));
+  });
+
+  test("low-order and malformed peer keys are refused", () => {
+    const lowOrder = [
+      "00".repeat(32), // zero
+      "01" + "00".repeat(31), // order 4
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", // order 8
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p - 1
+    ];
+    for (const key of lowOrder) {
+      assertProtocolError(() => new SessionHandshake("initiator", psk, label).finish(fromHex(key)), `low order ${key}`);
+    }
+    for (const length of [0, 31, 33]) {
+      assertProtocolError(() => new SessionHandshake("responder", psk, label).finish(new Uint8Array(length).fill(9)), `length ${length}`);
+    }
+  });
+
+  test("finish works once", () => {
+    const a = new SessionHandshake("initiator", psk, label);
+    const b = new SessionHandshake("responder", psk, label);
+    a.finish(b.publicKey);
+    assert.throws(() => a.finish(b.publicKey), /already finished/);
+    // A failed finish also uses the handshake up.
+    const c = new SessionHandshake("initiator", psk, label);
+    assert.throws(() => c.finish(new Uint8Array(32)), ProtocolError);
+    assert.throws(() => c.finish(b.publicKey), /already finished/);
+  });
+});
+
+describe("SessionCipher", () => {
+  test("messages open in order, both directions, interleaved", () => {
+    const { initiator, responder } = handshake();
+    for (let i = 0; i < 50; i++) {
+      assert.equal(text.decode(responder.open(initiator.seal(utf8(`to responder ${i}`)))), `to responder ${i}`);
+      if (i % 3 === 0) {
+        assert.equal(text.decode(initiator.open(responder.seal(utf8(`to initiator ${i}`)))), `to initiator ${i}`);
+      }
+    }
+    assert.equal(initiator.sent, 50);
+    assert.equal(responder.received, 50);
+    assert.equal(responder.sent, 17);
+    assert.equal(initiator.received, 17);
+  });
+
+  test("a burst sealed ahead opens in the same order", () => {
+    const { initiator, responder } = handshake();
+    const boxes = Array.from({ length: 10 }, (_, i) => initiator.seal(Uint8Array.of(i)));
+    assert.deepEqual(
+      boxes.map((box) => responder.open(box)[0]),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+  });
+
+  test("the same plaintext seals differently each time (counter nonces)", () => {
+    const { initiator } = handshake();
+    assert.notEqual(toHex(initiator.seal(utf8("same"))), toHex(initiator.seal(utf8("same"))));
+  });
+
+  test("the two directions use different keys", () => {
+    const { initiator, responder } = handshake();
+    const box = initiator.seal(utf8("mine"));
+    // The initiator cannot open its own message as if it came from the responder.
+    assertProtocolError(() => initiator.open(box), "reflected");
+    assert.equal(text.decode(responder.open(box)), "mine");
+  });
+
+  test("a reordered message fails; a failed open does not advance the counter", () => {
+    const { initiator, responder } = handshake();
+    const first = initiator.seal(utf8("first"));
+    const second = initiator.seal(utf8("second"));
+    assertProtocolError(() => responder.open(second), "second before first");
+    assert.equal(responder.received, 0);
+    assert.equal(text.decode(responder.open(first)), "first");
+    assert.equal(text.decode(responder.open(second)), "second");
+  });
+
+  test("a duplicated message fails", () => {
+    const { initiator, responder } = handshake();
+    const box = initiator.seal(utf8("once"));
+    responder.open(box);
+    assertProtocolError(() => responder.open(box), "duplicate");
+  });
+
+  test("a dropped message makes the next one fail", () => {
+    const { initiator, responder } = handshake();
+    initiator.seal(utf8("lost"));
+    assertProtocolError(() => responder.open(initiator.seal(utf8("after the loss"))), "after a drop");
+  });
+
+  test("any flipped bit fails, and so does a truncated or empty box", () => {
+    const { initiator, responder } = handshake();
+    const box = initiator.seal(utf8("integrity"));
+    for (let i = 0; i < box.length; i++) {
+      const tampered = box.slice();
+      tampered[i] = tampered[i]! ^ (1 << (i % 8));
+      assertProtocolError(() => responder.open(tampered), `byte ${i}`);
+    }
+    assertProtocolError(() => responder.open(box.subarray(0, box.length - 1)), "truncated");
+    assertProtocolError(() => responder.open(new Uint8Array(0)), "empty");
+    assert.equal(text.decode(responder.open(box)), "integrity", "the untouched box still opens");
+  });
+
+  test("a different psk, a different label or a role mix-up gives keys that do not match", () => {
+    const otherPsk = psk.slice();
+    otherPsk[0] = otherPsk[0]! ^ 1;
+    const cases: Array<[string, Pair]> = [
+      ["psk", handshake(psk, otherPsk)],
+      ["label", handshake(psk, psk, "tunnel", "link")],
+    ];
+    const a = new SessionHandshake("initiator", psk, label);
+    const b = new SessionHandshake("initiator", psk, label);
+    cases.push([
+      "two initiators",
+      { initiator: a.finish(b.publicKey), responder: b.finish(a.publicKey), initiatorPublic: a.publicKey, responderPublic: b.publicKey },
+    ]);
+    for (const [what, pair] of cases) {
+      assertProtocolError(() => pair.responder.open(pair.initiator.seal(utf8("x"))), `${what}: one way`);
+      assertProtocolError(() => pair.initiator.open(pair.responder.seal(utf8("x"))), `${what}: other way`);
+    }
+  });
+});
+
+describe("forward secrecy", () => {
+  test("the psk and the recorded public keys do not open a recorded session", () => {
+    // Record everything on the wire: both ephemeral public keys and the sealed traffic.
+    const session = handshake();
+    const toResponder = [utf8("secret one"), utf8("secret two")].map((m) => session.initiator.seal(m));
+    const toInitiator = [utf8("secret reply")].map((m) => session.responder.seal(m));
+
+    // The eavesdropper learns the psk and replays the handshake as either side, against the recorded keys.
+    const attempts: Array<[string, SessionCipher]> = [
+      ["as responder", new SessionHandshake("responder", psk, label).finish(session.initiatorPublic)],
+      ["as initiator", new SessionHandshake("initiator", psk, label).finish(session.responderPublic)],
+      ["as responder, keyed to the responder", new SessionHandshake("responder", psk, label).finish(session.responderPublic)],
+      ["as initiator, keyed to the initiator", new SessionHandshake("initiator", psk, label).finish(session.initiatorPublic)],
+    ];
+    for (const [what, eve] of attempts) {
+      assertProtocolError(() => eve.open(toResponder[0]!), `${what}: initiator's traffic`);
+      assertProtocolError(() => eve.open(toInitiator[0]!), `${what}: responder's traffic`);
+    }
+
+    // The real ends still read it all, so the recording itself is sound.
+    assert.equal(text.decode(session.responder.open(toResponder[0]!)), "secret one");
+    assert.equal(text.decode(session.responder.open(toResponder[1]!)), "secret two");
+    assert.equal(text.decode(session.initiator.open(toInitiator[0]!)), "secret reply");
+  });
+
+  test("two sessions under one psk have unrelated keys", () => {
+    const one = handshake();
+    const two = handshake();
+    const box = one.initiator.seal(utf8("session one"));
+    assertProtocolError(() => two.responder.open(box), "other session");
+    assert.equal(text.decode(one.responder.open(box)), "session one");
+  });
+});
