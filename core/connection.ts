@@ -171,6 +171,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     );
     this.peerId = toHex(this.attachment.peerId);
     const keyring = new Keyring(options.keys, options.development ?? false);
+    if (keyring.development) {
+      console.warn("iris-mesh: DEVELOPMENT MODE: services without a configured key use keys derived from their names. INSECURE: anyone can read and join them.");
+    }
     this.ctx = {
       peerId: this.attachment.peerId,
       clock: this.clock,

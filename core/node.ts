@@ -3,6 +3,11 @@
 import { connect as connectWith } from "./index.ts";
 import type { ConnectOptions, Connection } from "./index.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
+import { useSigningBackend } from "./crypto/nacl.ts";
+import { nodeSigning } from "./crypto/signing.node.ts";
+
+// Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
+useSigningBackend(nodeSigning);
 
 export * from "./index.ts";
 export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";
