@@ -1,0 +1,81 @@
+// What the orchestrator (run.ts) and the role processes (roles/*.ts) say to each other over IPC. Both
+// sides import these types, so a change to one end that the other does not expect fails the typecheck.
+
+/** The two systems under comparison. */
+export type System = "iris" | "nats";
+
+/** How a role reaches its system: an iris-mesh relay with the service keys, or a nats-server. */
+export type Endpoint =
+  | { system: "iris"; relay: string; keys: Record<string, string> }
+  | { system: "nats"; server: string };
+
+/** Sent once by every role when it starts, before any call. */
+export interface RoleReady {
+  event: "ready";
+  pid: number;
+  /** The secretbox backend iris-mesh seals with in this process. */
+  secretbox: string;
+}
+
+export interface RoleCall {
+  id: number;
+  op: string;
+  args: unknown;
+}
+
+export type RoleAnswer = { id: number; result: unknown } | { id: number; error: string };
+
+export interface PublishArgs {
+  subject: string;
+  size: number;
+  /** Messages sent first and not counted by the subscriber. */
+  warmup: number;
+  /** Messages the subscriber counts. */
+  count: number;
+}
+
+export interface PublishResult {
+  sent: number;
+  /** From the first to the last publish handed to the client, measured messages only. */
+  elapsedMs: number;
+}
+
+export interface SubscribeArgs {
+  subject: string;
+  /** The size every message is published with; others are counted as wrong. */
+  size: number;
+  /** Sequence numbers below this are warm-up and not counted. */
+  warmup: number;
+}
+
+export interface SubscriberReport {
+  /** Measured (non-warm-up) messages received. */
+  received: number;
+  warmupReceived: number;
+  /** Messages whose sequence number was not above the previous one's: reordering or duplicates. */
+  outOfOrder: number;
+  /** Messages whose length was not the size published. */
+  wrongSize: number;
+  /** performance.now() in the subscriber at the first and the last measured message. */
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface ServeArgs {
+  subject: string;
+}
+
+export interface RequestRunArgs {
+  subject: string;
+  size: number;
+  warmup: number;
+  count: number;
+  timeoutMs: number;
+}
+
+export interface RequestRunResult {
+  /** Round-trip times of the measured requests, in microseconds, in the order they ran. */
+  samplesUs: number[];
+  failures: number;
+  firstFailure: string | null;
+}

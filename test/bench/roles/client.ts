@@ -1,0 +1,25 @@
+// The operations a benchmark role needs, behind one interface, so the roles run the very same
+// measuring loop against iris-mesh and against NATS. Each system's adapter lives in its own file.
+
+import type { Endpoint } from "../protocol.ts";
+import { openIrisClient } from "./iris-client.ts";
+import { openNatsClient } from "./nats-client.ts";
+
+export interface BenchClient {
+  subscribe(subject: string, onMessage: (body: Uint8Array) => void): Promise<void>;
+  /**
+   * Publishes one message. A promise back means "wait before publishing more": that is the client's own
+   * flow control, which each adapter exposes in its system's idiomatic way.
+   */
+  publish(subject: string, body: Uint8Array): Promise<void> | undefined;
+  /** Resolves once everything published so far has left this process and reached the server. */
+  flush(): Promise<void>;
+  /** Answers every request on `subject` with its own body. */
+  serveEcho(subject: string): Promise<void>;
+  request(subject: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export function openClient(endpoint: Endpoint): Promise<BenchClient> {
+  return endpoint.system === "iris" ? openIrisClient(endpoint.relay, endpoint.keys) : openNatsClient(endpoint.server);
+}

@@ -1,0 +1,27 @@
+// Role: send requests one at a time and time each round trip in this process.
+
+import type { RequestRunArgs, RequestRunResult } from "../protocol.ts";
+import { numbered, randomTemplate } from "./payload.ts";
+import { serveRole } from "./role.ts";
+
+serveRole((client) => ({
+  async run(args: RequestRunArgs): Promise<RequestRunResult> {
+    const bench = client();
+    const template = randomTemplate(args.size);
+    const result: RequestRunResult = { samplesUs: [], failures: 0, firstFailure: null };
+    for (let seq = 0; seq < args.warmup + args.count; seq++) {
+      const body = numbered(template, seq);
+      const started = performance.now();
+      try {
+        const reply = await bench.request(args.subject, body, args.timeoutMs);
+        const elapsedUs = (performance.now() - started) * 1000;
+        if (reply.length !== args.size) throw new Error(`reply of ${reply.length} bytes, expected ${args.size}`);
+        if (seq >= args.warmup) result.samplesUs.push(elapsedUs);
+      } catch (error) {
+        result.failures++;
+        result.firstFailure ??= `request ${seq}: ${(error as Error).message}`;
+      }
+    }
+    return result;
+  },
+}));
