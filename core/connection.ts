@@ -254,7 +254,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       unregister: async () => {
         if (this.services.get(idHex) !== service) return;
         this.services.delete(idHex);
-        this.joins.leave(keys);
+        await this.joins.leave(keys);
       },
     };
   }
@@ -287,7 +287,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       unsubscribe: async () => {
         if (!active) return;
         active = false;
-        if (this.subscriptions.remove(keys, handler)) this.joins.leave(keys);
+        if (this.subscriptions.remove(keys, handler)) await this.joins.leave(keys);
       },
     };
   }

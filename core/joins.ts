@@ -20,12 +20,16 @@ interface Entry {
 
 type Answer = { ack(): void; nack(message: string): void };
 
+/** A relay that does not confirm a leave within this long is not waited for any more. */
+const LEAVE_TIMEOUT_MS = 5000;
+
 export class Joins {
   private readonly entries = new Map<string, Entry>();
   private readonly answers = new Map<number, Answer>();
   private nextCorr = 1;
   private challenge: Uint8Array | null = null;
   private restoredWaiters: Array<() => void> = [];
+  private readonly leaving = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -77,10 +81,13 @@ export class Joins {
     });
   }
 
-  /** Leaves. When detached there is nothing to send: the relay forgot us with the link. */
-  leave(keys: ServiceKeys): void {
-    if (!this.entries.delete(entryKey(keys))) return;
-    this.sendLeave(keys);
+  /**
+   * Leaves; resolves once the relay confirms, so no new work for it is on its way. When detached there
+   * is nothing to send: the relay forgot us with the link.
+   */
+  leave(keys: ServiceKeys): Promise<void> {
+    if (!this.entries.delete(entryKey(keys))) return Promise.resolve();
+    return this.sendLeave(keys);
   }
 
   attached(challenge: Uint8Array): void {
@@ -95,6 +102,8 @@ export class Joins {
   detached(): void {
     this.challenge = null;
     this.answers.clear();
+    // The relay forgot every join with the link: a leave in progress is as good as done.
+    for (const settle of [...this.leaving]) settle();
   }
 
   /** Resolves once every join has been confirmed by the current relay. */
@@ -160,9 +169,20 @@ export class Joins {
     );
   }
 
-  private sendLeave(keys: ServiceKeys): void {
-    if (!this.challenge) return;
-    this.sendNow(encodeFrame({ type: FrameType.Leave, corr: this.nextCorr++, kind: joinKindOf(keys.kind), id: keys.id }));
+  private sendLeave(keys: ServiceKeys): Promise<void> {
+    if (!this.challenge) return Promise.resolve();
+    const corr = this.nextCorr++;
+    return new Promise<void>((resolve) => {
+      const settle = () => {
+        this.clock.clearTimeout(timer);
+        this.leaving.delete(settle);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(settle, LEAVE_TIMEOUT_MS);
+      this.leaving.add(settle);
+      this.answers.set(corr, { ack: settle, nack: settle });
+      this.sendNow(encodeFrame({ type: FrameType.Leave, corr, kind: joinKindOf(keys.kind), id: keys.id }));
+    });
   }
 
   private checkRestored(): void {

@@ -38,7 +38,7 @@ export class PendingRequests<Holder> {
 
   /** Moves a request to another member (a retry). */
   reassign(entry: PendingRequest<Holder>, member: Holder): void {
-    this.byMember.get(entry.member)?.delete(entry.key);
+    this.unindex(entry);
     entry.member = member;
     entry.retried = true;
     this.index(entry);
@@ -46,9 +46,7 @@ export class PendingRequests<Holder> {
 
   delete(entry: PendingRequest<Holder>): void {
     this.entries.delete(entry.key);
-    const keys = this.byMember.get(entry.member);
-    keys?.delete(entry.key);
-    if (keys?.size === 0) this.byMember.delete(entry.member);
+    this.unindex(entry);
   }
 
   /** Requests sent to a member and not yet answered. */
@@ -70,6 +68,13 @@ export class PendingRequests<Holder> {
     let keys = this.byMember.get(entry.member);
     if (!keys) this.byMember.set(entry.member, (keys = new Set()));
     keys.add(entry.key);
+  }
+
+  /** Drops the entry from its member's index, and the member once it has nothing pending. */
+  private unindex(entry: PendingRequest<Holder>): void {
+    const keys = this.byMember.get(entry.member);
+    keys?.delete(entry.key);
+    if (keys?.size === 0) this.byMember.delete(entry.member);
   }
 }
 

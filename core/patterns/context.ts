@@ -45,7 +45,7 @@ export interface MessageInfo {
 /**
  * Opens a sealed message for `purpose` and checks it against the replay window. Returns null, after
  * reporting why, for anything that is not a fresh, authentic message of that purpose; a plain replay is
- * dropped without a report (duplicates are expected after reconnects and retries).
+ * dropped without a report (duplicates are expected after reconnects and retries), after `onReplay`.
  */
 export function openFresh(
   ctx: PeerContext,
@@ -53,6 +53,7 @@ export function openFresh(
   sealed: Uint8Array,
   purpose: Purpose,
   what: string,
+  onReplay?: (opened: Opened) => void,
 ): Opened | null {
   let opened: Opened;
   try {
@@ -64,7 +65,8 @@ export function openFresh(
   }
   const verdict = ctx.replay.check(opened.messageId, opened.timestamp, ctx.networkNow());
   if (verdict === "fresh") return opened;
-  if (verdict !== "replayed") ctx.report(new SealError(`${verdict} message refused`), what);
+  if (verdict === "replayed") onReplay?.(opened);
+  else ctx.report(new SealError(`${verdict} message refused`), what);
   return null;
 }
 

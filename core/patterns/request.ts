@@ -37,12 +37,16 @@ interface Call {
   timeoutMs: number;
   /** The frame reached a link; if that link dies, the call is sent again on the next one. */
   sent: boolean;
+  /** The frame waits in the outbox, which hands it to the next link by itself. */
+  queued: boolean;
   resolve(body: Uint8Array): void;
   reject(error: Error): void;
 }
 
 export class RequestCaller {
   private nextReqId = 1;
+  /** Counts link losses, so a write that completes after its link died is not taken as sent. */
+  private detachments = 0;
   private readonly calls = new Map<number, Call>();
 
   constructor(private readonly ctx: PeerContext) {}
@@ -88,6 +92,7 @@ export class RequestCaller {
           frame,
           timeoutMs,
           sent: false,
+          queued: false,
           resolve: (reply) => finish(() => resolve(reply)),
           reject: (error) => finish(() => reject(error)),
         };
@@ -136,11 +141,12 @@ export class RequestCaller {
 
   /** The link died: calls it carried go again once a link is back. Members drop duplicates by message id. */
   onDetached(): void {
+    this.detachments++;
     for (const call of this.calls.values()) call.sent = false;
   }
 
   onAttached(): void {
-    for (const call of this.calls.values()) if (!call.sent) this.send(call);
+    for (const call of this.calls.values()) if (!call.sent && !call.queued) this.send(call);
   }
 
   failAll(error: Error): void {
@@ -148,9 +154,15 @@ export class RequestCaller {
   }
 
   private send(call: Call): void {
+    const detachments = this.detachments;
+    call.queued = true;
     this.ctx.outbox.write(call.frame, call.timeoutMs).then(
-      () => (call.sent = true),
-      () => {}, // the call's own timer reports the timeout
+      () => {
+        call.queued = false;
+        // Written to a link that has died since (its close was seen first): that link lost it.
+        call.sent = detachments === this.detachments;
+      },
+      () => (call.queued = false), // the call's own timer reports the timeout
     );
   }
 }
@@ -184,6 +196,7 @@ export class RequestServer {
   private readonly queue: Job[] = [];
   private queuedBytes = 0;
   private readonly limits: Required<ServiceLimits>;
+  private readonly replies: ReplyCache;
 
   constructor(
     private readonly ctx: PeerContext,
@@ -194,6 +207,7 @@ export class RequestServer {
     private readonly loadChanged: (load: number) => void,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.replies = new ReplyCache(ctx);
   }
 
   get load(): number {
@@ -201,15 +215,18 @@ export class RequestServer {
   }
 
   onRequest(frame: RequestFrame): void {
-    // A request seen before is a re-send after a reconnect or a relay's retry: it runs once only.
-    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Request, `request for "${this.keys.name}"`);
+    // A request seen before is a re-send after a reconnect, a failover or a relay's retry: it runs once
+    // only, and if its reply is still at hand the caller gets it again (the first may have been lost).
+    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Request, `request for "${this.keys.name}"`, (seen) =>
+      this.replies.resend(seen.messageId),
+    );
     if (!opened) return;
     if (!this.handler) {
       return this.reply(frame, ReplyStatus.Remote, opened.messageId, utf8("this member does not handle requests"));
     }
     const job = { frame, messageId: opened.messageId, body: opened.body };
     if (this.running < this.limits.concurrency) return this.run(job);
-    if (this.queuedBytes + job.body.length > this.limits.queuedBytes) {
+    if (this.queuedBytes + queuedSize(job) > this.limits.queuedBytes) {
       this.sendReply(
         frame,
         ReplyStatus.Overloaded,
@@ -218,7 +235,7 @@ export class RequestServer {
       return;
     }
     this.queue.push(job);
-    this.queuedBytes += job.body.length;
+    this.queuedBytes += queuedSize(job);
     this.loadChanged(this.load);
   }
 
@@ -241,7 +258,7 @@ export class RequestServer {
         this.running--;
         const next = this.queue.shift();
         if (next) {
-          this.queuedBytes -= next.body.length;
+          this.queuedBytes -= queuedSize(next);
           this.run(next);
         } else {
           this.loadChanged(this.load);
@@ -252,12 +269,14 @@ export class RequestServer {
   private reply(frame: RequestFrame, status: ReplyStatus, inReplyTo: Uint8Array, body: Uint8Array): void {
     const purpose = status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
     const sealed = sealFor(this.ctx, this.keys, body, purpose, { inReplyTo });
-    this.sendReply(frame, status, sealed);
+    const reply = this.sendReply(frame, status, sealed);
+    this.replies.remember(inReplyTo, reply, frame.timeoutMs);
   }
 
-  private sendReply(frame: RequestFrame, status: ReplyStatus, body: Uint8Array): void {
+  private sendReply(frame: RequestFrame, status: ReplyStatus, body: Uint8Array): Uint8Array {
     const reply = encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body });
     this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
+    return reply;
   }
 }
 
@@ -271,5 +290,44 @@ function safeText(bytes: Uint8Array): string {
     return fromUtf8(bytes);
   } catch {
     return "(unreadable message)";
+  }
+}
+
+/** A queued request holds at least one byte, so a zero queue limit really queues nothing. */
+function queuedSize(job: Job): number {
+  return Math.max(1, job.body.length);
+}
+
+const REPLY_CACHE_BYTES = 8 * 1024 * 1024;
+const REPLY_CACHE_ENTRIES = 4096;
+
+/**
+ * Recent replies, by the message id of the request they answer, so a duplicate request (the caller
+ * re-sent it after its relay link died, and the first reply may have died with it) is answered again
+ * instead of left to time out. Bounded in bytes and entries; a reply is kept only while its request
+ * could still be waiting for it.
+ */
+class ReplyCache {
+  private readonly entries = new Map<string, { frame: Uint8Array; expires: number }>();
+  private bytes = 0;
+
+  constructor(private readonly ctx: PeerContext) {}
+
+  remember(requestId: Uint8Array, frame: Uint8Array, timeoutMs: number): void {
+    if (frame.length > REPLY_CACHE_BYTES / 8) return;
+    const now = this.ctx.clock.now();
+    this.entries.set(toHex(requestId), { frame, expires: now + timeoutMs });
+    this.bytes += frame.length;
+    for (const [key, entry] of this.entries) {
+      if (this.bytes <= REPLY_CACHE_BYTES && this.entries.size <= REPLY_CACHE_ENTRIES && entry.expires > now) break;
+      this.entries.delete(key);
+      this.bytes -= entry.frame.length;
+    }
+  }
+
+  resend(requestId: Uint8Array): void {
+    const entry = this.entries.get(toHex(requestId));
+    if (!entry || entry.expires <= this.ctx.clock.now()) return;
+    this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
   }
 }

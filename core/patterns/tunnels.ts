@@ -120,7 +120,8 @@ export class Tunnels {
     const tunnel = new Tunnel(this.ctx, {
       role: "member",
       keys,
-      origin: frame.origin.slice(),
+      // A copy, not a view: on Node the frame is a Buffer, whose slice() would keep the whole frame alive.
+      origin: new Uint8Array(frame.origin),
       tunnelId: frame.tunnelId,
       cipher,
       sendCredit: frame.window,
