@@ -1,6 +1,11 @@
 // Playwright with Debian's Chromium: Playwright's own browser download cannot work on these machines.
 import { defineConfig } from "@playwright/test";
 
+// The browser test page (test/fixtures/browser-page), built for production and served by `vite preview`
+// on 127.0.0.1: the tests run the same bundle a web app would ship, with no dev-server reloads.
+const pagePort = Number(process.env.IRIS_E2E_PORT ?? 5174);
+const pageConfig = "test/fixtures/browser-page/vite.config.ts";
+
 export default defineConfig({
   testDir: "test/e2e",
   testMatch: "**/*.spec.ts",
@@ -8,7 +13,14 @@ export default defineConfig({
   workers: 1,
   reporter: [["list"]],
   outputDir: "test-results",
+  webServer: {
+    command: `npx vite build --config ${pageConfig} && npx vite preview --config ${pageConfig}`,
+    url: `http://127.0.0.1:${pagePort}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
   use: {
+    baseURL: `http://127.0.0.1:${pagePort}/`,
     screenshot: "only-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

@@ -40,6 +40,28 @@ export type { Link, LinkHandlers, Dialer, DialOptions } from "./transports/link.
 export { CloseCode } from "./transports/link.ts";
 export { webSocketDialer } from "./transports/websocket.ts";
 export type { WebSocketLike, WebSocketFactory } from "./transports/websocket.ts";
+export {
+  connectWebRtc,
+  WebRtcAttempt,
+  WEBRTC_DEFAULTS,
+  DataChannelLink,
+  DATA_CHANNEL_DEFAULTS,
+  extractFingerprints,
+  onlyAddresses,
+  parseCandidate,
+  parseSignal,
+} from "./transports/webrtc.ts";
+export type {
+  WebRtcOptions,
+  WebRtcSignal,
+  PeerConnectionFactory,
+  PeerConnectionLike,
+  DataChannelLike,
+  DataChannelLinkOptions,
+  CandidateFilter,
+  IceCandidateInfo,
+  IceServer,
+} from "./transports/webrtc.ts";
 
 /** Connects to the network and resolves once attached to a relay. */
 export async function connect(options: ConnectOptions): Promise<Connection> {

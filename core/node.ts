@@ -1,7 +1,8 @@
 // The Node entry: the public API with Node's WebSocket client (the `ws` package) injected.
 
 import { connect as connectWith } from "./index.ts";
-import type { ConnectOptions, Connection } from "./index.ts";
+import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.ts";
+import type { WeriftOptions } from "./transports/webrtc.node.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
 import { useSigningBackend } from "./crypto/nacl.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
@@ -12,6 +13,16 @@ useSigningBackend(nodeSigning);
 export * from "./index.ts";
 export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";
 export type { WebSocketListener, WebSocketListenerOptions } from "./transports/websocket.node.ts";
+export type { WeriftOptions } from "./transports/webrtc.node.ts";
+
+/**
+ * werift's peer connections for connectWebRtc(), loaded on first use: werift takes a noticeable time to
+ * load, and relays and peers that never open a direct link should not pay for it.
+ */
+export async function weriftPeerConnections(options?: WeriftOptions): Promise<PeerConnectionFactory> {
+  const { weriftPeerConnectionFactory } = await import("./transports/webrtc.node.ts");
+  return weriftPeerConnectionFactory(options);
+}
 
 export type NodeConnectOptions = Omit<ConnectOptions, "dialer"> & Partial<Pick<ConnectOptions, "dialer">>;
 
