@@ -128,6 +128,20 @@ export function verifyHello(
   return verifyDetached(proofMessage("hello", challenge, relayId), signature, identityKey);
 }
 
+/** A relay accepting another relay's link proves its identity by signing the dialer's nonce. */
+export function signRelayWelcome(identity: SigningKeyPair, nonce: Uint8Array, dialerId: Uint8Array): Uint8Array {
+  return signDetached(proofMessage("relay-welcome", nonce, dialerId), identity.secretKey);
+}
+
+export function verifyRelayWelcome(
+  identityKey: Uint8Array,
+  signature: Uint8Array,
+  nonce: Uint8Array,
+  dialerId: Uint8Array,
+): boolean {
+  return verifyDetached(proofMessage("relay-welcome", nonce, dialerId), signature, identityKey);
+}
+
 export function signJoin(keys: ServiceKeys, challenge: Uint8Array): Uint8Array {
   return signDetached(proofMessage("join", challenge, keys.id), keys.membership.secretKey);
 }

@@ -49,6 +49,10 @@ export class ServiceTable<Holder> {
     return this.members.get(id)?.size ?? 0;
   }
 
+  subscriberCount(id: string): number {
+    return this.subscribers.get(id)?.size ?? 0;
+  }
+
   subscribersOf(id: string): Iterable<Holder> {
     return this.subscribers.get(id) ?? [];
   }

@@ -5,10 +5,11 @@
 
 export interface Parked {
   readonly clusterId: string;
-  readonly callerHex: string;
-  /** The routed frame as received. */
-  readonly bytes: Uint8Array;
   readonly deadline: number;
+  /** Routes the work again: a member has appeared. */
+  resume(): void;
+  /** Gives up: tells the caller there is no member. */
+  expire(): void;
 }
 
 export class Parking {
@@ -35,17 +36,18 @@ export class Parking {
     return true;
   }
 
-  /** Everything waiting for `clusterId`, which now has a member. */
-  take(clusterId: string): Parked[] {
-    const list = this.byCluster.get(clusterId) ?? [];
+  /** Resumes everything waiting for `clusterId`, which now has a member. */
+  release(clusterId: string): void {
+    const list = this.byCluster.get(clusterId);
+    if (!list) return;
     this.byCluster.delete(clusterId);
     this.count -= list.length;
-    return list;
+    for (const entry of list) entry.resume();
   }
 
-  /** Removes and returns what waited past its deadline (everything, once the grace period is over). */
-  expire(now: number): Parked[] {
-    if (this.count === 0) return [];
+  /** Expires what waited past its deadline (everything, once the grace period is over). */
+  expire(now: number): void {
+    if (this.count === 0) return;
     const expired: Parked[] = [];
     for (const [clusterId, list] of this.byCluster) {
       const keep = now >= this.until ? [] : list.filter((entry) => entry.deadline > now);
@@ -55,6 +57,6 @@ export class Parking {
       else this.byCluster.set(clusterId, keep);
     }
     this.count -= expired.length;
-    return expired;
+    for (const entry of expired) entry.expire();
   }
 }

@@ -1,16 +1,23 @@
 // The short-lived state a relay keeps for routed conversations: requests waiting for their reply, and
-// tunnels between a caller and the member chosen for them. Replies and tunnel frames find their way
-// back through this state, so the routed frames need no return address beyond the caller's peer id.
+// tunnels between a caller and the member chosen for them. Each relay on the way keeps one entry: the
+// hop the request came from and the hop it went to. Replies and tunnel frames retrace the path through
+// these entries, so routed frames need no return address beyond the caller's peer id, and a relay that
+// loses the hop a request went to can place it again from where it stands.
 
-export interface PendingRequest<Holder> {
+export interface PendingRequest<Hop> {
   readonly key: string;
   readonly clusterId: string;
   readonly callerHex: string;
   readonly origin: Uint8Array;
   readonly reqId: number;
-  /** The request frame as received; kept to re-send it once if the member dies before replying. */
-  readonly frame: Uint8Array;
-  member: Holder;
+  /** The request frame as last received; kept to send it on again if its hop fails. */
+  frame: Uint8Array;
+  /** Toward the caller. */
+  from: Hop;
+  /** Toward the member. */
+  to: Hop;
+  /** Hops that already failed this request, or sent it back: not tried again. */
+  readonly tried: Set<Hop>;
   retried: boolean;
   readonly deadline: number;
 }
@@ -19,117 +26,163 @@ export function pathKey(originHex: string, localId: number): string {
   return `${originHex}:${localId}`;
 }
 
-export class PendingRequests<Holder> {
-  private readonly entries = new Map<string, PendingRequest<Holder>>();
-  private readonly byMember = new Map<Holder, Set<string>>();
+/**
+ * An index of entry keys by the hops they involve. An entry may involve one hop twice (a request from
+ * and to the same peer, or an open that has not left its first hop yet), so keys are counted.
+ */
+class HopIndex<Hop> {
+  private readonly byHop = new Map<Hop | string, Map<string, number>>();
+
+  add(hop: Hop | string, key: string): void {
+    let keys = this.byHop.get(hop);
+    if (!keys) this.byHop.set(hop, (keys = new Map()));
+    keys.set(key, (keys.get(key) ?? 0) + 1);
+  }
+
+  remove(hop: Hop | string, key: string): void {
+    const keys = this.byHop.get(hop);
+    const count = keys?.get(key);
+    if (!keys || count === undefined) return;
+    if (count > 1) keys.set(key, count - 1);
+    else keys.delete(key);
+    if (keys.size === 0) this.byHop.delete(hop);
+  }
+
+  keys(hop: Hop | string): string[] {
+    const keys = this.byHop.get(hop);
+    return keys ? [...keys.keys()] : [];
+  }
+
+  get size(): number {
+    return this.byHop.size;
+  }
+}
+
+export class PendingRequests<Hop> {
+  private readonly entries = new Map<string, PendingRequest<Hop>>();
+  private readonly index = new HopIndex<Hop>();
 
   get size(): number {
     return this.entries.size;
   }
 
-  get(key: string): PendingRequest<Holder> | undefined {
+  get(key: string): PendingRequest<Hop> | undefined {
     return this.entries.get(key);
   }
 
-  add(entry: PendingRequest<Holder>): void {
+  add(entry: PendingRequest<Hop>): void {
     this.entries.set(entry.key, entry);
-    this.index(entry);
+    this.index.add(entry.to, entry.key);
+    this.index.add(entry.from, entry.key);
   }
 
-  /** Moves a request to another member (a retry). */
-  reassign(entry: PendingRequest<Holder>, member: Holder): void {
-    this.unindex(entry);
-    entry.member = member;
-    entry.retried = true;
-    this.index(entry);
+  /** Sends the request another way: `to` failed it or sent it back. */
+  redirect(entry: PendingRequest<Hop>, to: Hop): void {
+    this.index.remove(entry.to, entry.key);
+    entry.to = to;
+    this.index.add(to, entry.key);
   }
 
-  delete(entry: PendingRequest<Holder>): void {
+  /** The caller came back over another hop (it reconnected): replies go there now. */
+  rebase(entry: PendingRequest<Hop>, from: Hop): void {
+    this.index.remove(entry.from, entry.key);
+    entry.from = from;
+    this.index.add(from, entry.key);
+  }
+
+  delete(entry: PendingRequest<Hop>): void {
+    if (this.entries.get(entry.key) !== entry) return;
     this.entries.delete(entry.key);
-    this.unindex(entry);
+    this.index.remove(entry.to, entry.key);
+    this.index.remove(entry.from, entry.key);
   }
 
-  /** Requests sent to a member and not yet answered. */
-  atMember(member: Holder): PendingRequest<Holder>[] {
-    const keys = this.byMember.get(member);
-    if (!keys) return [];
-    return [...keys].map((key) => this.entries.get(key)!);
+  /** Requests that went to `hop` and wait for its reply. */
+  sentTo(hop: Hop): PendingRequest<Hop>[] {
+    return this.index
+      .keys(hop)
+      .map((key) => this.entries.get(key)!)
+      .filter((entry) => entry.to === hop);
+  }
+
+  /** Requests that came from `hop`. */
+  cameFrom(hop: Hop): PendingRequest<Hop>[] {
+    return this.index
+      .keys(hop)
+      .map((key) => this.entries.get(key)!)
+      .filter((entry) => entry.from === hop);
   }
 
   /** Removes and returns entries whose deadline has passed. */
-  expire(now: number): PendingRequest<Holder>[] {
-    const expired: PendingRequest<Holder>[] = [];
+  expire(now: number): PendingRequest<Hop>[] {
+    const expired: PendingRequest<Hop>[] = [];
     for (const entry of this.entries.values()) if (entry.deadline <= now) expired.push(entry);
     for (const entry of expired) this.delete(entry);
     return expired;
   }
 
-  private index(entry: PendingRequest<Holder>): void {
-    let keys = this.byMember.get(entry.member);
-    if (!keys) this.byMember.set(entry.member, (keys = new Set()));
-    keys.add(entry.key);
-  }
-
-  /** Drops the entry from its member's index, and the member once it has nothing pending. */
-  private unindex(entry: PendingRequest<Holder>): void {
-    const keys = this.byMember.get(entry.member);
-    keys?.delete(entry.key);
-    if (keys?.size === 0) this.byMember.delete(entry.member);
+  /** Hops with entries; for tests that check nothing leaks. */
+  get indexedHops(): number {
+    return this.index.size;
   }
 }
 
-export interface TunnelPath<Holder> {
+export interface TunnelPath<Hop> {
   readonly key: string;
   readonly clusterId: string;
   readonly callerHex: string;
   readonly origin: Uint8Array;
   readonly tunnelId: number;
-  readonly member: Holder;
+  /** The open frame, kept until the tunnel is accepted, to place it again if its hop fails. */
+  openFrame: Uint8Array | null;
+  towardCaller: Hop;
+  towardMember: Hop;
+  readonly tried: Set<Hop>;
   accepted: boolean;
   /** A Normal close seen in each direction; the path is forgotten once both ends have closed. */
   closedToMember: boolean;
   closedToCaller: boolean;
 }
 
-export class TunnelPaths<Holder> {
-  private readonly paths = new Map<string, TunnelPath<Holder>>();
-  private readonly byHolder = new Map<Holder | string, Set<string>>();
+export class TunnelPaths<Hop> {
+  private readonly paths = new Map<string, TunnelPath<Hop>>();
+  private readonly index = new HopIndex<Hop>();
 
   get size(): number {
     return this.paths.size;
   }
 
-  get(key: string): TunnelPath<Holder> | undefined {
+  get(key: string): TunnelPath<Hop> | undefined {
     return this.paths.get(key);
   }
 
-  add(path: TunnelPath<Holder>): void {
+  add(path: TunnelPath<Hop>): void {
     this.paths.set(path.key, path);
-    this.index(path.member, path.key);
-    this.index(path.callerHex, path.key);
+    this.index.add(path.towardMember, path.key);
+    this.index.add(path.towardCaller, path.key);
+    this.index.add(path.callerHex, path.key);
   }
 
-  delete(path: TunnelPath<Holder>): void {
-    if (!this.paths.delete(path.key)) return;
-    this.unindex(path.member, path.key);
-    this.unindex(path.callerHex, path.key);
+  redirect(path: TunnelPath<Hop>, towardMember: Hop): void {
+    this.index.remove(path.towardMember, path.key);
+    path.towardMember = towardMember;
+    this.index.add(towardMember, path.key);
   }
 
-  /** Tunnels in which `member` serves, or in which the peer `callerHex` is the caller. */
-  involving(memberOrCaller: Holder | string): TunnelPath<Holder>[] {
-    const keys = this.byHolder.get(memberOrCaller);
-    return keys ? [...keys].map((key) => this.paths.get(key)!) : [];
+  delete(path: TunnelPath<Hop>): void {
+    if (this.paths.get(path.key) !== path) return;
+    this.paths.delete(path.key);
+    this.index.remove(path.towardMember, path.key);
+    this.index.remove(path.towardCaller, path.key);
+    this.index.remove(path.callerHex, path.key);
   }
 
-  private index(holder: Holder | string, key: string): void {
-    let keys = this.byHolder.get(holder);
-    if (!keys) this.byHolder.set(holder, (keys = new Set()));
-    keys.add(key);
+  /** Tunnels running over `hop` in either direction, or whose caller is the peer `callerHex`. */
+  involving(hopOrCaller: Hop | string): TunnelPath<Hop>[] {
+    return this.index.keys(hopOrCaller).map((key) => this.paths.get(key)!);
   }
 
-  private unindex(holder: Holder | string, key: string): void {
-    const keys = this.byHolder.get(holder);
-    keys?.delete(key);
-    if (keys?.size === 0) this.byHolder.delete(holder);
+  get indexedHops(): number {
+    return this.index.size;
   }
 }

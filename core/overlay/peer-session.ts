@@ -4,12 +4,14 @@
 import { toHex } from "../bytes.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import type { Hop } from "./hop.ts";
 
 export type SlowConsumerPolicy = "disconnect" | "drop";
 
 export type SessionState = "challenged" | "ready" | "closed";
 
-export class PeerSession {
+export class PeerSession implements Hop {
+  readonly kind = "peer" as const;
   state: SessionState = "challenged";
   peerId: Uint8Array | null = null;
   peerHex = "";
@@ -36,6 +38,10 @@ export class PeerSession {
 
   get ready(): boolean {
     return this.state === "ready";
+  }
+
+  get gone(): boolean {
+    return this.state === "closed" || this.link.closed;
   }
 
   /** Names the session for logs before and after the peer proved who it is. */

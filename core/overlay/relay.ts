@@ -1,52 +1,46 @@
-// The relay engine, runtime-neutral: it accepts links from peers, proves who they are, and routes their
-// frames. It never holds a cluster or topic key; it reads frame headers and forwards the very bytes it
-// received. relay-server/ wraps it with a WebSocket listener, a CLI and logs; tests run it over
-// in-memory links.
+// The relay engine, runtime-neutral. It accepts links, proves who is on the other end (a peer, or a
+// relay), keeps them alive with heartbeats, and hands traffic to the router (router.ts) and the
+// backbone (backbone.ts). It never holds a cluster or topic key: it reads frame headers and forwards
+// the very bytes it received. relay-server/ wraps it with a WebSocket listener, a CLI and logs; tests
+// and simulations run it over in-memory links.
 
-import { equalBytes, randomBytes, toHex, utf8 } from "../bytes.ts";
-import { systemClock, every } from "../clock.ts";
+import { equalBytes, randomBytes, toHex } from "../bytes.ts";
+import { every, systemClock } from "../clock.ts";
 import type { Clock } from "../clock.ts";
-import { peerIdOf, serviceId, verifyHello, verifyJoin } from "../crypto/keys.ts";
+import { generateIdentity, peerIdOf, serviceId, verifyHello, verifyJoin } from "../crypto/keys.ts";
+import type { SigningKeyPair } from "../crypto/nacl.ts";
 import { WireError } from "../wire/codec.ts";
 import {
   FRAME_HEADROOM,
   FrameType,
   JoinKind,
+  MAX_HOPS,
   NONCE_BYTES,
   NackCode,
   RELAY_ID_BYTES,
-  REQUEST_FLAGS_OFFSET,
-  REQUEST_RETRIED,
-  ReplyStatus,
   TUNNEL_TO_MEMBER,
-  TunnelCloseCode,
   WIRE_VERSION,
   decodeFrame,
   encodeFrame,
 } from "../wire/frames.ts";
-import type {
-  Frame,
-  HelloFrame,
-  JoinFrame,
-  LeaveFrame,
-  ReplyStatus as ReplyStatusType,
-  RequestFrame,
-  TunnelAcceptFrame,
-  TunnelCloseCode as TunnelCloseCodeType,
-  TunnelOpenFrame,
-  TunnelPathFrame,
-} from "../wire/frames.ts";
+import type { Frame, HelloFrame, InspectFrame, InspectReplyFrame, JoinFrame, LeaveFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
-import type { Link } from "../transports/link.ts";
-import { ServiceTable } from "./membership.ts";
-import { PendingRequests, TunnelPaths, pathKey } from "./paths.ts";
-import type { TunnelPath } from "./paths.ts";
-import { Parking } from "./parking.ts";
+import type { Dialer, Link } from "../transports/link.ts";
+import { Backbone, spendHop } from "./backbone.ts";
 import { PeerSession } from "./peer-session.ts";
 import type { SlowConsumerPolicy } from "./peer-session.ts";
+import type { RelayLink } from "./relay-link.ts";
+import { Router } from "./router.ts";
 
 export interface RelayOptions {
-  relayId?: Uint8Array;
+  /** The relay's long-lived identity; its relay id derives from it. A fresh one is made otherwise. */
+  identity?: SigningKeyPair;
+  /** Where peers and other relays reach this relay, as they should dial it. */
+  address?: string;
+  /** Relays to link to at start. */
+  seeds?: string[];
+  /** How to dial other relays; without one the relay only accepts links. */
+  dialer?: Dialer;
   clock?: Clock;
   random?: () => number;
   /** Largest sealed message; frames may add headers on top. */
@@ -58,11 +52,15 @@ export interface RelayOptions {
   outboundQueueLimit?: number;
   slowConsumer?: SlowConsumerPolicy;
   maxJoinsPerPeer?: number;
+  /** Most links to other relays, incoming included. */
+  maxRelayLinks?: number;
   /**
    * For this long after the relay starts, work for a cluster without members waits for one to join
    * (peers of a restarted relay are still dialing back) instead of failing with NoMembers. 0 disables.
    */
   startupGraceMs?: number;
+  /** How often the relay reconsiders its relay links and gossips its directory. */
+  maintenanceMs?: number;
   log?: RelayLog;
 }
 
@@ -76,21 +74,24 @@ export const RELAY_DEFAULTS = {
   outboundQueueLimit: 8 * 1024 * 1024,
   slowConsumer: "disconnect" as SlowConsumerPolicy,
   maxJoinsPerPeer: 1024,
+  maxRelayLinks: 16,
   startupGraceMs: 5000,
+  maintenanceMs: 1000,
 };
 
-/** Most requests and tunnel opens a fresh relay holds for clusters that have no member yet. */
-const PARKING_CAPACITY = 10_000;
-
-/** A tunnel open carries no timeout of its own; parked, it waits at most this long. */
-const TUNNEL_PARK_MS = 10_000;
-
-/** A relay keeps an expired request this long past its deadline, to route a late reply. */
-const PENDING_GRACE_MS = 1000;
+/** Relay links carry everyone's traffic: their queues may hold this many times a peer link's. */
+const RELAY_QUEUE_FACTOR = 4;
+/** Peers are told about at most this many other relays to fail over to. */
+const FAILOVER_RELAYS = 8;
 
 export interface RelaySnapshot {
   relayId: string;
+  address: string;
+  draining: boolean;
+  links: Array<{ relayId: string; address: string; direction: "in" | "out"; draining: boolean }>;
+  directory: Array<{ relayId: string; address: string }>;
   peers: Array<{ peerId: string; agent: string; remote: string; clusters: string[]; topics: string[] }>;
+  trees: Array<{ id: string; root: boolean; parent: string | null; children: Array<{ relayId: string; count: number }>; local: number }>;
   clusters: Array<{ id: string; members: number }>;
   topics: Array<{ id: string; subscribers: number }>;
   pendingRequests: number;
@@ -102,23 +103,31 @@ export interface RelaySnapshot {
 export class Relay {
   readonly relayId: Uint8Array;
   readonly relayHex: string;
+  readonly address: string;
   readonly maxMessage: number;
   readonly maxFrame: number;
+  readonly backbone: Backbone;
+  private readonly identity: SigningKeyPair;
   private readonly clock: Clock;
-  private readonly options: Required<Omit<RelayOptions, "relayId" | "clock" | "random" | "log">>;
+  private readonly options: Required<Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log">>;
   private readonly log: RelayLog;
   private readonly sessions = new Set<PeerSession>();
   private readonly byPeer = new Map<string, PeerSession>();
-  private readonly services: ServiceTable<PeerSession>;
-  private readonly pending = new PendingRequests<PeerSession>();
-  private readonly tunnels = new TunnelPaths<PeerSession>();
-  private readonly parking: Parking;
+  /** Accepted links that turned out to be relays. */
+  private readonly relayLinks = new Map<PeerSession, RelayLink>();
+  private readonly router: Router;
+  private readonly inspections = new Map<number, { session: PeerSession; corr: number }>();
+  private nextInspection = 1;
   private readonly stopHeartbeat: () => void;
+  private announcedRelays = "";
   private closed = false;
+  private draining = false;
 
   constructor(options: RelayOptions = {}) {
-    this.relayId = options.relayId ?? randomBytes(RELAY_ID_BYTES);
+    this.identity = options.identity ?? generateIdentity();
+    this.relayId = peerIdOf(this.identity.publicKey);
     this.relayHex = toHex(this.relayId);
+    this.address = options.address ?? `relay:${this.relayHex.slice(0, 12)}`;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => {});
     this.options = {
@@ -129,19 +138,56 @@ export class Relay {
       outboundQueueLimit: options.outboundQueueLimit ?? RELAY_DEFAULTS.outboundQueueLimit,
       slowConsumer: options.slowConsumer ?? RELAY_DEFAULTS.slowConsumer,
       maxJoinsPerPeer: options.maxJoinsPerPeer ?? RELAY_DEFAULTS.maxJoinsPerPeer,
+      maxRelayLinks: options.maxRelayLinks ?? RELAY_DEFAULTS.maxRelayLinks,
       startupGraceMs: options.startupGraceMs ?? RELAY_DEFAULTS.startupGraceMs,
+      maintenanceMs: options.maintenanceMs ?? RELAY_DEFAULTS.maintenanceMs,
     };
-    this.parking = new Parking(this.clock.now() + this.options.startupGraceMs, PARKING_CAPACITY);
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
-    this.services = new ServiceTable(options.random ?? Math.random);
+    const random = options.random ?? Math.random;
+    this.router = new Router(
+      {
+        clock: this.clock,
+        random,
+        nextHop: (key) => this.backbone.nextHop(key),
+        peer: (hex) => this.byPeer.get(hex),
+        log: this.log,
+      },
+      { startupGraceMs: this.options.startupGraceMs },
+    );
+    this.backbone = new Backbone(
+      {
+        relayId: this.relayId,
+        identity: this.identity,
+        address: this.address,
+        seeds: options.seeds ?? [],
+        dialer: options.dialer ?? null,
+        clock: this.clock,
+        random,
+        maxLinks: this.options.maxRelayLinks,
+        maxFrame: this.maxFrame,
+        outboundLimit: this.options.outboundQueueLimit * RELAY_QUEUE_FACTOR,
+        handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+        maintenanceMs: this.options.maintenanceMs,
+        log: this.log,
+      },
+      {
+        linkUp: () => this.linksChanged(),
+        linkDown: (link) => {
+          this.router.hopGone(link);
+          this.linksChanged();
+        },
+        relayFrame: (link, frame, bytes) => this.onRelayFrame(link, frame, bytes),
+      },
+    );
     this.stopHeartbeat = every(this.clock, this.options.heartbeatMs, () => this.heartbeat());
+    this.backbone.start();
   }
 
-  /** Takes a new link from a peer and starts its handshake. */
+  /** Takes a new link (from a peer, or from a relay that dialed us) and starts its handshake. */
   accept(link: Link): void {
-    if (this.closed) {
-      link.close(CloseCode.GoingAway, "relay is shutting down");
+    if (this.closed || this.draining) {
+      link.close(this.closed ? CloseCode.GoingAway : CloseCode.Draining, "relay is shutting down");
       return;
     }
     const session = new PeerSession(
@@ -157,18 +203,44 @@ export class Relay {
       if (session.state === "challenged") session.close(CloseCode.HandshakeTimeout, "handshake timed out");
     }, this.options.handshakeTimeoutMs);
     link.listen({
-      frame: (bytes) => this.onFrame(session, bytes),
+      frame: (bytes) => {
+        const relayLink = this.relayLinks.get(session);
+        if (relayLink) this.backbone.onFrame(relayLink, bytes);
+        else this.onFrame(session, bytes);
+      },
       close: (code, reason) => {
         this.clock.clearTimeout(handshakeTimer);
-        this.onClosed(session, code, reason);
+        const relayLink = this.relayLinks.get(session);
+        if (relayLink) {
+          this.relayLinks.delete(session);
+          this.sessions.delete(session);
+          this.backbone.onClose(relayLink);
+        } else {
+          this.onClosed(session, code, reason);
+        }
       },
     });
     session.send(encodeFrame({ type: FrameType.Challenge, relayId: this.relayId, nonce: session.challenge }));
   }
 
+  /** Routes a probe to the relay closest to `target` and reports the hops it took. */
+  probe(target: Uint8Array): Promise<{ hops: number; responder: string }> {
+    return this.backbone.probe(target);
+  }
+
   snapshot(): RelaySnapshot {
+    const services = this.router.services;
     return {
       relayId: this.relayHex,
+      address: this.address,
+      draining: this.draining,
+      links: this.backbone.allLinks().map((link) => ({
+        relayId: link.hex,
+        address: link.address,
+        direction: link.outgoing ? "out" : "in",
+        draining: link.draining,
+      })),
+      directory: this.backbone.directory().map((relay) => ({ relayId: relay.hex, address: relay.address })),
       peers: [...this.byPeer.values()].map((s) => ({
         peerId: s.peerHex,
         agent: s.agent,
@@ -176,12 +248,51 @@ export class Relay {
         clusters: [...s.clusters],
         topics: [...s.topics],
       })),
-      clusters: this.services.clusterIds().map((id) => ({ id, members: this.services.memberCount(id) })),
-      topics: this.services.topicIds().map((id) => ({ id, subscribers: [...this.services.subscribersOf(id)].length })),
-      pendingRequests: this.pending.size,
-      parked: this.parking.size,
-      tunnels: this.tunnels.size,
+      trees: [...this.router.trees.all()].map((tree) => ({
+        id: tree.id,
+        root: tree.parent === null,
+        parent: tree.parent?.hex ?? null,
+        children: [...tree.children].map(([link, aggregate]) => ({ relayId: link.hex, count: aggregate.count })),
+        local: services.memberCount(tree.id) + services.subscriberCount(tree.id),
+      })),
+      clusters: services.clusterIds().map((id) => ({ id, members: services.memberCount(id) })),
+      topics: services.topicIds().map((id) => ({ id, subscribers: services.subscriberCount(id) })),
+      pendingRequests: this.router.pending.size,
+      parked: this.router.parking.size,
+      tunnels: this.router.tunnels.size,
     };
+  }
+
+  /**
+   * Leaves gracefully: accepts nothing new, tells the other relays to route around it, lets the work
+   * already given to its members finish, asks its peers to move to other relays, and closes. No request
+   * needs to fail: callers that move re-send what is pending, and members answer duplicates from their
+   * reply cache. Resolves when done or after `timeoutMs`.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    const start = this.clock.now();
+    const deadline = start + timeoutMs;
+    this.log("relay-draining", { peers: this.byPeer.size, pending: this.router.pending.size });
+    this.backbone.announceDraining();
+    // No new work for local members: take them out of every tree (their relays above learn at once).
+    for (const session of this.byPeer.values()) {
+      for (const id of session.clusters) this.router.removeMember(id, session);
+      for (const id of session.topics) this.router.removeSubscriber(id, session);
+    }
+    // Half the time for the members' work in progress, half for the peers to move.
+    await this.waitUntil(() => this.router.pending.size === 0, start + timeoutMs / 2);
+    const alternatives = this.backbone.neighborAddresses();
+    const goAway = encodeFrame({ type: FrameType.GoAway, reason: "relay is draining" });
+    const relays = this.relaysFrame(alternatives);
+    for (const session of this.byPeer.values()) {
+      if (relays) session.send(relays);
+      session.send(goAway);
+    }
+    await this.waitUntil(() => this.byPeer.size === 0 && this.router.pending.size === 0, deadline);
+    this.log("relay-drained", { peers: this.byPeer.size, pending: this.router.pending.size });
+    this.close("relay drained");
   }
 
   /** Closes every link and stops the timers. */
@@ -189,7 +300,19 @@ export class Relay {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
+    this.router.stop();
+    this.backbone.stop();
     for (const session of [...this.sessions]) session.close(CloseCode.GoingAway, reason);
+  }
+
+  private waitUntil(done: () => boolean, deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (done() || this.clock.now() >= deadline || this.closed) return resolve();
+        this.clock.setTimeout(check, 50);
+      };
+      check();
+    });
   }
 
   private onFrame(session: PeerSession, bytes: Uint8Array): void {
@@ -221,36 +344,65 @@ export class Relay {
         return;
       case FrameType.Pong:
         return;
+      case FrameType.RelayHello:
+        return this.onRelayHello(session, frame);
       case FrameType.Join:
         return this.onJoin(session, frame);
       case FrameType.Leave:
         return this.onLeave(session, frame);
       case FrameType.Load:
-        this.services.reportLoad(toHex(frame.id), session, frame.load);
+        this.router.reportLoad(frame.id, session, frame.load);
         return;
       case FrameType.Request:
-        return this.onRequest(session, bytes, frame);
-      case FrameType.Reply:
-        return this.onReply(session, bytes, toHex(frame.origin), frame.reqId);
-      case FrameType.Broadcast:
-      case FrameType.Publish: {
-        if (!this.fromOrigin(session, frame.origin)) return;
-        const id = toHex(frame.id);
-        const targets =
-          frame.type === FrameType.Broadcast ? this.services.membersOf(id) : this.services.subscribersOf(id);
-        for (const target of targets) target.send(bytes);
+        if (this.fromOrigin(session, frame.origin)) this.router.request(session, bytes, frame);
         return;
-      }
+      case FrameType.Reply:
+        return this.router.reply(session, bytes, frame);
+      case FrameType.Broadcast:
+      case FrameType.Publish:
+        if (this.fromOrigin(session, frame.origin)) this.router.multicast(session, bytes, frame);
+        return;
       case FrameType.TunnelOpen:
-        return this.onTunnelOpen(session, bytes, frame);
+        if (this.fromOrigin(session, frame.origin)) this.router.tunnelOpen(session, bytes, frame);
+        return;
       case FrameType.TunnelAccept:
-        return this.onTunnelAccept(session, bytes, frame);
+        return this.router.tunnelAccept(session, bytes, frame);
       case FrameType.TunnelData:
       case FrameType.TunnelCredit:
       case FrameType.TunnelClose:
-        return this.onTunnelPath(session, bytes, frame);
+        // A caller speaks for its own tunnels only; a member is checked against the path.
+        if ((frame.flags & TUNNEL_TO_MEMBER) !== 0 && !equalBytes(frame.origin, session.peerId!)) return;
+        return this.router.tunnelPath(session, bytes, frame);
+      case FrameType.Inspect:
+        return this.onPeerInspect(session, frame);
       default:
         return this.violation(session, CloseCode.Protocol, `unexpected frame type ${frame.type} from a peer`);
+    }
+  }
+
+  private onRelayFrame(link: RelayLink, frame: Frame, bytes: Uint8Array): void {
+    switch (frame.type) {
+      case FrameType.TreeUpdate:
+        return this.router.treeUpdate(link, frame);
+      case FrameType.Request:
+        return this.router.request(link, bytes, frame);
+      case FrameType.Reply:
+        return this.router.reply(link, bytes, frame);
+      case FrameType.Broadcast:
+      case FrameType.Publish:
+        return this.router.multicast(link, bytes, frame);
+      case FrameType.TunnelOpen:
+        return this.router.tunnelOpen(link, bytes, frame);
+      case FrameType.TunnelAccept:
+        return this.router.tunnelAccept(link, bytes, frame);
+      case FrameType.TunnelData:
+      case FrameType.TunnelCredit:
+      case FrameType.TunnelClose:
+        return this.router.tunnelPath(link, bytes, frame);
+      case FrameType.Inspect:
+        return this.routeInspect(frame, bytes);
+      case FrameType.InspectReply:
+        return this.routeInspectReply(frame, bytes);
     }
   }
 
@@ -259,12 +411,7 @@ export class Relay {
       return this.violation(session, CloseCode.AuthFailed, "hello signature does not verify");
     }
     const peerId = peerIdOf(frame.identityKey);
-    const previous = this.byPeer.get(toHex(peerId));
-    // The same identity proved itself again: its old link is stale (the peer reconnected before we
-    // noticed the old one die).
-    if (previous) previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
     session.identify(peerId, frame.agent);
-    this.byPeer.set(session.peerHex, session);
     session.send(
       encodeFrame({
         type: FrameType.Welcome,
@@ -274,7 +421,25 @@ export class Relay {
         maxMessage: this.maxMessage,
       }),
     );
+    // A relay says RelayHello next; it is not a peer and takes no peer slot.
+    if (frame.agent === "relay") return;
+    const previous = this.byPeer.get(session.peerHex);
+    // The same identity proved itself again: its old link is stale (the peer reconnected before we
+    // noticed the old one die).
+    if (previous) previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
+    this.byPeer.set(session.peerHex, session);
+    const relays = this.relaysFrame(this.backbone.neighborAddresses());
+    if (relays) session.send(relays);
     this.log("peer-joined", { peer: session.peerHex, agent: session.agent, remote: session.link.remote });
+  }
+
+  private onRelayHello(session: PeerSession, frame: Extract<Frame, { type: typeof FrameType.RelayHello }>): void {
+    if (session.agent !== "relay" || this.relayLinks.has(session)) {
+      return this.violation(session, CloseCode.Protocol, "relay hello from a peer");
+    }
+    const relayLink = this.backbone.adopt(session.link, session.peerId!, frame);
+    if (relayLink) this.relayLinks.set(session, relayLink);
+    else this.sessions.delete(session);
   }
 
   private onJoin(session: PeerSession, frame: JoinFrame): void {
@@ -292,180 +457,85 @@ export class Relay {
       return;
     }
     joined.add(idHex);
-    if (frame.kind === JoinKind.Member) this.services.addMember(idHex, session);
-    else this.services.addSubscriber(idHex, session);
     session.send(encodeFrame({ type: FrameType.Ack, corr: frame.corr }));
     this.log("join", { peer: session.peerHex, id: idHex, kind });
-    if (frame.kind === JoinKind.Member) this.unpark(idHex);
-  }
-
-  /** The cluster has a member now: route the work that waited for one. */
-  private unpark(clusterId: string): void {
-    for (const parked of this.parking.take(clusterId)) {
-      const caller = this.byPeer.get(parked.callerHex);
-      if (!caller) continue;
-      const frame = decodeFrame(parked.bytes);
-      if (frame.type === FrameType.Request) this.onRequest(caller, parked.bytes, frame);
-      else if (frame.type === FrameType.TunnelOpen) this.onTunnelOpen(caller, parked.bytes, frame);
-    }
-  }
-
-  /** Parks work for a memberless cluster while the relay is fresh; false when it must fail now. */
-  private park(session: PeerSession, bytes: Uint8Array, clusterId: string, timeoutMs: number): boolean {
-    const now = this.clock.now();
-    const deadline = Math.min(now + timeoutMs, this.parking.until);
-    return this.parking.park({ clusterId, callerHex: session.peerHex, bytes, deadline }, now);
+    // A draining relay confirms joins (the peer is about to move anyway) but routes nothing new to them.
+    if (this.draining) return;
+    if (frame.kind === JoinKind.Member) this.router.addMember(id, session);
+    else this.router.addSubscriber(id, session);
   }
 
   private onLeave(session: PeerSession, frame: LeaveFrame): void {
     const idHex = toHex(frame.id);
     if (frame.kind === JoinKind.Member) {
       session.clusters.delete(idHex);
-      this.services.removeMember(idHex, session);
+      this.router.removeMember(idHex, session);
     } else {
       session.topics.delete(idHex);
-      this.services.removeSubscriber(idHex, session);
+      this.router.removeSubscriber(idHex, session);
     }
     session.send(encodeFrame({ type: FrameType.Ack, corr: frame.corr }));
   }
 
-  private onRequest(session: PeerSession, bytes: Uint8Array, frame: RequestFrame): void {
-    if (!this.fromOrigin(session, frame.origin)) return;
-    const key = pathKey(session.peerHex, frame.reqId);
-    // A caller that reconnected re-sends what is still pending; the first copy is still on its way.
-    if (this.pending.get(key)) return;
-    const clusterId = toHex(frame.id);
-    const member = this.services.pickMember(clusterId);
-    if (!member) {
-      if (this.park(session, bytes, clusterId, frame.timeoutMs)) return;
-      session.send(relayReply(ReplyStatus.NoMembers, frame.origin, frame.reqId, "no members in this cluster"));
-      return;
-    }
-    const entry = {
-      key,
-      clusterId,
-      callerHex: session.peerHex,
-      origin: frame.origin,
-      reqId: frame.reqId,
-      frame: bytes,
-      member,
-      retried: (frame.flags & REQUEST_RETRIED) !== 0,
-      deadline: this.clock.now() + frame.timeoutMs + PENDING_GRACE_MS,
-    };
-    this.pending.add(entry);
-    this.services.trackOutstanding(clusterId, member, 1);
-    if (!member.send(bytes)) {
-      this.pending.delete(entry);
-      this.services.trackOutstanding(clusterId, member, -1);
-      session.send(relayReply(ReplyStatus.Overloaded, frame.origin, frame.reqId, "member's queue is full"));
-    }
+  // Inspection: a peer asks for this relay's report, or another relay's, routed by relay id.
+
+  private onPeerInspect(session: PeerSession, frame: InspectFrame): void {
+    const corr = this.nextInspection++;
+    this.inspections.set(corr, { session, corr: frame.corr });
+    const target = isZero(frame.target) ? this.relayId : frame.target;
+    const bytes = encodeFrame({ type: FrameType.Inspect, hops: MAX_HOPS, corr, origin: this.relayId, target });
+    this.routeInspect(decodeFrame(bytes) as InspectFrame, bytes, true);
   }
 
-  private onReply(session: PeerSession, bytes: Uint8Array, callerHex: string, reqId: number): void {
-    const entry = this.pending.get(pathKey(callerHex, reqId));
-    // A late reply (the request expired) or one from a peer that was never asked: drop it.
-    if (!entry || entry.member !== session) return;
-    this.pending.delete(entry);
-    this.services.trackOutstanding(entry.clusterId, session, -1);
-    this.byPeer.get(callerHex)?.send(bytes);
-  }
-
-  private onTunnelOpen(session: PeerSession, bytes: Uint8Array, frame: TunnelOpenFrame): void {
-    if (!this.fromOrigin(session, frame.origin)) return;
-    const key = pathKey(session.peerHex, frame.tunnelId);
-    if (this.tunnels.get(key)) {
-      return this.violation(session, CloseCode.Protocol, `tunnel id ${frame.tunnelId} is already open`);
+  private routeInspect(frame: InspectFrame, bytes: Uint8Array, local = false): void {
+    if (!local && !spendHop(bytes)) return;
+    if (!equalBytes(frame.target, this.relayId)) {
+      const next = this.backbone.nextHop(frame.target);
+      if (next) return void next.send(bytes);
+      // Nobody closer: the target is not in the network. Answer so the asker is not left waiting.
     }
-    const clusterId = toHex(frame.id);
-    const member = this.services.pickMember(clusterId);
-    if (!member) {
-      if (this.park(session, bytes, clusterId, TUNNEL_PARK_MS)) return;
-      session.send(tunnelClose(false, frame.origin, frame.tunnelId, TunnelCloseCode.NoMembers, "no members in this cluster"));
-      return;
-    }
-    this.tunnels.add({
-      key,
-      clusterId,
-      callerHex: session.peerHex,
-      origin: frame.origin,
-      tunnelId: frame.tunnelId,
-      member,
-      accepted: false,
-      closedToMember: false,
-      closedToCaller: false,
-    });
-    member.send(bytes);
+    const report = equalBytes(frame.target, this.relayId) ? JSON.stringify(this.snapshot()) : JSON.stringify({ error: "no such relay" });
+    const reply = encodeFrame({ type: FrameType.InspectReply, hops: MAX_HOPS, corr: frame.corr, origin: frame.origin, report });
+    this.routeInspectReply(decodeFrame(reply) as InspectReplyFrame, reply, true);
   }
 
-  private onTunnelAccept(session: PeerSession, bytes: Uint8Array, frame: TunnelAcceptFrame): void {
-    const path = this.tunnels.get(pathKey(toHex(frame.origin), frame.tunnelId));
-    if (!path || path.member !== session || path.accepted) return;
-    path.accepted = true;
-    this.toCaller(path, bytes);
-  }
-
-  private onTunnelPath(session: PeerSession, bytes: Uint8Array, frame: TunnelPathFrame): void {
-    const originHex = toHex(frame.origin);
-    const path = this.tunnels.get(pathKey(originHex, frame.tunnelId));
-    const toMember = (frame.flags & TUNNEL_TO_MEMBER) !== 0;
-    // Each end may only speak for its own side of its own tunnels.
-    const sender = toMember ? originHex === session.peerHex : path?.member === session;
-    if (!path || !sender) return;
-    if (frame.type === FrameType.TunnelClose) {
-      if (toMember) path.closedToMember = true;
-      else path.closedToCaller = true;
-      if (frame.code !== TunnelCloseCode.Normal || (path.closedToMember && path.closedToCaller)) {
-        this.tunnels.delete(path);
+  private routeInspectReply(frame: InspectReplyFrame, bytes: Uint8Array, local = false): void {
+    if (equalBytes(frame.origin, this.relayId)) {
+      const asker = this.inspections.get(frame.corr);
+      this.inspections.delete(frame.corr);
+      if (asker && !asker.session.gone) {
+        asker.session.send(encodeFrame({ ...frame, corr: asker.corr }));
       }
+      return;
     }
-    const delivered = toMember ? path.member.send(bytes) : this.toCaller(path, bytes);
-    if (!delivered && this.tunnels.get(path.key)) {
-      this.tunnels.delete(path);
-      session.send(tunnelClose(!toMember, frame.origin, frame.tunnelId, TunnelCloseCode.LinkLost, "the other end is gone"));
-    }
-  }
-
-  private toCaller(path: TunnelPath<PeerSession>, bytes: Uint8Array): boolean {
-    return this.byPeer.get(path.callerHex)?.send(bytes) ?? false;
+    if (!local && !spendHop(bytes)) return;
+    this.backbone.nextHop(frame.origin)?.send(bytes);
   }
 
   private onClosed(session: PeerSession, code: number, reason: string): void {
     session.state = "closed";
     this.sessions.delete(session);
-    if (!session.peerId) return;
+    if (!session.peerId || session.agent === "relay") return;
     if (this.byPeer.get(session.peerHex) === session) this.byPeer.delete(session.peerHex);
-    for (const id of session.clusters) this.services.removeMember(id, session);
-    for (const id of session.topics) this.services.removeSubscriber(id, session);
     this.log("peer-left", { peer: session.peerHex, code, reason });
-    this.retryRequestsOf(session);
-    this.closeTunnelsOf(session);
+    this.router.hopGone(session);
   }
 
-  /** Requests the lost member had not answered go, once, to another member; otherwise fail at once. */
-  private retryRequestsOf(lost: PeerSession): void {
-    for (const entry of this.pending.atMember(lost)) {
-      const next = entry.retried ? undefined : this.services.pickMember(entry.clusterId, lost);
-      const caller = this.byPeer.get(entry.callerHex);
-      if (next) {
-        this.pending.reassign(entry, next);
-        this.services.trackOutstanding(entry.clusterId, next, 1);
-        entry.frame[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
-        if (next.send(entry.frame)) continue;
-      }
-      this.pending.delete(entry);
-      caller?.send(relayReply(ReplyStatus.MemberLost, entry.origin, entry.reqId, "member left before replying"));
-    }
+  private linksChanged(): void {
+    this.router.routingChanged();
+    // Peers learn where else they can go when this relay fails.
+    const addresses = this.backbone.neighborAddresses();
+    const announced = addresses.join(" ");
+    if (announced === this.announcedRelays) return;
+    this.announcedRelays = announced;
+    const frame = this.relaysFrame(addresses);
+    if (frame) for (const session of this.byPeer.values()) session.send(frame);
   }
 
-  private closeTunnelsOf(session: PeerSession): void {
-    for (const path of [...this.tunnels.involving(session), ...this.tunnels.involving(session.peerHex)]) {
-      if (!this.tunnels.get(path.key)) continue;
-      this.tunnels.delete(path);
-      const reason = "the other end of the tunnel lost its link";
-      const notice = (toMember: boolean) => tunnelClose(toMember, path.origin, path.tunnelId, TunnelCloseCode.LinkLost, reason);
-      if (path.member === session) this.toCaller(path, notice(false));
-      else path.member.send(notice(true));
-    }
+  private relaysFrame(addresses: string[]): Uint8Array | null {
+    if (addresses.length === 0) return null;
+    const relays = addresses.slice(0, FAILOVER_RELAYS).map((address) => ({ id: new Uint8Array(RELAY_ID_BYTES), address, age: 0 }));
+    return encodeFrame({ type: FrameType.Relays, relays });
   }
 
   private heartbeat(): void {
@@ -473,27 +543,22 @@ export class Relay {
     const deadAfter = this.options.heartbeatMs * this.options.missedHeartbeats;
     const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
     for (const session of [...this.sessions]) {
-      if (!session.ready) continue;
+      if (!session.ready || this.relayLinks.has(session)) continue;
       if (now - session.lastHeard > deadAfter) {
         session.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - session.lastHeard} ms`);
         continue;
       }
       session.send(ping);
     }
-    for (const entry of this.pending.expire(now)) this.services.trackOutstanding(entry.clusterId, entry.member, -1);
-    for (const parked of this.parking.expire(now)) this.noMembers(parked.callerHex, parked.bytes);
-  }
-
-  /** Tells a caller that the work it parked found no member after all. */
-  private noMembers(callerHex: string, bytes: Uint8Array): void {
-    const caller = this.byPeer.get(callerHex);
-    if (!caller) return;
-    const frame = decodeFrame(bytes);
-    const message = "no members in this cluster";
-    if (frame.type === FrameType.Request) caller.send(relayReply(ReplyStatus.NoMembers, frame.origin, frame.reqId, message));
-    else if (frame.type === FrameType.TunnelOpen) {
-      caller.send(tunnelClose(false, frame.origin, frame.tunnelId, TunnelCloseCode.NoMembers, message));
+    for (const link of this.backbone.allLinks()) {
+      if (now - link.lastHeard > deadAfter) {
+        link.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - link.lastHeard} ms`);
+        this.backbone.onClose(link);
+        continue;
+      }
+      link.send(ping);
     }
+    this.router.sweep(now);
   }
 
   private fromOrigin(session: PeerSession, origin: Uint8Array): boolean {
@@ -512,23 +577,7 @@ function nack(corr: number, code: (typeof NackCode)[keyof typeof NackCode], mess
   return encodeFrame({ type: FrameType.Nack, corr, code, message });
 }
 
-function relayReply(status: ReplyStatusType, origin: Uint8Array, reqId: number, message: string): Uint8Array {
-  return encodeFrame({ type: FrameType.Reply, status, origin, reqId, body: utf8(message) });
-}
-
-function tunnelClose(
-  toMember: boolean,
-  origin: Uint8Array,
-  tunnelId: number,
-  code: TunnelCloseCodeType,
-  reason: string,
-): Uint8Array {
-  return encodeFrame({
-    type: FrameType.TunnelClose,
-    flags: toMember ? TUNNEL_TO_MEMBER : 0,
-    origin,
-    tunnelId,
-    code,
-    reason,
-  });
+function isZero(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
 }

@@ -5,7 +5,7 @@
 import { toHex } from "../bytes.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import { Purpose } from "../crypto/seal.ts";
-import { FrameType, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, encodeFrame } from "../wire/frames.ts";
 import type { BroadcastFrame } from "../wire/frames.ts";
 import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
@@ -27,7 +27,7 @@ export function broadcast(ctx: PeerContext, name: string, payload: Payload, opti
     const body = toBytes(payload);
     checkSize(ctx, body, "broadcast");
     const sealed = sealFor(ctx, keys, body, Purpose.Broadcast, { sensitive: options.sensitive });
-    const frame = encodeFrame({ type: FrameType.Broadcast, id: keys.id, origin: ctx.peerId, sealed });
+    const frame = encodeFrame({ type: FrameType.Broadcast, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
     return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
   } catch (error) {
     return Promise.reject(error);

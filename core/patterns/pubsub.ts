@@ -5,7 +5,7 @@
 import { toHex } from "../bytes.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import { Purpose } from "../crypto/seal.ts";
-import { FrameType, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, encodeFrame } from "../wire/frames.ts";
 import type { PublishFrame } from "../wire/frames.ts";
 import { deliver } from "./broadcast.ts";
 import type { SendOptions } from "./broadcast.ts";
@@ -21,7 +21,7 @@ export function publish(ctx: PeerContext, name: string, payload: Payload, option
     const body = toBytes(payload);
     checkSize(ctx, body, "publish");
     const sealed = sealFor(ctx, keys, body, Purpose.Publish, { sensitive: options.sensitive });
-    const frame = encodeFrame({ type: FrameType.Publish, id: keys.id, origin: ctx.peerId, sealed });
+    const frame = encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
     return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
   } catch (error) {
     return Promise.reject(error);

@@ -15,7 +15,7 @@ import {
   RemoteError,
   TimeoutError,
 } from "../errors.ts";
-import { FrameType, ReplyStatus, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, ReplyStatus, encodeFrame } from "../wire/frames.ts";
 import type { ReplyFrame, RequestFrame } from "../wire/frames.ts";
 import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
@@ -70,6 +70,7 @@ export class RequestCaller {
       const reqId = this.nextReqId++;
       const frame = encodeFrame({
         type: FrameType.Request,
+        hops: MAX_HOPS,
         flags: 0,
         id: keys.id,
         origin: this.ctx.peerId,

@@ -8,7 +8,7 @@ import { MESSAGE_ID_BYTES, Purpose } from "../crypto/seal.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../crypto/session.ts";
 import { equalBytes } from "../bytes.ts";
 import { NoMembersError, OverloadedError, ProtocolError, TimeoutError } from "../errors.ts";
-import { FrameType, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
 import type { TunnelAcceptFrame, TunnelOpenFrame, TunnelPathFrame } from "../wire/frames.ts";
 import { deliver } from "./broadcast.ts";
 import { openFresh, sealFor } from "./context.ts";
@@ -72,6 +72,7 @@ export class Tunnels {
       const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelOpen, { messageId, sensitive: true });
       const frame = encodeFrame({
         type: FrameType.TunnelOpen,
+        hops: MAX_HOPS,
         id: keys.id,
         origin: this.ctx.peerId,
         tunnelId,

@@ -48,6 +48,9 @@ export const CloseCode = {
   Replaced: 4006,
   HeartbeatTimeout: 4007,
   Limit: 4008,
+  // A relay has all the relay links it may keep; the dialer is told which other relays to try.
+  Full: 4009,
+  Redundant: 4010,
 } as const;
 
 /** Calls the queued handler calls once listen() installs handlers. Shared by transports. */

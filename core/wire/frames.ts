@@ -16,6 +16,11 @@ export const NONCE_BYTES = 32;
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const MAX_TEXT_BYTES = 1024;
+/** Relay addresses are URLs; a Relays frame lists at most this many. */
+export const MAX_ADDRESS_BYTES = 512;
+export const MAX_RELAYS_LISTED = 256;
+/** An inspection report is JSON, capped so it fits a frame comfortably. */
+export const MAX_REPORT_BYTES = 256 * 1024;
 /** Room for routing headers on top of the largest message body and its seal. */
 export const FRAME_HEADROOM = 256;
 
@@ -40,6 +45,15 @@ export const FrameType = {
   TunnelData: 0x32,
   TunnelCredit: 0x33,
   TunnelClose: 0x34,
+  RelayHello: 0x50,
+  RelayWelcome: 0x51,
+  Relays: 0x52,
+  TreeUpdate: 0x53,
+  Probe: 0x54,
+  ProbeReply: 0x55,
+  Inspect: 0x56,
+  InspectReply: 0x57,
+  Draining: 0x58,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -73,8 +87,15 @@ export type TunnelCloseCode = (typeof TunnelCloseCode)[keyof typeof TunnelCloseC
 
 /** Request flag set by a relay when it re-sends a request to another member after the first one died. */
 export const REQUEST_RETRIED = 0x01;
+/**
+ * Frames routed through the overlay (requests, broadcasts, publishes, tunnel opens, probes, inspections)
+ * carry a hop budget at this offset; each relay lowers it in place, before forwarding, and drops a frame
+ * that has none left, so no routing mistake can keep a frame circling.
+ */
+export const HOPS_OFFSET = 2;
+export const MAX_HOPS = 64;
 /** Offset of a Request's flags byte, which a relay may set in place before forwarding. */
-export const REQUEST_FLAGS_OFFSET = 2;
+export const REQUEST_FLAGS_OFFSET = 3;
 /** Tunnel frame flag: this frame travels from the caller to the member (clear: member to caller). */
 export const TUNNEL_TO_MEMBER = 0x01;
 
@@ -109,6 +130,7 @@ export type NackFrame = { type: typeof FrameType.Nack; corr: number; code: NackC
 export type LoadFrame = { type: typeof FrameType.Load; id: Uint8Array; load: number };
 export type RequestFrame = {
   type: typeof FrameType.Request;
+  hops: number;
   flags: number;
   id: Uint8Array;
   origin: Uint8Array;
@@ -125,13 +147,21 @@ export type ReplyFrame = {
 };
 export type BroadcastFrame = {
   type: typeof FrameType.Broadcast;
+  hops: number;
   id: Uint8Array;
   origin: Uint8Array;
   sealed: Uint8Array;
 };
-export type PublishFrame = { type: typeof FrameType.Publish; id: Uint8Array; origin: Uint8Array; sealed: Uint8Array };
+export type PublishFrame = {
+  type: typeof FrameType.Publish;
+  hops: number;
+  id: Uint8Array;
+  origin: Uint8Array;
+  sealed: Uint8Array;
+};
 export type TunnelOpenFrame = {
   type: typeof FrameType.TunnelOpen;
+  hops: number;
   id: Uint8Array;
   origin: Uint8Array;
   tunnelId: number;
@@ -168,6 +198,60 @@ export type TunnelCloseFrame = {
   reason: string;
 };
 
+/** After the hello, a dialing relay names the address it listens on and challenges the other side. */
+export type RelayHelloFrame = { type: typeof FrameType.RelayHello; address: string; nonce: Uint8Array };
+/** The accepting relay's answer: its address and identity, proven by signing the dialer's nonce. */
+export type RelayWelcomeFrame = {
+  type: typeof FrameType.RelayWelcome;
+  address: string;
+  identityKey: Uint8Array;
+  signature: Uint8Array;
+};
+export interface RelayEntry {
+  id: Uint8Array;
+  address: string;
+  /** Milliseconds since some relay last had a live link to it. */
+  age: number;
+}
+/** Relays the sender knows, for the overlay's directory and for peers to fail over to. */
+export type RelaysFrame = { type: typeof FrameType.Relays; relays: RelayEntry[] };
+/** A child's aggregate for one tree: how many members or subscribers below it, and their weight. */
+export type TreeUpdateFrame = { type: typeof FrameType.TreeUpdate; id: Uint8Array; count: number; weight: number };
+/** Routed toward `target`'s key; the relay closest to it answers with the hops it took. */
+export type ProbeFrame = {
+  type: typeof FrameType.Probe;
+  hops: number;
+  probeId: number;
+  origin: Uint8Array;
+  target: Uint8Array;
+};
+export type ProbeReplyFrame = {
+  type: typeof FrameType.ProbeReply;
+  hops: number;
+  probeId: number;
+  origin: Uint8Array;
+  responder: Uint8Array;
+  /** Hops the probe took to reach the responder. */
+  probeHops: number;
+};
+/** Asks relay `target` (all zeros: the first relay) for its report; answered toward relay `origin`. */
+export type InspectFrame = {
+  type: typeof FrameType.Inspect;
+  hops: number;
+  corr: number;
+  origin: Uint8Array;
+  target: Uint8Array;
+};
+export type InspectReplyFrame = {
+  type: typeof FrameType.InspectReply;
+  hops: number;
+  corr: number;
+  origin: Uint8Array;
+  report: string;
+};
+/** A relay that is shutting down: route nothing new through it. */
+export type DrainingFrame = { type: typeof FrameType.Draining };
+
 export type Frame =
   | ChallengeFrame
   | HelloFrame
@@ -188,7 +272,16 @@ export type Frame =
   | TunnelAcceptFrame
   | TunnelDataFrame
   | TunnelCreditFrame
-  | TunnelCloseFrame;
+  | TunnelCloseFrame
+  | RelayHelloFrame
+  | RelayWelcomeFrame
+  | RelaysFrame
+  | TreeUpdateFrame
+  | ProbeFrame
+  | ProbeReplyFrame
+  | InspectFrame
+  | InspectReplyFrame
+  | DrainingFrame;
 
 /** Tunnel frames that carry (origin, tunnelId) and a direction flag: routed along the tunnel's path. */
 export type TunnelPathFrame = TunnelDataFrame | TunnelCreditFrame | TunnelCloseFrame;
@@ -247,7 +340,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.Load:
       return start(frame.type, ID_BYTES + MAX_VARINT).fixed(frame.id, ID_BYTES).varint(frame.load).finish();
     case FrameType.Request:
-      return start(frame.type, 1 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+      return start(frame.type, 2 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+        .u8(frame.hops)
         .u8(frame.flags)
         .fixed(frame.id, ID_BYTES)
         .fixed(frame.origin, PEER_ID_BYTES)
@@ -264,13 +358,15 @@ export function encodeFrame(frame: Frame): Uint8Array {
         .finish();
     case FrameType.Broadcast:
     case FrameType.Publish:
-      return start(frame.type, ID_BYTES + PEER_ID_BYTES + frame.sealed.length)
+      return start(frame.type, 1 + ID_BYTES + PEER_ID_BYTES + frame.sealed.length)
+        .u8(frame.hops)
         .fixed(frame.id, ID_BYTES)
         .fixed(frame.origin, PEER_ID_BYTES)
         .rest(frame.sealed)
         .finish();
     case FrameType.TunnelOpen:
-      return start(frame.type, ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+      return start(frame.type, 1 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+        .u8(frame.hops)
         .fixed(frame.id, ID_BYTES)
         .fixed(frame.origin, PEER_ID_BYTES)
         .varint(frame.tunnelId)
@@ -290,6 +386,63 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return tunnelPath(frame, MAX_VARINT).varint(frame.bytes).finish();
     case FrameType.TunnelClose:
       return tunnelPath(frame, 1 + textSize(frame.reason)).u8(frame.code).string(frame.reason, MAX_TEXT_BYTES).finish();
+    case FrameType.RelayHello:
+      return start(frame.type, textSize(frame.address) + NONCE_BYTES)
+        .string(frame.address, MAX_ADDRESS_BYTES)
+        .fixed(frame.nonce, NONCE_BYTES)
+        .finish();
+    case FrameType.RelayWelcome:
+      return start(frame.type, textSize(frame.address) + PUBLIC_KEY_BYTES + SIGNATURE_BYTES)
+        .string(frame.address, MAX_ADDRESS_BYTES)
+        .fixed(frame.identityKey, PUBLIC_KEY_BYTES)
+        .fixed(frame.signature, SIGNATURE_BYTES)
+        .finish();
+    case FrameType.Relays: {
+      let bound = MAX_VARINT;
+      for (const relay of frame.relays) bound += RELAY_ID_BYTES + textSize(relay.address) + MAX_VARINT;
+      const w = start(frame.type, bound).varint(frame.relays.length);
+      for (const relay of frame.relays) {
+        w.fixed(relay.id, RELAY_ID_BYTES).string(relay.address, MAX_ADDRESS_BYTES).varint(relay.age);
+      }
+      return w.finish();
+    }
+    case FrameType.TreeUpdate:
+      return start(frame.type, ID_BYTES + 2 * MAX_VARINT)
+        .fixed(frame.id, ID_BYTES)
+        .varint(frame.count)
+        .varint(frame.weight)
+        .finish();
+    case FrameType.Probe:
+      return start(frame.type, 1 + MAX_VARINT + 2 * RELAY_ID_BYTES)
+        .u8(frame.hops)
+        .varint(frame.probeId)
+        .fixed(frame.origin, RELAY_ID_BYTES)
+        .fixed(frame.target, RELAY_ID_BYTES)
+        .finish();
+    case FrameType.ProbeReply:
+      return start(frame.type, 2 + MAX_VARINT + 2 * RELAY_ID_BYTES)
+        .u8(frame.hops)
+        .varint(frame.probeId)
+        .fixed(frame.origin, RELAY_ID_BYTES)
+        .fixed(frame.responder, RELAY_ID_BYTES)
+        .u8(frame.probeHops)
+        .finish();
+    case FrameType.Inspect:
+      return start(frame.type, 1 + MAX_VARINT + 2 * RELAY_ID_BYTES)
+        .u8(frame.hops)
+        .varint(frame.corr)
+        .fixed(frame.origin, RELAY_ID_BYTES)
+        .fixed(frame.target, RELAY_ID_BYTES)
+        .finish();
+    case FrameType.InspectReply:
+      return start(frame.type, 1 + MAX_VARINT + RELAY_ID_BYTES + textSize(frame.report))
+        .u8(frame.hops)
+        .varint(frame.corr)
+        .fixed(frame.origin, RELAY_ID_BYTES)
+        .string(frame.report, MAX_REPORT_BYTES)
+        .finish();
+    case FrameType.Draining:
+      return start(frame.type, 0).finish();
   }
 }
 
@@ -380,6 +533,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.Request:
       return {
         type,
+        hops: r.u8("hops"),
         flags: r.u8("flags"),
         id: r.fixed("id", ID_BYTES),
         origin: r.fixed("origin", PEER_ID_BYTES),
@@ -397,10 +551,17 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       };
     case FrameType.Broadcast:
     case FrameType.Publish:
-      return { type, id: r.fixed("id", ID_BYTES), origin: r.fixed("origin", PEER_ID_BYTES), sealed: r.rest() };
+      return {
+        type,
+        hops: r.u8("hops"),
+        id: r.fixed("id", ID_BYTES),
+        origin: r.fixed("origin", PEER_ID_BYTES),
+        sealed: r.rest(),
+      };
     case FrameType.TunnelOpen:
       return {
         type,
+        hops: r.u8("hops"),
         id: r.fixed("id", ID_BYTES),
         origin: r.fixed("origin", PEER_ID_BYTES),
         tunnelId: r.varint("tunnelId"),
@@ -441,6 +602,73 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         code: enumValue("tunnel close code", r.u8("code"), TunnelCloseCode),
         reason: r.string("reason", MAX_TEXT_BYTES),
       };
+      break;
+    case FrameType.RelayHello:
+      frame = { type, address: r.string("address", MAX_ADDRESS_BYTES), nonce: r.fixed("nonce", NONCE_BYTES) };
+      break;
+    case FrameType.RelayWelcome:
+      frame = {
+        type,
+        address: r.string("address", MAX_ADDRESS_BYTES),
+        identityKey: r.fixed("identityKey", PUBLIC_KEY_BYTES),
+        signature: r.fixed("signature", SIGNATURE_BYTES),
+      };
+      break;
+    case FrameType.Relays: {
+      const count = r.varint("relay count", MAX_RELAYS_LISTED);
+      const relays: RelayEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        relays.push({
+          id: r.fixed("relay id", RELAY_ID_BYTES),
+          address: r.string("relay address", MAX_ADDRESS_BYTES),
+          age: r.varint("relay age"),
+        });
+      }
+      frame = { type, relays };
+      break;
+    }
+    case FrameType.TreeUpdate:
+      frame = { type, id: r.fixed("id", ID_BYTES), count: r.varint("count"), weight: r.varint("weight") };
+      break;
+    case FrameType.Probe:
+      frame = {
+        type,
+        hops: r.u8("hops"),
+        probeId: r.varint("probeId"),
+        origin: r.fixed("origin", RELAY_ID_BYTES),
+        target: r.fixed("target", RELAY_ID_BYTES),
+      };
+      break;
+    case FrameType.ProbeReply:
+      frame = {
+        type,
+        hops: r.u8("hops"),
+        probeId: r.varint("probeId"),
+        origin: r.fixed("origin", RELAY_ID_BYTES),
+        responder: r.fixed("responder", RELAY_ID_BYTES),
+        probeHops: r.u8("probeHops"),
+      };
+      break;
+    case FrameType.Inspect:
+      frame = {
+        type,
+        hops: r.u8("hops"),
+        corr: r.varint("corr"),
+        origin: r.fixed("origin", RELAY_ID_BYTES),
+        target: r.fixed("target", RELAY_ID_BYTES),
+      };
+      break;
+    case FrameType.InspectReply:
+      frame = {
+        type,
+        hops: r.u8("hops"),
+        corr: r.varint("corr"),
+        origin: r.fixed("origin", RELAY_ID_BYTES),
+        report: r.string("report", MAX_REPORT_BYTES),
+      };
+      break;
+    case FrameType.Draining:
+      frame = { type };
       break;
     default:
       throw new WireError("unknown-type", `frame type 0x${type.toString(16).padStart(2, "0")}`);

@@ -7,7 +7,7 @@ import { MESSAGE_ID_BYTES, Purpose, SEAL_VERSION, SealError, open, seal, sealedS
 import type { SealOptions } from "../../../core/crypto/seal.ts";
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD, secretbox } from "../../../core/crypto/nacl.ts";
 import { WireError, Writer } from "../../../core/wire/codec.ts";
-import { FrameType, decodeFrame, encodeFrame } from "../../../core/wire/frames.ts";
+import { MAX_HOPS, FrameType, decodeFrame, encodeFrame } from "../../../core/wire/frames.ts";
 import { concat, randomBytes, toHex, utf8 } from "../../../core/bytes.ts";
 import { ProtocolError } from "../../../core/errors.ts";
 
@@ -104,7 +104,7 @@ describe("seal and open", () => {
   test("opens from a view inside a decoded frame", () => {
     const sealed = seal(key, utf8("routed"), base);
     const frame = decodeFrame(
-      encodeFrame({ type: FrameType.Publish, id: new Uint8Array(32), origin: new Uint8Array(16), sealed }),
+      encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: new Uint8Array(32), origin: new Uint8Array(16), sealed }),
     );
     assert.ok(frame.type === FrameType.Publish);
     assert.ok(frame.sealed.byteOffset > 0);

@@ -14,6 +14,8 @@ import type { ServiceKeys } from "../../../core/crypto/keys.ts";
 import type { SigningKeyPair } from "../../../core/crypto/nacl.ts";
 import { equalBytes, randomBytes, toHex } from "../../../core/bytes.ts";
 import {
+  HOPS_OFFSET,
+  MAX_HOPS,
   FrameType,
   JoinKind,
   NackCode,
@@ -157,6 +159,13 @@ async function readyPeer(relay: Relay, options: { identity?: SigningKeyPair; aut
   return peer;
 }
 
+/** What a relay forwards: the frame as sent, with one hop of its budget spent, in place. */
+function spent(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out[HOPS_OFFSET] = out[HOPS_OFFSET]! - 1;
+  return out;
+}
+
 function clusterKeys(name: string): ServiceKeys {
   return deriveServiceKeys("cluster", name, randomBytes(32));
 }
@@ -170,8 +179,9 @@ function garbage(length: number): Uint8Array {
 
 describe("relay handshake", () => {
   test("a challenge, a signed hello and a welcome carrying the peer id and the relay's settings", async () => {
-    const relayId = randomBytes(16);
-    const { relay, clock } = startRelay({ relayId, heartbeatMs: 1234, maxMessage: 50_000 });
+    const identity = generateIdentity();
+    const relayId = peerIdOf(identity.publicKey);
+    const { relay, clock } = startRelay({ identity, heartbeatMs: 1234, maxMessage: 50_000 });
     const peer = new RawPeer(relay);
     const other = new RawPeer(relay);
     const welcome = await peer.handshake();
@@ -414,7 +424,7 @@ describe("relay joins", () => {
 
     // A request for the real cluster finds no member.
     caller.send({
-      type: FrameType.Request,
+      type: FrameType.Request, hops: MAX_HOPS,
       flags: 0,
       id: real.id,
       origin: caller.peerId,
@@ -455,10 +465,10 @@ describe("relay routing", () => {
     const member = await readyPeer(relay);
     await member.join(keys);
     const kinds: Array<(origin: Uint8Array) => Frame> = [
-      (origin) => ({ type: FrameType.Broadcast, id: keys.id, origin, sealed: garbage(40) }),
-      (origin) => ({ type: FrameType.Publish, id: keys.id, origin, sealed: garbage(40) }),
-      (origin) => ({ type: FrameType.Request, flags: 0, id: keys.id, origin, reqId: 1, timeoutMs: 1000, sealed: garbage(40) }),
-      (origin) => ({ type: FrameType.TunnelOpen, id: keys.id, origin, tunnelId: 1, window: 1000, sealed: garbage(40) }),
+      (origin) => ({ type: FrameType.Broadcast, hops: MAX_HOPS, id: keys.id, origin, sealed: garbage(40) }),
+      (origin) => ({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin, sealed: garbage(40) }),
+      (origin) => ({ type: FrameType.Request, hops: MAX_HOPS, flags: 0, id: keys.id, origin, reqId: 1, timeoutMs: 1000, sealed: garbage(40) }),
+      (origin) => ({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin, tunnelId: 1, window: 1000, sealed: garbage(40) }),
     ];
     for (const make of kinds) {
       const spoofer = await readyPeer(relay);
@@ -485,14 +495,14 @@ describe("relay routing", () => {
     assert.equal((await subscriber.join(topic)).type, FrameType.Ack);
     const sender = await readyPeer(relay);
 
-    const broadcast = sender.send({ type: FrameType.Broadcast, id: cluster.id, origin: sender.peerId, sealed: garbage(300) });
-    const published = sender.send({ type: FrameType.Publish, id: topic.id, origin: sender.peerId, sealed: garbage(300) });
+    const broadcast = sender.send({ type: FrameType.Broadcast, hops: MAX_HOPS, id: cluster.id, origin: sender.peerId, sealed: garbage(300) });
+    const published = sender.send({ type: FrameType.Publish, hops: MAX_HOPS, id: topic.id, origin: sender.peerId, sealed: garbage(300) });
     const got = sender.relayGot;
     await Promise.all(members.map((m) => m.expect(FrameType.Broadcast)));
     await subscriber.expect(FrameType.Publish);
 
-    const receivedBroadcast = got.find((bytes) => equalBytes(bytes, broadcast))!;
-    const receivedPublish = got.find((bytes) => equalBytes(bytes, published))!;
+    const receivedBroadcast = got.find((bytes) => equalBytes(bytes, spent(broadcast)))!;
+    const receivedPublish = got.find((bytes) => equalBytes(bytes, spent(published)))!;
     assert.ok(receivedBroadcast && receivedPublish);
     for (const m of members) {
       const out = m.relaySent.filter((bytes) => bytes[1] === FrameType.Broadcast);
@@ -503,9 +513,9 @@ describe("relay routing", () => {
     const toSubscriber = subscriber.relaySent.filter((bytes) => bytes[1] === FrameType.Publish);
     assert.deepEqual(toSubscriber, [receivedPublish]);
     assert.equal(toSubscriber[0], receivedPublish);
-    // And what arrived is byte for byte what the sender encoded.
+    // And what arrived is byte for byte what the sender encoded, but for the hop the relay spent.
     const arrived = members[0]!.traffic.find((f) => f.type === FrameType.Broadcast)!;
-    assert.deepEqual(encodeFrame(arrived), broadcast);
+    assert.deepEqual(encodeFrame(arrived), spent(broadcast));
   });
 
   test("requests route on the header alone: a body that is no seal at all is forwarded untouched, and so is the reply", async () => {
@@ -516,7 +526,7 @@ describe("relay routing", () => {
     const caller = await readyPeer(relay);
     const body = garbage(5000);
     const request = caller.send({
-      type: FrameType.Request,
+      type: FrameType.Request, hops: MAX_HOPS,
       flags: 0,
       id: keys.id,
       origin: caller.peerId,
@@ -529,7 +539,7 @@ describe("relay routing", () => {
     assert.equal(arrived.flags, 0);
     const requestIn = caller.relayGot.find((bytes) => bytes[1] === FrameType.Request)!;
     assert.equal(member.relaySent.find((bytes) => bytes[1] === FrameType.Request), requestIn, "same object forwarded");
-    assert.deepEqual(requestIn, request, "and not modified");
+    assert.deepEqual(requestIn, spent(request), "and not modified, but for the hop the relay spent");
     assert.equal(relay.snapshot().pendingRequests, 1);
 
     const reply = member.send({ type: FrameType.Reply, status: ReplyStatus.Ok, origin: caller.peerId, reqId: 7, body: garbage(900) });
@@ -547,7 +557,7 @@ describe("relay routing", () => {
     await member.join(keys);
     const caller = await readyPeer(relay);
     const meddler = await readyPeer(relay);
-    caller.send({ type: FrameType.Request, flags: 0, id: keys.id, origin: caller.peerId, reqId: 1, timeoutMs: 5000, sealed: garbage(50) });
+    caller.send({ type: FrameType.Request, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, reqId: 1, timeoutMs: 5000, sealed: garbage(50) });
     await member.expect(FrameType.Request);
     meddler.send({ type: FrameType.Reply, status: ReplyStatus.Ok, origin: caller.peerId, reqId: 1, body: Uint8Array.of(6, 6, 6) });
     const real = member.send({ type: FrameType.Reply, status: ReplyStatus.Ok, origin: caller.peerId, reqId: 1, body: Uint8Array.of(1, 2, 3) });
@@ -559,11 +569,11 @@ describe("relay routing", () => {
     const { relay } = startRelay();
     const keys = clusterKeys("empty");
     const caller = await readyPeer(relay);
-    caller.send({ type: FrameType.Request, flags: 0, id: keys.id, origin: caller.peerId, reqId: 3, timeoutMs: 5000, sealed: garbage(50) });
+    caller.send({ type: FrameType.Request, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, reqId: 3, timeoutMs: 5000, sealed: garbage(50) });
     const reply = await caller.expect(FrameType.Reply);
     assert.equal(reply.status, ReplyStatus.NoMembers);
     assert.equal(reply.reqId, 3);
-    caller.send({ type: FrameType.TunnelOpen, id: keys.id, origin: caller.peerId, tunnelId: 4, window: 1000, sealed: garbage(50) });
+    caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId: 4, window: 1000, sealed: garbage(50) });
     const close = await caller.expect(FrameType.TunnelClose);
     assert.equal(close.code, TunnelCloseCode.NoMembers);
     assert.equal(close.tunnelId, 4);
@@ -577,7 +587,7 @@ describe("relay routing", () => {
     for (const m of members) await m.join(keys);
     const caller = await readyPeer(relay);
     const original = caller.send({
-      type: FrameType.Request,
+      type: FrameType.Request, hops: MAX_HOPS,
       flags: 0,
       id: keys.id,
       origin: caller.peerId,
@@ -591,7 +601,7 @@ describe("relay routing", () => {
     assert.ok(chosen);
     chosen.link.close(CloseCode.Normal, "member crashed");
     const retried = await other.expect(FrameType.Request);
-    const expected = original.slice();
+    const expected = spent(original);
     expected[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
     assert.deepEqual(encodeFrame(retried), expected, "the same frame, with only the retried flag set");
 
@@ -609,7 +619,7 @@ describe("relay routing", () => {
     const members = [await readyPeer(relay), await readyPeer(relay)];
     for (const m of members) await m.join(keys);
     const caller = await readyPeer(relay);
-    const frame: Frame = { type: FrameType.Request, flags: 0, id: keys.id, origin: caller.peerId, reqId: 5, timeoutMs: 5000, sealed: garbage(80) };
+    const frame: Frame = { type: FrameType.Request, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, reqId: 5, timeoutMs: 5000, sealed: garbage(80) };
     caller.send(frame);
     caller.send(frame);
     await settle();
@@ -624,8 +634,8 @@ describe("relay routing", () => {
     await member.join(keys);
     const caller = await readyPeer(relay);
     const bystander = await readyPeer(relay);
-    const open = caller.send({ type: FrameType.TunnelOpen, id: keys.id, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
-    assert.deepEqual(encodeFrame(await member.expect(FrameType.TunnelOpen)), open);
+    const open = caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
+    assert.deepEqual(encodeFrame(await member.expect(FrameType.TunnelOpen)), spent(open));
     const accept = member.send({ type: FrameType.TunnelAccept, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     assert.deepEqual(encodeFrame(await caller.expect(FrameType.TunnelAccept)), accept);
 
@@ -654,20 +664,20 @@ describe("relay routing", () => {
     assert.equal(caller.traffic.filter((f) => f.type === FrameType.TunnelData).length, 1);
   });
 
-  test("when a tunnel's member goes, the caller is told LinkLost; when the caller goes, the member is", async () => {
+  test("when a tunnel's caller goes, the member is told LinkLost; an open whose member goes finds no other", async () => {
     const { relay } = startRelay();
     const keys = clusterKeys("db");
     const member = await readyPeer(relay);
     await member.join(keys);
     const caller = await readyPeer(relay);
     for (const tunnelId of [1, 2]) {
-      caller.send({ type: FrameType.TunnelOpen, id: keys.id, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
+      caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
       await member.expect(FrameType.TunnelOpen);
       member.send({ type: FrameType.TunnelAccept, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
       await caller.expect(FrameType.TunnelAccept);
     }
     const caller2 = await readyPeer(relay);
-    caller2.send({ type: FrameType.TunnelOpen, id: keys.id, origin: caller2.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
+    caller2.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller2.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     await member.expect(FrameType.TunnelOpen);
 
     caller.link.close(CloseCode.Normal, "caller left");
@@ -678,9 +688,10 @@ describe("relay routing", () => {
       assert.ok(n.flags & TUNNEL_TO_MEMBER);
       assert.ok(equalBytes(n.origin, caller.peerId));
     }
+    // caller2's tunnel was never accepted: its open looks for another member, and there is none.
     member.link.close(CloseCode.Normal, "member left");
     const notice = await caller2.expect(FrameType.TunnelClose);
-    assert.equal(notice.code, TunnelCloseCode.LinkLost);
+    assert.equal(notice.code, TunnelCloseCode.NoMembers);
     assert.equal(relay.snapshot().tunnels, 0);
   });
 });

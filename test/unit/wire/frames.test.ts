@@ -98,6 +98,7 @@ const vectors: Vector[] = [
     name: "Request",
     frame: {
       type: FrameType.Request,
+      hops: 64,
       flags: REQUEST_RETRIED,
       id: fill(0x88, 32),
       origin: fill(0x99, 16),
@@ -105,7 +106,7 @@ const vectors: Vector[] = [
       timeoutMs: 30000,
       sealed: fromHex("deadbeef"),
     },
-    hex: "01 20 01" + hex("88", 32) + hex("99", 16) + "8001 b0ea01 deadbeef",
+    hex: "01 20 40 01" + hex("88", 32) + hex("99", 16) + "8001 b0ea01 deadbeef",
     routed: true,
   },
   {
@@ -116,27 +117,28 @@ const vectors: Vector[] = [
   },
   {
     name: "Broadcast",
-    frame: { type: FrameType.Broadcast, id: fill(0xb1, 32), origin: fill(0xb2, 16), sealed: new Uint8Array(0) },
-    hex: "01 22" + hex("b1", 32) + hex("b2", 16),
+    frame: { type: FrameType.Broadcast, hops: 1, id: fill(0xb1, 32), origin: fill(0xb2, 16), sealed: new Uint8Array(0) },
+    hex: "01 22 01" + hex("b1", 32) + hex("b2", 16),
     routed: true,
   },
   {
     name: "Publish",
-    frame: { type: FrameType.Publish, id: fill(0xbb, 32), origin: fill(0xcc, 16), sealed: fromHex("0102030405") },
-    hex: "01 23" + hex("bb", 32) + hex("cc", 16) + "0102030405",
+    frame: { type: FrameType.Publish, hops: 0, id: fill(0xbb, 32), origin: fill(0xcc, 16), sealed: fromHex("0102030405") },
+    hex: "01 23 00" + hex("bb", 32) + hex("cc", 16) + "0102030405",
     routed: true,
   },
   {
     name: "TunnelOpen",
     frame: {
       type: FrameType.TunnelOpen,
+      hops: 63,
       id: fill(0xc1, 32),
       origin: fill(0xc2, 16),
       tunnelId: 2,
       window: 2 ** 18,
       sealed: fromHex("aa"),
     },
-    hex: "01 30" + hex("c1", 32) + hex("c2", 16) + "02 808010 aa",
+    hex: "01 30 3f" + hex("c1", 32) + hex("c2", 16) + "02 808010 aa",
     routed: true,
   },
   {
@@ -168,6 +170,53 @@ const vectors: Vector[] = [
     },
     hex: "01 34 01" + hex("12", 16) + "05 02 04 62757379",
   },
+  {
+    name: "RelayHello",
+    frame: { type: FrameType.RelayHello, address: "ws://a", nonce: fill(0x21, 32) },
+    hex: "01 50 06 77733a2f2f61" + hex("21", 32),
+  },
+  {
+    name: "RelayWelcome",
+    frame: { type: FrameType.RelayWelcome, address: "", identityKey: fill(0x22, 32), signature: fill(0x23, 64) },
+    hex: "01 51 00" + hex("22", 32) + hex("23", 64),
+  },
+  {
+    name: "Relays",
+    frame: {
+      type: FrameType.Relays,
+      relays: [
+        { id: fill(0x31, 16), address: "ws://b", age: 0 },
+        { id: fill(0x32, 16), address: "x", age: 300 },
+      ],
+    },
+    hex: "01 52 02" + hex("31", 16) + "06 77733a2f2f62 00" + hex("32", 16) + "01 78 ac02",
+  },
+  {
+    name: "TreeUpdate",
+    frame: { type: FrameType.TreeUpdate, id: fill(0x41, 32), count: 3, weight: 1_000_000 },
+    hex: "01 53" + hex("41", 32) + "03 c0843d",
+  },
+  {
+    name: "Probe",
+    frame: { type: FrameType.Probe, hops: 64, probeId: 1, origin: fill(0x51, 16), target: fill(0x52, 16) },
+    hex: "01 54 40 01" + hex("51", 16) + hex("52", 16),
+  },
+  {
+    name: "ProbeReply",
+    frame: { type: FrameType.ProbeReply, hops: 9, probeId: 200, origin: fill(0x53, 16), responder: fill(0x54, 16), probeHops: 4 },
+    hex: "01 55 09 c801" + hex("53", 16) + hex("54", 16) + "04",
+  },
+  {
+    name: "Inspect",
+    frame: { type: FrameType.Inspect, hops: 2, corr: 0, origin: fill(0x61, 16), target: fill(0x00, 16) },
+    hex: "01 56 02 00" + hex("61", 16) + hex("00", 16),
+  },
+  {
+    name: "InspectReply",
+    frame: { type: FrameType.InspectReply, hops: 64, corr: 5, origin: fill(0x62, 16), report: "{}" },
+    hex: "01 57 40 05" + hex("62", 16) + "02 7b7d",
+  },
+  { name: "Draining", frame: { type: FrameType.Draining }, hex: "01 58" },
 ];
 
 const fixedLayout = vectors.filter((v) => !v.routed);
