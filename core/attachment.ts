@@ -54,8 +54,13 @@ const MISSED_HEARTBEATS = 3;
 /** Close codes after which trying again cannot help: this relay refused us on principle. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
 
+/** Most relay addresses a peer remembers for failover, configured ones included. */
+const MAX_KNOWN_RELAYS = 32;
+
 export class RelayAttachment {
   readonly peerId: Uint8Array;
+  /** Where to dial: the configured relays, then ones relays told us about. */
+  private readonly relays: string[];
   private current: Link | null = null;
   private attempt = 0;
   private relayIndex = 0;
@@ -67,12 +72,26 @@ export class RelayAttachment {
     private readonly events: AttachmentEvents,
   ) {
     if (options.relays.length === 0) throw new TypeError("at least one relay address is needed");
+    this.relays = [...new Set(options.relays)];
     this.peerId = peerIdOf(options.identity.publicKey);
     this.relayIndex = Math.floor(options.random() * options.relays.length);
   }
 
   get link(): Link | null {
     return this.current;
+  }
+
+  /** Relays this peer may fail over to, in the order it tries them. */
+  get knownRelays(): readonly string[] {
+    return this.relays;
+  }
+
+  /** Remembers relays to fail over to (a relay lists its neighbors); configured ones stay first. */
+  learn(addresses: string[]): void {
+    for (const address of addresses) {
+      if (this.relays.length >= MAX_KNOWN_RELAYS) break;
+      if (address && !this.relays.includes(address)) this.relays.push(address);
+    }
   }
 
   start(): void {
@@ -92,7 +111,7 @@ export class RelayAttachment {
 
   private dialNext(): void {
     if (this.stopped) return;
-    const relay = this.options.relays[this.relayIndex % this.options.relays.length]!;
+    const relay = this.relays[this.relayIndex % this.relays.length]!;
     this.relayIndex++;
     this.options.dialer(relay, { maxFrame: this.options.maxFrame }).then(
       (link) => this.handshake(relay, link),

@@ -394,6 +394,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         return this.joins.onAck(frame);
       case FrameType.Nack:
         return this.joins.onNack(frame);
+      case FrameType.Relays:
+        return this.attachment.learn(frame.relays.map((relay) => relay.address));
       case FrameType.GoAway:
         return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
       default:

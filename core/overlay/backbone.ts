@@ -9,12 +9,12 @@ import type { Clock } from "../clock.ts";
 import { peerIdOf, signHello, signRelayWelcome, verifyRelayWelcome } from "../crypto/keys.ts";
 import type { SigningKeyPair } from "../crypto/nacl.ts";
 import { WireError } from "../wire/codec.ts";
-import { FrameType, HOPS_OFFSET, MAX_HOPS, NONCE_BYTES, decodeFrame, encodeFrame } from "../wire/frames.ts";
+import { FrameType, HOPS_OFFSET, MAX_HOPS, NONCE_BYTES, RELAY_HELLO_NEEDED, decodeFrame, encodeFrame } from "../wire/frames.ts";
 import type { Frame, ProbeFrame, ProbeReplyFrame, RelayEntry, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
 import { RelayLink } from "./relay-link.ts";
-import { RoutingTable, compareDistance } from "./routing-table.ts";
+import { RoutingTable, commonPrefixBits, compareDistance } from "./routing-table.ts";
 import type { KnownRelay } from "./routing-table.ts";
 
 export interface BackboneOptions {
@@ -44,8 +44,9 @@ export interface BackboneHost {
 
 /** Directory entries nobody has confirmed for this long are forgotten. */
 const DIRECTORY_TTL_MS = 60_000;
-/** Most entries one gossip frame carries. */
+/** Most entries one gossip frame carries, and how many of them per bucket of the receiver. */
 const GOSSIP_ENTRIES = 64;
+const GOSSIP_PER_BUCKET = 3;
 /** A relay that failed a dial is left alone this long, doubling per failure. */
 const DIAL_BACKOFF_MS = 2000;
 const DIAL_BACKOFF_MAX_MS = 60_000;
@@ -134,12 +135,15 @@ export class Backbone {
     }
     const known: KnownRelay = { id: relayId.slice(), hex, address: hello.address };
     this.table.learn(known);
-    if (!this.table.canAccept(relayId) && !this.links.has(hex)) {
+    const needed = (hello.flags & RELAY_HELLO_NEEDED) !== 0;
+    const admission = this.links.has(hex) ? { accept: true, drop: null } : this.table.admit(relayId, needed, this.protectedLinks());
+    if (!admission.accept) {
       // Full: hand over relays to try instead, then refuse.
       link.send(encodeFrame({ type: FrameType.Relays, relays: this.gossip(relayId) }));
       link.close(CloseCode.Full, "relay has all the relay links it may keep");
       return null;
     }
+    if (admission.drop) this.dropLink(admission.drop, "making room for a relay that needs this link");
     const signature = signRelayWelcome(this.options.identity, hello.nonce, relayId);
     link.send(
       encodeFrame({
@@ -149,7 +153,23 @@ export class Backbone {
         signature,
       }),
     );
-    return this.established(link, known, false);
+    const established = this.established(link, known, false);
+    if (established) established.neededByRemote = needed;
+    return established;
+  }
+
+  /** Links the relay at the other end said it needs: never dropped to make room. */
+  private protectedLinks(): Set<string> {
+    const out = new Set<string>();
+    for (const link of this.links.values()) if (link.neededByRemote) out.add(link.hex);
+    return out;
+  }
+
+  private dropLink(hex: string, reason: string): void {
+    const link = this.links.get(hex);
+    if (!link) return;
+    link.close(CloseCode.Redundant, reason);
+    this.onClose(link);
   }
 
   // Outgoing links.
@@ -190,7 +210,16 @@ export class Backbone {
           link.send(encodeFrame({ type: FrameType.Hello, identityKey: this.options.identity.publicKey, signature, agent: "relay" }));
           step = "welcome";
         } else if (step === "welcome" && frame.type === FrameType.Welcome) {
-          link.send(encodeFrame({ type: FrameType.RelayHello, address: this.options.address, nonce }));
+          // We need this link when it would be our only one into the other relay's bucket.
+          const needed = !this.allLinks().some((other) => this.table.bucketOf(other.relayId) === this.table.bucketOf(relayId!));
+          link.send(
+            encodeFrame({
+              type: FrameType.RelayHello,
+              flags: needed ? RELAY_HELLO_NEEDED : 0,
+              address: this.options.address,
+              nonce,
+            }),
+          );
           step = "relay-welcome";
         } else if (step === "relay-welcome" && frame.type === FrameType.RelayWelcome) {
           const proven =
@@ -334,19 +363,41 @@ export class Backbone {
     if (learned) this.options.clock.setTimeout(() => this.maintain(), 0);
   }
 
-  /** What to tell `to` about: ourselves, our neighbors, then relays it may not know, freshest first. */
+  /**
+   * What to tell relay `to` about, so it can fill its routing table: ourselves, then for each of its
+   * buckets the relays we know that are closest to it (what Kademlia's self-lookup would find), then
+   * the freshest others. Only relays confirmed alive recently are passed on.
+   */
   private gossip(to: Uint8Array): RelayEntry[] {
     const now = this.options.clock.now();
     const entries: RelayEntry[] = [{ id: this.options.relayId, address: this.options.address, age: 0 }];
-    const toHex_ = toHex(to);
-    const rest = this.table
+    const toHexId = toHex(to);
+    const candidates = this.table
       .knownRelays()
-      .filter((relay) => relay.hex !== toHex_)
+      .filter((relay) => relay.hex !== toHexId)
       .map((relay) => ({ relay, age: this.table.isLinked(relay.hex) ? 0 : now - (this.confirmed.get(relay.hex) ?? 0) }))
-      .filter((entry) => entry.age <= DIRECTORY_TTL_MS)
-      .sort((a, b) => a.age - b.age);
-    for (const { relay, age } of rest.slice(0, GOSSIP_ENTRIES - 1)) entries.push({ id: relay.id, address: relay.address, age });
-    return entries;
+      .filter((entry) => entry.age <= DIRECTORY_TTL_MS);
+    const byBucket = new Map<number, typeof candidates>();
+    for (const candidate of candidates) {
+      const bucket = commonPrefixBits(to, candidate.relay.id);
+      const group = byBucket.get(bucket) ?? [];
+      group.push(candidate);
+      byBucket.set(bucket, group);
+    }
+    const chosen = new Set<string>();
+    for (const group of byBucket.values()) {
+      group.sort((a, b) => compareDistance(to, a.relay.id, b.relay.id));
+      for (const { relay, age } of group.slice(0, GOSSIP_PER_BUCKET)) {
+        entries.push({ id: relay.id, address: relay.address, age });
+        chosen.add(relay.hex);
+      }
+    }
+    const rest = candidates.filter((candidate) => !chosen.has(candidate.relay.hex)).sort((a, b) => a.age - b.age);
+    for (const { relay, age } of rest) {
+      if (entries.length >= GOSSIP_ENTRIES) break;
+      entries.push({ id: relay.id, address: relay.address, age });
+    }
+    return entries.slice(0, GOSSIP_ENTRIES);
   }
 
   private maintain(): void {
@@ -364,13 +415,8 @@ export class Backbone {
       if (failure.until > now) unavailable.add(key);
     }
     for (const relay of this.table.knownRelays()) if (this.dialing.has(relay.address)) unavailable.add(relay.hex);
-    const plan = this.table.plan(unavailable);
-    for (const hex of plan.drop) {
-      const link = this.links.get(hex);
-      if (!link) continue;
-      link.close(CloseCode.Redundant, "link no longer needed by the routing table");
-      this.onClose(link);
-    }
+    const plan = this.table.plan(unavailable, this.protectedLinks());
+    for (const hex of plan.drop) this.dropLink(hex, "link no longer needed by the routing table");
     for (const relay of plan.dial.slice(0, Math.max(0, DIAL_CONCURRENCY - this.dialing.size))) this.dial(relay.address, relay);
     // Gossip to one random neighbor per round keeps directories converging without flooding.
     const links = this.allLinks();

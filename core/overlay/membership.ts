@@ -72,12 +72,13 @@ export class ServiceTable<Holder> {
     return this.members.get(id)?.get(holder);
   }
 
-  /** Picks a member for one request, never `exclude`; undefined when there is none. */
-  pickMember(id: string, exclude?: Holder): Holder | undefined {
+  /** Picks a member for one request, never an excluded one; undefined when there is none. */
+  pickMember(id: string, exclude?: Holder | ((holder: Holder) => boolean)): Holder | undefined {
     const group = this.members.get(id);
     if (!group) return undefined;
+    const excluded = typeof exclude === "function" ? (exclude as (holder: Holder) => boolean) : (holder: Holder) => holder === exclude;
     const candidates: Array<[Holder, MemberLoad]> = [];
-    for (const entry of group) if (entry[0] !== exclude) candidates.push(entry);
+    for (const entry of group) if (!excluded(entry[0])) candidates.push(entry);
     if (candidates.length === 0) return undefined;
     if (candidates.length === 1) return candidates[0]![0];
     const first = Math.floor(this.random() * candidates.length);

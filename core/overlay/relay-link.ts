@@ -12,6 +12,8 @@ export class RelayLink implements Hop {
   lastHeard: number;
   /** The other relay is shutting down: route nothing new through it. */
   draining = false;
+  /** The other relay said it has no other link into our part of the id space: keep this one. */
+  neededByRemote = false;
   /** Frames refused because the link's queue was full. */
   dropped = 0;
   private isGone = false;

@@ -234,7 +234,8 @@ export class Router {
     for (const session of locals) session.send(bytes);
     const tree = this.trees.get(idHex);
     if (!tree) return;
-    for (const [child, aggregate] of tree.children) if (child !== from && aggregate.count > 0) child.send(bytes);
+    // Every child, the one it came up from included: nothing is delivered on the way up.
+    for (const [child, aggregate] of tree.children) if (aggregate.count > 0) child.send(bytes);
   }
 
   // Tunnels: opened like a request, then every frame retraces the path.
@@ -400,16 +401,19 @@ export class Router {
     const parent = this.host.nextHop(keyOfService(idBytes));
     const descending = parent === null || from === parent || tried.has(parent);
     if (!descending) return { up: parent };
-    const locals: Array<{ session: PeerSession; weight: number }> = [];
-    for (const session of this.services.membersOf(idHex)) {
-      if (tried.has(session)) continue;
-      const load = this.services.loadOf(idHex, session)!;
-      locals.push({ session, weight: memberWeight(Math.max(load.reported, load.outstanding)) });
-    }
+    // Local members weigh in as one group, by what they report, like child subtrees do: mixing the
+    // relay's own up-to-the-moment counts with children's reported ones would starve whichever side
+    // looked busier. Within the group, the power of two choices uses the relay's own counts too.
+    const local = this.localWeight(idHex, tried);
     const children = new Map<RelayLink, Aggregate>();
-    if (tree) for (const [child, aggregate] of tree.children) if (child !== from && !tried.has(child) && !child.gone) children.set(child, aggregate);
-    const pick = pickWeighted(locals, children, null, this.host.random);
-    if (pick) return { down: "local" in pick ? locals[pick.local]!.session : pick.child };
+    // The subtree a request came up from is as good a destination as any: nothing below it was asked.
+    if (tree) for (const [child, aggregate] of tree.children) if (!tried.has(child) && !child.gone) children.set(child, aggregate);
+    const pick = pickWeighted(local > 0 ? [{ weight: local }] : [], children, null, this.host.random);
+    if (pick && "child" in pick) return { down: pick.child };
+    if (pick) {
+      const member = this.services.pickMember(idHex, (session) => tried.has(session));
+      if (member) return { down: member };
+    }
     if (parent !== null && from === parent) return { back: true };
     return { none: true };
   }
@@ -474,13 +478,21 @@ export class Router {
     link.send(encodeFrame({ type: FrameType.TreeUpdate, id: tree.idBytes, count: aggregate.count, weight: aggregate.weight }));
   }
 
+  /** The weight of local members not yet tried, by their reported load. */
+  private localWeight(idHex: string, tried: Set<Hop>): number {
+    let weight = 0;
+    for (const session of this.services.membersOf(idHex)) {
+      if (!tried.has(session)) weight += memberWeight(this.services.loadOf(idHex, session)!.reported);
+    }
+    return weight;
+  }
+
   private localAggregate(idHex: string): Aggregate {
     let count = 0;
     let weight = 0;
     for (const session of this.services.membersOf(idHex)) {
-      const load = this.services.loadOf(idHex, session)!;
       count++;
-      weight += memberWeight(Math.max(load.reported, load.outstanding));
+      weight += memberWeight(this.services.loadOf(idHex, session)!.reported);
     }
     count += this.services.subscriberCount(idHex);
     return { count, weight };

@@ -109,20 +109,24 @@ export class RoutingTable {
     return commonPrefixBits(this.self, id);
   }
 
-  /** Whether we would accept one more link from `id` without breaking the link cap. */
-  canAccept(id: Uint8Array): boolean {
-    if (this.linked.size < this.options.maxLinks) return true;
-    // Full: only a relay of a bucket we have no link in is worth making room for.
-    const bucket = this.bucketOf(id);
-    if (this.linksPerBucket().get(bucket)) return false;
-    return this.redundantLink() !== null;
+  /**
+   * Whether to accept a link from `id`: yes below the cap; when full, only if the dialer needs us (it
+   * has no other link into our part of the id space) or we need it, and a link redundant for us (and
+   * not needed by its other end, `protectedLinks`) can make room. Returns the link to drop, if any.
+   */
+  admit(id: Uint8Array, needed: boolean, protectedLinks: ReadonlySet<string>): { accept: boolean; drop: string | null } {
+    if (this.linked.size < this.options.maxLinks) return { accept: true, drop: null };
+    const weNeedIt = !this.linksPerBucket().get(this.bucketOf(id));
+    if (!needed && !weNeedIt) return { accept: false, drop: null };
+    const drop = this.redundantLink([...protectedLinks]);
+    return drop ? { accept: true, drop } : { accept: false, drop: null };
   }
 
   /**
    * What to change: dial the best relay of each known, unlinked bucket (skipping `unavailable` ones,
    * recently failed), and drop redundant links if that is needed to stay within the cap.
    */
-  plan(unavailable: ReadonlySet<string> = new Set()): LinkPlan {
+  plan(unavailable: ReadonlySet<string> = new Set(), protectedLinks: ReadonlySet<string> = new Set()): LinkPlan {
     const perBucket = this.linksPerBucket();
     const best = new Map<number, KnownRelay>();
     for (const relay of this.known.values()) {
@@ -137,7 +141,7 @@ export class RoutingTable {
     const drop: string[] = [];
     let room = this.options.maxLinks - this.linked.size;
     while (room < dial.length) {
-      const redundant = this.redundantLink(drop);
+      const redundant = this.redundantLink([...drop, ...protectedLinks]);
       if (!redundant) break;
       drop.push(redundant);
       room++;
@@ -157,9 +161,13 @@ export class RoutingTable {
     return counts;
   }
 
-  /** A link whose bucket has another link: from the most crowded bucket, the one farthest from us. */
+  /**
+   * A link whose bucket has another link: from the most crowded bucket, the one farthest from us.
+   * Excluded links still count toward their bucket, but are never the one chosen.
+   */
   private redundantLink(excluded: string[] = []): string | null {
     const groups = new Map<number, KnownRelay[]>();
+    const counts = this.linksPerBucket();
     for (const hex of this.linked) {
       const relay = this.known.get(hex);
       if (!relay || excluded.includes(hex)) continue;
@@ -169,7 +177,14 @@ export class RoutingTable {
       groups.set(bucket, group);
     }
     let crowded: KnownRelay[] | null = null;
-    for (const group of groups.values()) if (group.length > 1 && (!crowded || group.length > crowded.length)) crowded = group;
+    let crowdedCount = 0;
+    for (const [bucket, group] of groups) {
+      const count = counts.get(bucket) ?? 0;
+      if (count > 1 && count > crowdedCount) {
+        crowded = group;
+        crowdedCount = count;
+      }
+    }
     if (!crowded) return null;
     crowded.sort((a, b) => compareDistance(this.self, b.id, a.id));
     return crowded[0]!.hex;

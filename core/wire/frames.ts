@@ -198,8 +198,12 @@ export type TunnelCloseFrame = {
   reason: string;
 };
 
-/** After the hello, a dialing relay names the address it listens on and challenges the other side. */
-export type RelayHelloFrame = { type: typeof FrameType.RelayHello; address: string; nonce: Uint8Array };
+/**
+ * After the hello, a dialing relay names the address it listens on and challenges the other side. The
+ * NEEDED flag says the dialer has no other link into the part of the id space the other relay is in.
+ */
+export type RelayHelloFrame = { type: typeof FrameType.RelayHello; flags: number; address: string; nonce: Uint8Array };
+export const RELAY_HELLO_NEEDED = 0x01;
 /** The accepting relay's answer: its address and identity, proven by signing the dialer's nonce. */
 export type RelayWelcomeFrame = {
   type: typeof FrameType.RelayWelcome;
@@ -387,7 +391,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.TunnelClose:
       return tunnelPath(frame, 1 + textSize(frame.reason)).u8(frame.code).string(frame.reason, MAX_TEXT_BYTES).finish();
     case FrameType.RelayHello:
-      return start(frame.type, textSize(frame.address) + NONCE_BYTES)
+      return start(frame.type, 1 + textSize(frame.address) + NONCE_BYTES)
+        .u8(frame.flags)
         .string(frame.address, MAX_ADDRESS_BYTES)
         .fixed(frame.nonce, NONCE_BYTES)
         .finish();
@@ -604,7 +609,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       };
       break;
     case FrameType.RelayHello:
-      frame = { type, address: r.string("address", MAX_ADDRESS_BYTES), nonce: r.fixed("nonce", NONCE_BYTES) };
+      frame = {
+        type,
+        flags: r.u8("flags"),
+        address: r.string("address", MAX_ADDRESS_BYTES),
+        nonce: r.fixed("nonce", NONCE_BYTES),
+      };
       break;
     case FrameType.RelayWelcome:
       frame = {

@@ -172,8 +172,8 @@ const vectors: Vector[] = [
   },
   {
     name: "RelayHello",
-    frame: { type: FrameType.RelayHello, address: "ws://a", nonce: fill(0x21, 32) },
-    hex: "01 50 06 77733a2f2f61" + hex("21", 32),
+    frame: { type: FrameType.RelayHello, flags: 1, address: "ws://a", nonce: fill(0x21, 32) },
+    hex: "01 50 01 06 77733a2f2f61" + hex("21", 32),
   },
   {
     name: "RelayWelcome",
