@@ -5,7 +5,7 @@
 
 import { RelayAttachment } from "./attachment.ts";
 import type { Attached, Detached } from "./attachment.ts";
-import { toHex, utf8 } from "./bytes.ts";
+import { fromHex, toHex, utf8 } from "./bytes.ts";
 import { systemClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import { generateIdentity } from "./crypto/keys.ts";
@@ -33,7 +33,8 @@ import { Tunnels } from "./patterns/tunnels.ts";
 import type { TunnelHandler, TunnelOptions } from "./patterns/tunnels.ts";
 import { CloseCode } from "./transports/link.ts";
 import type { Dialer } from "./transports/link.ts";
-import { FRAME_HEADROOM, FrameType, ReplyStatus, encodeFrame } from "./wire/frames.ts";
+import { FRAME_HEADROOM, FrameType, MAX_HOPS, RELAY_ID_BYTES, ReplyStatus, encodeFrame } from "./wire/frames.ts";
+import type { RelaySnapshot } from "./overlay/relay.ts";
 import type { Frame } from "./wire/frames.ts";
 
 export interface ConnectOptions {
@@ -136,6 +137,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private closedError: ClosedError | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
   private lastDialError: string | null = null;
+  private readonly inspections = new Map<number, (report: string) => void>();
+  private nextInspection = 1;
 
   constructor(options: ConnectOptions) {
     super();
@@ -196,6 +199,16 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** The relay this peer is attached to now, or null while it reconnects. */
   get relay(): string | null {
     return this.currentRelay;
+  }
+
+  /** Requests waiting for their reply: for introspection and leak checks. */
+  get pendingRequests(): number {
+    return this.caller.pending;
+  }
+
+  /** Relays this peer would fail over to, in the order it tries them. */
+  get knownRelays(): readonly string[] {
+    return this.attachment.knownRelays;
   }
 
   get keyring(): Keyring {
@@ -302,6 +315,33 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.tunnels.connect(name, options);
   }
 
+  /**
+   * Asks a relay for its report (links, peers, trees; see RelaySnapshot): this peer's own relay, or any
+   * relay of the network by id (hex), routed over the overlay.
+   */
+  inspect(relayId?: string, options: { timeout?: number } = {}): Promise<RelaySnapshot> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const timeoutMs = options.timeout ?? 5000;
+    const timeoutError = new TimeoutError(`no inspection report within ${timeoutMs} ms`);
+    const target = relayId ? fromHex(relayId) : new Uint8Array(RELAY_ID_BYTES);
+    if (target.length !== RELAY_ID_BYTES) return Promise.reject(new TypeError("a relay id is 32 hex digits"));
+    const corr = this.nextInspection++;
+    return new Promise<RelaySnapshot>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.inspections.delete(corr);
+        reject(timeoutError);
+      }, timeoutMs);
+      this.inspections.set(corr, (report) => {
+        this.clock.clearTimeout(timer);
+        const parsed = JSON.parse(report) as RelaySnapshot | { error: string };
+        if ("error" in parsed) reject(new Error(`inspection failed: ${parsed.error}`));
+        else resolve(parsed);
+      });
+      const frame = encodeFrame({ type: FrameType.Inspect, hops: MAX_HOPS, corr, origin: new Uint8Array(RELAY_ID_BYTES), target });
+      this.outbox.write(frame, timeoutMs).catch(() => {});
+    });
+  }
+
   /** Resolves once every registration and subscription is confirmed by the current relay. */
   restored(): Promise<void> {
     return this.joins.restored();
@@ -394,6 +434,11 @@ export class Connection extends Emitter<ConnectionEvents> {
         return this.joins.onAck(frame);
       case FrameType.Nack:
         return this.joins.onNack(frame);
+      case FrameType.InspectReply: {
+        const answer = this.inspections.get(frame.corr);
+        this.inspections.delete(frame.corr);
+        return answer?.(frame.report);
+      }
       case FrameType.Relays:
         return this.attachment.learn(frame.relays.map((relay) => relay.address));
       case FrameType.GoAway:

@@ -29,10 +29,11 @@ async function main(): Promise<void> {
   }
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    // A second signal means: now.
+    if (stopping) process.exit(1);
     stopping = true;
     log("relay-stopping", { signal });
-    server.close().then(() => {
+    server.drain().then(() => {
       log("relay-stopped");
       process.exit(0);
     });

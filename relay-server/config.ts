@@ -5,6 +5,12 @@ import { RELAY_DEFAULTS } from "../core/node.ts";
 export interface RelayServerConfig {
   host: string;
   port: number;
+  /** Relays to link to at start. */
+  seeds: string[];
+  /** The address other relays and peers should dial; by default the listening address. */
+  advertise: string | null;
+  maxRelayLinks: number;
+  drainTimeoutMs: number;
   maxMessage: number;
   heartbeatMs: number;
   outboundQueueLimit: number;
@@ -22,6 +28,10 @@ Usage: iris-relay [options]
 
   --host <addr>            address to listen on            (IRIS_HOST, default 127.0.0.1)
   --port <n>               port to listen on; 0 picks one  (IRIS_PORT, default 7600)
+  --seed <url>             a relay to link to; repeatable  (IRIS_SEEDS, comma-separated)
+  --advertise <url>        the address others should dial  (IRIS_ADVERTISE, default ws://host:port)
+  --max-relay-links <n>    most links to other relays      (IRIS_MAX_RELAY_LINKS, default 16)
+  --drain-timeout <ms>     on SIGTERM, time to hand peers over before exiting (default 10000)
   --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
   --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
   --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
@@ -33,6 +43,9 @@ Usage: iris-relay [options]
   --tap <file>             DEBUG ONLY: write every frame to <file>
   --help                   print this help
 
+SIGTERM or SIGINT drains the relay: it accepts nothing new, lets work in progress finish, asks its
+peers to move to other relays, then exits. GET /status on the same port reports its state as JSON.
+
 The relay never holds cluster or topic keys: it routes sealed payloads it cannot read.
 `;
 
@@ -40,6 +53,7 @@ export class ConfigError extends Error {}
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): RelayServerConfig | "help" {
   const flags = new Map<string, string>();
+  const seeds: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
@@ -49,7 +63,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown option --${name} (see --help)`);
-    flags.set(name, value);
+    if (name === "seed") seeds.push(value);
+    else flags.set(name, value);
   }
   const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
   const slowConsumer = pick("slow-consumer", "IRIS_SLOW_CONSUMER") ?? RELAY_DEFAULTS.slowConsumer;
@@ -60,9 +75,17 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   if (logLevel !== "info" && logLevel !== "debug" && logLevel !== "quiet") {
     throw new ConfigError(`--log must be info, debug or quiet, not ${logLevel}`);
   }
+  if (seeds.length === 0 && env.IRIS_SEEDS) seeds.push(...env.IRIS_SEEDS.split(/[\s,]+/).filter(Boolean));
+  for (const seed of seeds) {
+    if (!/^wss?:\/\//.test(seed)) throw new ConfigError(`--seed must be a ws:// or wss:// URL, not ${JSON.stringify(seed)}`);
+  }
   return {
     host: pick("host", "IRIS_HOST") ?? "127.0.0.1",
     port: integer("port", pick("port", "IRIS_PORT"), 7600, 0, 65535),
+    seeds,
+    advertise: pick("advertise", "IRIS_ADVERTISE") ?? null,
+    maxRelayLinks: integer("max-relay-links", pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"), RELAY_DEFAULTS.maxRelayLinks, 1, 1024),
+    drainTimeoutMs: integer("drain-timeout", flags.get("drain-timeout"), 10_000, 0, 600_000),
     maxMessage: integer("max-message", pick("max-message", "IRIS_MAX_MESSAGE"), RELAY_DEFAULTS.maxMessage, 1024, 2 ** 30),
     heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
     outboundQueueLimit: integer(
@@ -89,6 +112,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
 const KNOWN_FLAGS = new Set([
   "host",
   "port",
+  "seed",
+  "advertise",
+  "max-relay-links",
+  "drain-timeout",
   "max-message",
   "heartbeat",
   "queue-limit",

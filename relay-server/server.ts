@@ -1,7 +1,10 @@
-// A relay server: the runtime-neutral relay engine behind a WebSocket listener, with logs.
+// A relay server: the runtime-neutral relay engine behind a WebSocket listener, with logs and a JSON
+// status page on the same port.
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { FRAME_HEADROOM } from "../core/wire/frames.ts";
-import { Relay, WS_FRAME_OVERHEAD, listenWebSocket } from "../core/node.ts";
+import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeWebSocketDialer } from "../core/node.ts";
+import type { Link } from "../core/node.ts";
 import type { RelayServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { FrameTap } from "./tap.ts";
@@ -13,45 +16,85 @@ export interface RelayServer {
   readonly url: string;
   readonly port: number;
   readonly relay: Relay;
+  /** Hands peers over to other relays, then closes (SIGTERM). */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startRelayServer(config: RelayServerConfig, log: Logger): Promise<RelayServer> {
-  const relay = new Relay({
+  const tap = config.tap ? new FrameTap(config.tap) : null;
+  if (tap) log("tap-enabled", { file: config.tap!, warning: "every frame is written to disk; debugging only" });
+  // The relay needs its advertised address, which with port 0 is known only once listening; links
+  // that arrive in between wait here (none can: nobody knows the port yet).
+  let relay: Relay | null = null;
+  const early: Link[] = [];
+  const listener = await listenWebSocket({
+    host: config.host,
+    port: config.port,
+    // The socket refuses frames past this with close code 1009, before they reach the engine.
+    maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
+    onLink: (link) => {
+      const tapped = tap ? tap.wrap(link) : link;
+      if (relay) relay.accept(tapped);
+      else early.push(tapped);
+    },
+    onHttp: (request, response) => serveHttp(relay, request, response),
+  });
+  relay = new Relay({
+    address: config.advertise ?? listener.url,
+    seeds: config.seeds,
+    dialer: tap ? async (address, options) => tap.wrap(await nodeWebSocketDialer(address, options)) : nodeWebSocketDialer,
     maxMessage: config.maxMessage,
     heartbeatMs: config.heartbeatMs,
     outboundQueueLimit: config.outboundQueueLimit,
     slowConsumer: config.slowConsumer,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     startupGraceMs: config.startupGraceMs,
+    maxRelayLinks: config.maxRelayLinks,
     log,
   });
-  const tap = config.tap ? new FrameTap(config.tap) : null;
-  if (tap) log("tap-enabled", { file: config.tap!, warning: "every frame is written to disk; debugging only" });
-  let listener;
-  try {
-    listener = await listenWebSocket({
-      host: config.host,
-      port: config.port,
-      // The socket refuses frames past this with close code 1009, before they reach the engine.
-      maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
-      onLink: (link) => relay.accept(tap ? tap.wrap(link) : link),
-    });
-  } catch (error) {
-    relay.close();
-    throw error;
-  }
-  log("relay-listening", { url: listener.url, relay: relay.relayHex, maxMessage: config.maxMessage });
+  for (const link of early.splice(0)) relay.accept(link);
+  const running = relay;
+  log("relay-listening", {
+    url: listener.url,
+    relay: running.relayHex,
+    address: running.address,
+    seeds: config.seeds.join(",") || "none",
+    maxMessage: config.maxMessage,
+  });
+
+  const finish = async () => {
+    running.close();
+    await Promise.race([listener.stopAccepting(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))]);
+    tap?.close();
+  };
   return {
     url: listener.url,
     port: listener.port,
-    relay,
-    close: async () => {
-      const listenerClosed = listener.stopAccepting();
-      // Closing the links lets the listener finish: it waits for every connection it accepted.
-      relay.close();
-      await Promise.race([listenerClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))]);
+    relay: running,
+    drain: async () => {
+      // Stop taking connections first: a draining relay must not gain peers.
+      const stopped = listener.stopAccepting();
+      await running.drain(config.drainTimeoutMs);
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))]);
       tap?.close();
     },
+    close: finish,
   };
+}
+
+/** GET /status: the relay's links, peers and trees as JSON (what the dashboard draws). */
+function serveHttp(relay: Relay | null, request: IncomingMessage, response: ServerResponse): void {
+  const path = (request.url ?? "/").split("?")[0];
+  if (request.method === "GET" && path === "/status" && relay) {
+    response.writeHead(200, {
+      "content-type": "application/json",
+      "access-control-allow-origin": "*",
+      "cache-control": "no-store",
+    });
+    response.end(JSON.stringify(relay.snapshot()));
+    return;
+  }
+  response.writeHead(path === "/status" ? 503 : 426, { "content-type": "text/plain" });
+  response.end(path === "/status" ? "starting\n" : "this is an iris-mesh relay: connect with a WebSocket; GET /status for its state\n");
 }

@@ -38,6 +38,8 @@ export interface BackboneOptions {
 export interface BackboneHost {
   linkUp(link: RelayLink): void;
   linkDown(link: RelayLink): void;
+  /** The other relay is leaving: route around it, but keep what is in flight through it. */
+  linkDraining(link: RelayLink): void;
   /** A routed or tree frame from another relay, for the router. */
   relayFrame(link: RelayLink, frame: Frame, bytes: Uint8Array): void;
 }
@@ -306,9 +308,10 @@ export class Backbone {
       case FrameType.Relays:
         return this.learn(frame.relays);
       case FrameType.Draining:
+        // Still linked, and still carrying replies for what it was given; only new work avoids it.
         link.draining = true;
         this.options.log("relay-draining", { relay: link.hex });
-        this.host.linkDown(link);
+        this.host.linkDraining(link);
         return;
       case FrameType.Probe:
         return this.onProbe(frame, bytes);

@@ -1,7 +1,8 @@
 // A relay that has just started does not know its network yet: peers whose old relay went away are
-// still dialing back with backoff. During a short grace period, a request or tunnel for a cluster with
-// no member waits here for one to join instead of failing with NoMembers at once, so a relay restart
-// costs callers a little latency rather than errors.
+// still dialing back with backoff. Likewise, right after a relay link comes or goes, trees are being
+// rebuilt around the change. During such a grace period, a request or tunnel for a cluster with no
+// member in sight waits here for one to appear instead of failing with NoMembers at once, so a relay
+// restart or crash costs callers a little latency rather than errors.
 
 export interface Parked {
   readonly clusterId: string;
@@ -17,10 +18,19 @@ export class Parking {
   private count = 0;
 
   constructor(
-    /** Parking is open until this time (ms since the epoch), then never again. */
-    readonly until: number,
+    /** Parking is open until this time (ms since the epoch), unless extended. */
+    private openUntil: number,
     private readonly capacity: number,
   ) {}
+
+  get until(): number {
+    return this.openUntil;
+  }
+
+  /** Keeps parking open until at least `until` (the network is settling after a change). */
+  extend(until: number): void {
+    if (until > this.openUntil) this.openUntil = until;
+  }
 
   get size(): number {
     return this.count;
@@ -28,7 +38,7 @@ export class Parking {
 
   /** Parks the work if the grace period is still on and there is room; says whether it did. */
   park(entry: Parked, now: number): boolean {
-    if (now >= this.until || this.count >= this.capacity) return false;
+    if (now >= this.openUntil || this.count >= this.capacity) return false;
     let list = this.byCluster.get(entry.clusterId);
     if (!list) this.byCluster.set(entry.clusterId, (list = []));
     list.push(entry);
@@ -50,7 +60,7 @@ export class Parking {
     if (this.count === 0) return;
     const expired: Parked[] = [];
     for (const [clusterId, list] of this.byCluster) {
-      const keep = now >= this.until ? [] : list.filter((entry) => entry.deadline > now);
+      const keep = now >= this.openUntil ? [] : list.filter((entry) => entry.deadline > now);
       if (keep.length === list.length) continue;
       for (const entry of list) if (!keep.includes(entry)) expired.push(entry);
       if (keep.length === 0) this.byCluster.delete(clusterId);

@@ -113,6 +113,10 @@ export class PendingRequests<Hop> {
       .filter((entry) => entry.from === hop);
   }
 
+  all(): IterableIterator<PendingRequest<Hop>> {
+    return this.entries.values();
+  }
+
   /** Removes and returns entries whose deadline has passed. */
   expire(now: number): PendingRequest<Hop>[] {
     const expired: PendingRequest<Hop>[] = [];

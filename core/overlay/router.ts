@@ -61,6 +61,8 @@ const PENDING_GRACE_MS = 1000;
 /** A tunnel open carries no timeout of its own; parked, it waits at most this long. */
 const TUNNEL_PARK_MS = 10_000;
 const PARKING_CAPACITY = 10_000;
+/** After relay links change, how long memberless work may wait for the trees to be rebuilt. */
+const SETTLE_MS = 3000;
 /** Weight-only changes go up the tree at most this often; counts go at once. */
 const WEIGHT_REPORT_MS = 200;
 /** Every tree re-announces itself this often, repairing anything a race may have lost. */
@@ -138,8 +140,9 @@ export class Router {
         existing.frame = bytes;
         return this.placeRequest(existing);
       }
-      // The caller reconnected and sent it again; the first copy is still on its way.
-      if (existing.from.gone) this.pending.rebase(existing, from);
+      // The caller sent it again (it moved to another relay, or reconnected): the first copy is still
+      // on its way, and its reply must now take the newer path, the one the caller is on.
+      if (existing.from !== from) this.pending.rebase(existing, from);
       return;
     }
     if (!spendHop(bytes)) return this.replyTo(from, frame.origin, frame.reqId, ReplyStatus.NoMembers, "hop limit reached");
@@ -339,6 +342,9 @@ export class Router {
 
   /** Relay links changed: trees may have a new parent (or become roots, or stop being roots). */
   routingChanged(): void {
+    // Trees are rebuilt around the change over the next moments: work that finds no member meanwhile
+    // waits a little for the updates rather than failing.
+    this.parking.extend(this.host.clock.now() + SETTLE_MS);
     this.refreshAll(false);
   }
 
@@ -350,6 +356,8 @@ export class Router {
       for (const id of session.topics) this.removeSubscriber(id, session);
     } else {
       const link = hop as RelayLink;
+      // Trees are about to be rebuilt around the loss: what cannot be placed meanwhile may wait.
+      this.parking.extend(this.host.clock.now() + SETTLE_MS);
       for (const tree of this.trees.involving(link)) {
         tree.children.delete(link);
         if (tree.parent === link) tree.parent = null;
@@ -380,6 +388,13 @@ export class Router {
         this.closeToward(caller, path.origin, path.tunnelId, false, TunnelCloseCode.LinkLost, reason);
       }
     }
+  }
+
+  /** Requests handed to local members and not answered yet: what a draining relay waits for. */
+  pendingAtLocalMembers(): number {
+    let count = 0;
+    for (const entry of this.pending.all()) if (entry.to.kind === "peer") count++;
+    return count;
   }
 
   /** Periodic work: forget expired requests and parked work. */

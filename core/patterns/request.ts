@@ -57,8 +57,9 @@ export class RequestCaller {
 
   request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
     const timeoutMs = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
+    const reqId = this.nextReqId++;
     // Created here, not when the timer fires, so its stack points at the caller.
-    const timeoutError = new TimeoutError(`request to "${name}" timed out after ${timeoutMs} ms`);
+    const timeoutError = new TimeoutError(`request ${reqId} to "${name}" timed out after ${timeoutMs} ms`);
     try {
       const keys = this.ctx.keyring.get("cluster", name);
       const body = toBytes(payload);
@@ -67,7 +68,6 @@ export class RequestCaller {
       options.signal?.throwIfAborted();
       const messageId = randomBytes(MESSAGE_ID_BYTES);
       const sealed = sealFor(this.ctx, keys, body, Purpose.Request, { messageId, sensitive: options.sensitive });
-      const reqId = this.nextReqId++;
       const frame = encodeFrame({
         type: FrameType.Request,
         hops: MAX_HOPS,

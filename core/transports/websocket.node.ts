@@ -2,7 +2,8 @@
 // client factory injected, and relays wrap the server's sockets with it.
 
 import { WebSocket, WebSocketServer } from "ws";
-import type { IncomingMessage } from "node:http";
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
 import type { WebSocketLike } from "./websocket.ts";
 import type { Dialer, Link } from "./link.ts";
@@ -24,6 +25,8 @@ export interface WebSocketListenerOptions {
   port: number;
   maxFrame: number;
   onLink(link: Link, request: IncomingMessage): void;
+  /** Plain HTTP requests on the same port (status pages); without it they get 426 Upgrade Required. */
+  onHttp?(request: IncomingMessage, response: ServerResponse): void;
 }
 
 export interface WebSocketListener {
@@ -39,28 +42,37 @@ export interface WebSocketListener {
 /** Listens for WebSocket connections and hands each one over as a Link. */
 export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebSocketListener> {
   return new Promise((resolve, reject) => {
+    const http = createServer((request, response) => {
+      if (options.onHttp) return options.onHttp(request, response);
+      response.writeHead(426, { "content-type": "text/plain" });
+      response.end("this is an iris-mesh relay: connect with a WebSocket\n");
+    });
     const server = new WebSocketServer({
-      host: options.host,
-      port: options.port,
+      server: http,
       maxPayload: options.maxFrame,
       perMessageDeflate: false,
       clientTracking: false,
     });
-    server.once("error", reject);
     server.on("connection", (socket, request) => {
       socket.binaryType = "nodebuffer";
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       options.onLink(new WebSocketLink(socket as unknown as WebSocketLike, remote), request);
     });
-    server.once("listening", () => {
-      server.off("error", reject);
-      const address = server.address();
+    http.once("error", reject);
+    http.listen(options.port, options.host, () => {
+      http.off("error", reject);
+      const address = http.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       resolve({
         url: `ws://${host}:${port}`,
         port,
-        stopAccepting: () => new Promise<void>((done) => server.close(() => done())),
+        stopAccepting: () =>
+          new Promise<void>((done) => {
+            server.close();
+            http.close(() => done());
+            http.closeIdleConnections();
+          }),
       });
     });
   });

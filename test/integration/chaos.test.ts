@@ -1,0 +1,97 @@
+// Chaos with real processes: 1,000 requests in flight to a cluster whose members sit on three relays,
+// and one of those relays is killed with SIGKILL. Every request settles within its deadline, nearly all
+// succeed, nothing leaks, and once the relay is back a publish reaches every subscriber again.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, generateKey, IrisError } from "../../core/node.ts";
+import type { Connection } from "../../core/node.ts";
+import { startBackbone, waitForStatus } from "../fixtures/network.ts";
+import { startRelay } from "../fixtures/relay-process.ts";
+import type { RelayProcess } from "../fixtures/relay-process.ts";
+import { startPeer } from "../fixtures/peer-process.ts";
+import type { PeerProcess } from "../fixtures/peer-process.ts";
+
+const keys = { work: generateKey(), news: generateKey() };
+const REQUESTS = 1000;
+const DEADLINE_MS = 15_000;
+const MEMBER_RELAYS = [1, 2, 3];
+const VICTIM = 2;
+
+describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () => {
+  let relays: RelayProcess[] = [];
+  const members: PeerProcess[] = [];
+  const subscribers: PeerProcess[] = [];
+  let caller: Connection;
+
+  before(async () => {
+    relays = await startBackbone(5, ["--startup-grace", "0"]);
+    for (const index of MEMBER_RELAYS) {
+      for (let i = 0; i < 2; i++) {
+        const member = await startPeer();
+        // Each learns the whole backbone from its relay and can fail over.
+        await member.connect([relays[index]!.url], keys);
+        await member.register("work", { kind: "slow", ms: 150 });
+        members.push(member);
+      }
+    }
+    for (const index of [1, 2, 3, 4]) {
+      const subscriber = await startPeer();
+      await subscriber.connect([relays[index]!.url], keys);
+      await subscriber.subscribe("news");
+      subscribers.push(subscriber);
+    }
+    caller = await connect({ relays: [relays[0]!.url], keys });
+    await waitForStatus(relays, (all) => {
+      const root = all.find((s) => s.trees.some((t) => t.root && t.local + t.children.reduce((n, c) => n + c.count, 0) === 6));
+      return root !== undefined;
+    });
+  });
+
+  after(async () => {
+    await caller?.close();
+    await Promise.all([...members, ...subscribers].map((peer) => peer.stop()));
+    await Promise.all(relays.map((relay) => relay.stop("SIGKILL")));
+  });
+
+  test("every request settles in time, at least 99% succeed, nothing leaks, and pub/sub heals", async () => {
+    const started = Date.now();
+    const outcomes = Array.from({ length: REQUESTS }, (_, i) =>
+      caller.request("work", `job-${i}`, { timeout: DEADLINE_MS }).then(
+        (reply) => ({ ok: new TextDecoder().decode(reply) === `job-${i}`, at: Date.now(), error: null as unknown }),
+        (error: unknown) => ({ ok: false, at: Date.now(), error }),
+      ),
+    );
+    // Kill the relay once both of its members are busy with requests.
+    const victimMembers = members.slice(MEMBER_RELAYS.indexOf(VICTIM) * 2, MEMBER_RELAYS.indexOf(VICTIM) * 2 + 2);
+    await Promise.all(victimMembers.map((member) => member.call("servedAtLeast", { cluster: "work", count: 5 })));
+    await relays[VICTIM]!.stop("SIGKILL");
+
+    const results = await Promise.all(outcomes);
+    const failed = results.filter((r) => !r.ok);
+    for (const result of results) {
+      assert.ok(result.at - started <= DEADLINE_MS + 2000, "settled within its deadline");
+      if (!result.ok && result.error) assert.ok(result.error instanceof IrisError, `typed error, not ${String(result.error)}`);
+    }
+    const successRate = (REQUESTS - failed.length) / REQUESTS;
+    console.log(
+      `chaos: ${REQUESTS - failed.length}/${REQUESTS} succeeded (${(successRate * 100).toFixed(1)}%), ` +
+        `slowest settled after ${Math.max(...results.map((r) => r.at - started))} ms; failures: ` +
+        JSON.stringify([...new Set(failed.map((f) => (f.error as Error | null)?.name ?? "wrong reply"))]),
+    );
+    assert.ok(successRate >= 0.99, `only ${(successRate * 100).toFixed(1)}% succeeded`);
+    assert.equal(caller.pendingRequests, 0, "no pending request is left at the caller");
+    const alive = relays.filter((_, i) => i !== VICTIM);
+    await waitForStatus(alive, (all) => all.every((s) => s.pendingRequests === 0), DEADLINE_MS + 5000);
+
+    // The relay comes back on its port; its peers are elsewhere now, and the overlay takes it back.
+    relays[VICTIM] = await startRelay(["--port", String(relays[VICTIM]!.port), "--seed", relays[0]!.url, "--startup-grace", "0"]);
+    await waitForStatus(relays, (all) => all.every((s) => s.links.length > 0 && s.directory.length >= 4));
+    for (const subscriber of subscribers) await subscriber.call("restored");
+    await caller.publish("news", "after the storm");
+    for (const subscriber of subscribers) {
+      await subscriber.call("received", { kind: "published", name: "news", count: 1 });
+      assert.deepEqual((await subscriber.stats()).published.news, ["after the storm"]);
+    }
+  });
+});
