@@ -67,6 +67,7 @@ export class Backbone {
   private nextProbeId = 1;
   private stopMaintenance: () => void = () => {};
   private stopped = false;
+  private draining = false;
 
   constructor(
     private readonly options: BackboneOptions,
@@ -94,13 +95,16 @@ export class Backbone {
     return [...this.links.values()];
   }
 
-  /** The linked relay closest to `key`, or null when no linked relay is closer than this one. */
+  /**
+   * The linked relay closest to `key`, or null when no linked relay is closer than this one. A
+   * draining relay no longer counts itself: everything it routes goes to the closest other relay.
+   */
   nextHop(key: Uint8Array): RelayLink | null {
     let best: RelayLink | null = null;
-    let bestId = this.options.relayId;
+    let bestId: Uint8Array | null = this.draining ? null : this.options.relayId;
     for (const link of this.links.values()) {
       if (link.draining || link.gone) continue;
-      if (compareDistance(key, link.relayId, bestId) < 0) {
+      if (bestId === null || compareDistance(key, link.relayId, bestId) < 0) {
         best = link;
         bestId = link.relayId;
       }
@@ -120,8 +124,9 @@ export class Backbone {
     return this.table.knownRelays();
   }
 
-  /** Tells linked relays this one is leaving: they route nothing new through it. */
+  /** Tells linked relays this one is leaving: they route nothing new through it, and nor does it. */
   announceDraining(): void {
+    this.draining = true;
     const frame = encodeFrame({ type: FrameType.Draining });
     for (const link of this.links.values()) link.send(frame);
   }

@@ -16,6 +16,10 @@ export interface PendingRequest<Hop> {
   from: Hop;
   /** Toward the member. */
   to: Hop;
+  /** Climbing toward the tree's root, or going down it toward members. */
+  mode: "up" | "down";
+  /** The relay that sent it down here, where it goes back if nothing below can take it. */
+  above: Hop | null;
   /** Hops that already failed this request, or sent it back: not tried again. */
   readonly tried: Set<Hop>;
   retried: boolean;
@@ -141,6 +145,8 @@ export interface TunnelPath<Hop> {
   openFrame: Uint8Array | null;
   towardCaller: Hop;
   towardMember: Hop;
+  mode: "up" | "down";
+  above: Hop | null;
   readonly tried: Set<Hop>;
   accepted: boolean;
   /** A Normal close seen in each direction; the path is forgotten once both ends have closed. */

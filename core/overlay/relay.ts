@@ -277,6 +277,7 @@ export class Relay {
     const deadline = start + timeoutMs;
     this.log("relay-draining", { peers: this.byPeer.size, pending: this.router.pending.size });
     this.backbone.announceDraining();
+    this.linksChanged();
     // No new work for local members: take them out of every tree (their relays above learn at once).
     for (const session of this.byPeer.values()) {
       for (const id of session.clusters) this.router.removeMember(id, session);

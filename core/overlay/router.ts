@@ -15,6 +15,9 @@ import {
   FrameType,
   REQUEST_FLAGS_OFFSET,
   REQUEST_RETRIED,
+  ROUTE_BACK,
+  ROUTE_DOWN,
+  ROUTE_FLAGS_OFFSET,
   ReplyStatus,
   TUNNEL_TO_MEMBER,
   TunnelCloseCode,
@@ -69,7 +72,19 @@ const WEIGHT_REPORT_MS = 200;
 const TREE_REFRESH_MS = 10_000;
 const NO_MEMBERS = "no members in this cluster";
 
-type Direction = { up: RelayLink } | { down: Hop } | { back: true } | { none: true };
+type Step = { to: Hop; down: boolean } | { back: Hop } | { none: true };
+
+/** Where a request or tunnel open stands in its search for a member. */
+interface Route {
+  mode: "up" | "down";
+  above: Hop | null;
+  readonly tried: Set<Hop>;
+}
+
+/** Sets a routed frame's direction flags in place (the retried flag is kept). */
+function setRouteFlags(bytes: Uint8Array, direction: number): void {
+  bytes[ROUTE_FLAGS_OFFSET] = (bytes[ROUTE_FLAGS_OFFSET]! & ~(ROUTE_DOWN | ROUTE_BACK)) | direction;
+}
 
 export class Router {
   readonly services: ServiceTable<PeerSession>;
@@ -80,6 +95,7 @@ export class Router {
   private readonly dirty = new Set<string>();
   private flushTimer: ReturnType<Clock["setTimeout"]> | null = null;
   private readonly stopRefresh: () => void;
+  private stopped = false;
 
   constructor(
     private readonly host: RouterHost,
@@ -91,6 +107,7 @@ export class Router {
   }
 
   stop(): void {
+    this.stopped = true;
     this.stopRefresh();
     if (this.flushTimer !== null) this.host.clock.clearTimeout(this.flushTimer);
   }
@@ -132,17 +149,34 @@ export class Router {
 
   request(from: Hop, bytes: Uint8Array, frame: RequestFrame): void {
     const key = pathKey(toHex(frame.origin), frame.reqId);
+    const flags = frame.flags;
     const existing = this.pending.get(key);
     if (existing) {
-      if (existing.to === from) {
+      if (from === existing.to && (flags & ROUTE_BACK) !== 0) {
         // Sent back: nothing below `from` could take it. Try elsewhere from here.
+        existing.frame = bytes;
         existing.tried.add(from);
+        return this.placeRequest(existing);
+      }
+      if (from === existing.to && (flags & ROUTE_DOWN) !== 0 && existing.mode === "up") {
+        // It climbed to the root and the root chose a branch below us: go down from here.
+        existing.frame = bytes;
+        existing.mode = "down";
+        existing.above = from;
+        return this.placeRequest(existing);
+      }
+      // The same frame again from the same hop is a plain duplicate: the first is on its way.
+      if (from === existing.from) return;
+      // A copy by another path: the caller sent it again after moving. Replies take the newest path,
+      // and the copy follows the first one down, where the member answers duplicates only once.
+      this.pending.rebase(existing, from);
+      if (!spendHop(bytes)) return;
+      if (existing.to.gone || existing.to === from) {
         existing.frame = bytes;
         return this.placeRequest(existing);
       }
-      // The caller sent it again (it moved to another relay, or reconnected): the first copy is still
-      // on its way, and its reply must now take the newer path, the one the caller is on.
-      if (existing.from !== from) this.pending.rebase(existing, from);
+      setRouteFlags(bytes, existing.mode === "down" || existing.to.kind === "peer" ? ROUTE_DOWN : 0);
+      existing.to.send(bytes);
       return;
     }
     if (!spendHop(bytes)) return this.replyTo(from, frame.origin, frame.reqId, ReplyStatus.NoMembers, "hop limit reached");
@@ -155,8 +189,10 @@ export class Router {
       frame: bytes,
       from,
       to: from,
-      tried: new Set(),
-      retried: (frame.flags & REQUEST_RETRIED) !== 0,
+      mode: (flags & (ROUTE_DOWN | ROUTE_BACK)) !== 0 ? "down" : "up",
+      above: (flags & ROUTE_DOWN) !== 0 ? from : null,
+      tried: (flags & ROUTE_BACK) !== 0 ? new Set([from]) : new Set(),
+      retried: (flags & REQUEST_RETRIED) !== 0,
       deadline: this.host.clock.now() + frame.timeoutMs + PENDING_GRACE_MS,
     };
     this.pending.add(entry);
@@ -165,9 +201,11 @@ export class Router {
 
   private placeRequest(entry: PendingRequest<Hop>): void {
     for (;;) {
-      const direction = this.direction(entry.clusterId, entry.from, entry.tried);
-      if ("up" in direction || "down" in direction) {
-        const hop = "up" in direction ? direction.up : direction.down;
+      const step = this.step(entry.clusterId, entry);
+      if ("to" in step) {
+        const hop = step.to;
+        setRouteFlags(entry.frame, step.down ? ROUTE_DOWN : 0);
+        entry.mode = step.down ? "down" : "up";
         this.pending.redirect(entry, hop);
         if (hop.kind === "peer") this.services.trackOutstanding(entry.clusterId, hop as PeerSession, 1);
         if (hop.send(entry.frame)) return;
@@ -175,11 +213,19 @@ export class Router {
         entry.tried.add(hop); // its queue is full: try another way
         continue;
       }
-      this.pending.delete(entry);
-      if ("back" in direction) {
-        entry.from.send(entry.frame);
+      if ("back" in step) {
+        // Back up to the relay that sent it down. If that is also where it came from, this relay is
+        // not on the way back to the caller and can forget it; otherwise the reply will come through.
+        setRouteFlags(entry.frame, ROUTE_BACK);
+        if (step.back === entry.from) this.pending.delete(entry);
+        else {
+          this.pending.redirect(entry, step.back);
+          entry.mode = "up";
+        }
+        step.back.send(entry.frame);
         return;
       }
+      this.pending.delete(entry);
       const parked = this.park(entry.clusterId, entry.deadline - PENDING_GRACE_MS, () => {
         this.pending.add(entry);
         this.placeRequest(entry);
@@ -245,14 +291,17 @@ export class Router {
 
   tunnelOpen(from: Hop, bytes: Uint8Array, frame: TunnelOpenFrame): void {
     const key = pathKey(toHex(frame.origin), frame.tunnelId);
+    const flags = frame.flags;
     const existing = this.tunnels.get(key);
     if (existing) {
-      if (existing.towardMember === from && !existing.accepted) {
-        existing.tried.add(from);
-        existing.openFrame = bytes;
-        return this.placeTunnel(existing);
-      }
-      return; // a duplicate open
+      if (existing.accepted || from !== existing.towardMember) return; // a duplicate open
+      existing.openFrame = bytes;
+      if ((flags & ROUTE_BACK) !== 0) existing.tried.add(from);
+      else if ((flags & ROUTE_DOWN) !== 0 && existing.mode === "up") {
+        existing.mode = "down";
+        existing.above = from;
+      } else return;
+      return this.placeTunnel(existing);
     }
     if (!spendHop(bytes)) return this.closeToward(from, frame.origin, frame.tunnelId, false, TunnelCloseCode.NoMembers, "hop limit reached");
     const path: TunnelPath<Hop> = {
@@ -264,7 +313,9 @@ export class Router {
       openFrame: bytes,
       towardCaller: from,
       towardMember: from,
-      tried: new Set(),
+      mode: (flags & (ROUTE_DOWN | ROUTE_BACK)) !== 0 ? "down" : "up",
+      above: (flags & ROUTE_DOWN) !== 0 ? from : null,
+      tried: (flags & ROUTE_BACK) !== 0 ? new Set([from]) : new Set(),
       accepted: false,
       closedToMember: false,
       closedToCaller: false,
@@ -274,20 +325,28 @@ export class Router {
   }
 
   private placeTunnel(path: TunnelPath<Hop>): void {
+    const open = path.openFrame!;
     for (;;) {
-      const direction = this.direction(path.clusterId, path.towardCaller, path.tried);
-      if ("up" in direction || "down" in direction) {
-        const hop = "up" in direction ? direction.up : direction.down;
-        this.tunnels.redirect(path, hop);
-        if (hop.send(path.openFrame!)) return;
-        path.tried.add(hop);
+      const step = this.step(path.clusterId, path);
+      if ("to" in step) {
+        setRouteFlags(open, step.down ? ROUTE_DOWN : 0);
+        path.mode = step.down ? "down" : "up";
+        this.tunnels.redirect(path, step.to);
+        if (step.to.send(open)) return;
+        path.tried.add(step.to);
         continue;
       }
-      this.tunnels.delete(path);
-      if ("back" in direction) {
-        path.towardCaller.send(path.openFrame!);
+      if ("back" in step) {
+        setRouteFlags(open, ROUTE_BACK);
+        if (step.back === path.towardCaller) this.tunnels.delete(path);
+        else {
+          this.tunnels.redirect(path, step.back);
+          path.mode = "up";
+        }
+        step.back.send(open);
         return;
       }
+      this.tunnels.delete(path);
       const parked = this.park(path.clusterId, this.host.clock.now() + TUNNEL_PARK_MS, () => {
         this.tunnels.add(path);
         this.placeTunnel(path);
@@ -350,6 +409,9 @@ export class Router {
 
   /** A peer or relay is gone: forget what it held, and save what was on its way through it. */
   hopGone(hop: Hop): void {
+    // A relay shutting down loses every link at once; placing work again through the links that are
+    // still closing would only send stale copies around.
+    if (this.stopped) return;
     if (hop.kind === "peer") {
       const session = hop as PeerSession;
       for (const id of session.clusters) this.removeMember(id, session);
@@ -406,30 +468,31 @@ export class Router {
   }
 
   /**
-   * Where a routed frame for `idHex` goes from here. Up toward the root while it is climbing; once
-   * here is the root, or it came from the parent, down to a local member or a child subtree picked by
-   * weight; back where it came from when nothing below can take it; nowhere at the root.
+   * The next step of a request or tunnel open for `idHex`. Climbing, it goes up toward the root (the
+   * relay closest to the id), and once here is the root it turns down. Going down, it goes to a local
+   * member or a child subtree picked by weight, never one already tried; with nothing left below, back
+   * to the relay above that sent it down, or nowhere at all at the root.
    */
-  private direction(idHex: string, from: Hop, tried: Set<Hop>): Direction {
+  private step(idHex: string, route: Route): Step {
     const tree = this.trees.get(idHex);
-    const idBytes = tree?.idBytes ?? fromHex(idHex);
-    const parent = this.host.nextHop(keyOfService(idBytes));
-    const descending = parent === null || from === parent || tried.has(parent);
-    if (!descending) return { up: parent };
+    if (route.mode === "up") {
+      const parent = this.host.nextHop(keyOfService(tree?.idBytes ?? fromHex(idHex)));
+      if (parent && !route.tried.has(parent)) return { to: parent, down: false };
+      route.mode = "down"; // this is the root, or the way up failed
+    }
     // Local members weigh in as one group, by what they report, like child subtrees do: mixing the
     // relay's own up-to-the-moment counts with children's reported ones would starve whichever side
     // looked busier. Within the group, the power of two choices uses the relay's own counts too.
-    const local = this.localWeight(idHex, tried);
+    const local = this.localWeight(idHex, route.tried);
     const children = new Map<RelayLink, Aggregate>();
-    // The subtree a request came up from is as good a destination as any: nothing below it was asked.
-    if (tree) for (const [child, aggregate] of tree.children) if (!tried.has(child) && !child.gone) children.set(child, aggregate);
+    if (tree) for (const [child, aggregate] of tree.children) if (!route.tried.has(child) && !child.gone) children.set(child, aggregate);
     const pick = pickWeighted(local > 0 ? [{ weight: local }] : [], children, null, this.host.random);
-    if (pick && "child" in pick) return { down: pick.child };
+    if (pick && "child" in pick) return { to: pick.child, down: true };
     if (pick) {
-      const member = this.services.pickMember(idHex, (session) => tried.has(session));
-      if (member) return { down: member };
+      const member = this.services.pickMember(idHex, (session) => route.tried.has(session));
+      if (member) return { to: member, down: true };
     }
-    if (parent !== null && from === parent) return { back: true };
+    if (route.above && !route.above.gone && !route.tried.has(route.above)) return { back: route.above };
     return { none: true };
   }
 

@@ -72,7 +72,7 @@ export class Tunnels {
       const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelOpen, { messageId, sensitive: true });
       const frame = encodeFrame({
         type: FrameType.TunnelOpen,
-        hops: MAX_HOPS,
+        hops: MAX_HOPS, flags: 0,
         id: keys.id,
         origin: this.ctx.peerId,
         tunnelId,

@@ -94,8 +94,16 @@ export const REQUEST_RETRIED = 0x01;
  */
 export const HOPS_OFFSET = 2;
 export const MAX_HOPS = 64;
-/** Offset of a Request's flags byte, which a relay may set in place before forwarding. */
-export const REQUEST_FLAGS_OFFSET = 3;
+/**
+ * Requests and tunnel opens carry routing flags at this offset, which each relay sets in place before
+ * forwarding: RETRIED once a relay has placed it again after a failure; DOWN when a relay sends it
+ * down a tree (toward members) rather than up toward the root; BACK when a relay sends it back up
+ * because nothing below could take it.
+ */
+export const ROUTE_FLAGS_OFFSET = 3;
+export const REQUEST_FLAGS_OFFSET = ROUTE_FLAGS_OFFSET;
+export const ROUTE_DOWN = 0x02;
+export const ROUTE_BACK = 0x04;
 /** Tunnel frame flag: this frame travels from the caller to the member (clear: member to caller). */
 export const TUNNEL_TO_MEMBER = 0x01;
 
@@ -162,6 +170,7 @@ export type PublishFrame = {
 export type TunnelOpenFrame = {
   type: typeof FrameType.TunnelOpen;
   hops: number;
+  flags: number;
   id: Uint8Array;
   origin: Uint8Array;
   tunnelId: number;
@@ -369,8 +378,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
         .rest(frame.sealed)
         .finish();
     case FrameType.TunnelOpen:
-      return start(frame.type, 1 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+      return start(frame.type, 2 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
         .u8(frame.hops)
+        .u8(frame.flags)
         .fixed(frame.id, ID_BYTES)
         .fixed(frame.origin, PEER_ID_BYTES)
         .varint(frame.tunnelId)
@@ -567,6 +577,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return {
         type,
         hops: r.u8("hops"),
+        flags: r.u8("flags"),
         id: r.fixed("id", ID_BYTES),
         origin: r.fixed("origin", PEER_ID_BYTES),
         tunnelId: r.varint("tunnelId"),

@@ -109,6 +109,7 @@ describe("five relays from seeds", { timeout: 180_000 }, () => {
       for (let done = 0; done < 64 * MiB; done += 256 * 1024) expected.update(random(256 * 1024));
       const digest = expected.digest("hex");
       assert.equal(result.sha256, digest);
+      await receiver.call("tunnelsEnded", { count: 1 });
       const [record] = (await receiver.stats()).tunnels;
       assert.equal(record?.error, null);
       assert.equal(record?.bytes, 64 * MiB);

@@ -60,7 +60,8 @@ describe("tunnel through a relay process", () => {
     assert.equal(result.sha256, expectedHex, "the sender hashed what the test expects");
 
     // close() resolved at the sender, so the receiver has everything; its hash is recorded when its
-    // iterator ends, which is when the close arrived.
+    // iterator has worked through the queue and ended.
+    await receiver.call("tunnelsEnded", { count: 1 });
     const received = (await receiver.stats()).tunnels;
     assert.equal(received.length, 1);
     assert.equal(received[0]!.error, null);

@@ -15,6 +15,8 @@ import type { SigningKeyPair } from "../../../core/crypto/nacl.ts";
 import { equalBytes, randomBytes, toHex } from "../../../core/bytes.ts";
 import {
   HOPS_OFFSET,
+  ROUTE_DOWN,
+  ROUTE_FLAGS_OFFSET,
   MAX_HOPS,
   FrameType,
   JoinKind,
@@ -159,10 +161,14 @@ async function readyPeer(relay: Relay, options: { identity?: SigningKeyPair; aut
   return peer;
 }
 
-/** What a relay forwards: the frame as sent, with one hop of its budget spent, in place. */
+/**
+ * What a relay forwards: the frame as sent, with one hop of its budget spent in place, and for requests
+ * and tunnel opens handed to a member, the DOWN routing flag set.
+ */
 function spent(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   out[HOPS_OFFSET] = out[HOPS_OFFSET]! - 1;
+  if (out[1] === FrameType.Request || out[1] === FrameType.TunnelOpen) out[ROUTE_FLAGS_OFFSET] = out[ROUTE_FLAGS_OFFSET]! | ROUTE_DOWN;
   return out;
 }
 
@@ -468,7 +474,7 @@ describe("relay routing", () => {
       (origin) => ({ type: FrameType.Broadcast, hops: MAX_HOPS, id: keys.id, origin, sealed: garbage(40) }),
       (origin) => ({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin, sealed: garbage(40) }),
       (origin) => ({ type: FrameType.Request, hops: MAX_HOPS, flags: 0, id: keys.id, origin, reqId: 1, timeoutMs: 1000, sealed: garbage(40) }),
-      (origin) => ({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin, tunnelId: 1, window: 1000, sealed: garbage(40) }),
+      (origin) => ({ type: FrameType.TunnelOpen, hops: MAX_HOPS, flags: 0, id: keys.id, origin, tunnelId: 1, window: 1000, sealed: garbage(40) }),
     ];
     for (const make of kinds) {
       const spoofer = await readyPeer(relay);
@@ -536,7 +542,7 @@ describe("relay routing", () => {
     });
     const arrived = await member.expect(FrameType.Request);
     assert.ok(equalBytes(arrived.sealed, body));
-    assert.equal(arrived.flags, 0);
+    assert.equal(arrived.flags, ROUTE_DOWN, "only the routing direction is marked");
     const requestIn = caller.relayGot.find((bytes) => bytes[1] === FrameType.Request)!;
     assert.equal(member.relaySent.find((bytes) => bytes[1] === FrameType.Request), requestIn, "same object forwarded");
     assert.deepEqual(requestIn, spent(request), "and not modified, but for the hop the relay spent");
@@ -573,7 +579,7 @@ describe("relay routing", () => {
     const reply = await caller.expect(FrameType.Reply);
     assert.equal(reply.status, ReplyStatus.NoMembers);
     assert.equal(reply.reqId, 3);
-    caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId: 4, window: 1000, sealed: garbage(50) });
+    caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, tunnelId: 4, window: 1000, sealed: garbage(50) });
     const close = await caller.expect(FrameType.TunnelClose);
     assert.equal(close.code, TunnelCloseCode.NoMembers);
     assert.equal(close.tunnelId, 4);
@@ -634,7 +640,7 @@ describe("relay routing", () => {
     await member.join(keys);
     const caller = await readyPeer(relay);
     const bystander = await readyPeer(relay);
-    const open = caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
+    const open = caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     assert.deepEqual(encodeFrame(await member.expect(FrameType.TunnelOpen)), spent(open));
     const accept = member.send({ type: FrameType.TunnelAccept, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     assert.deepEqual(encodeFrame(await caller.expect(FrameType.TunnelAccept)), accept);
@@ -671,13 +677,13 @@ describe("relay routing", () => {
     await member.join(keys);
     const caller = await readyPeer(relay);
     for (const tunnelId of [1, 2]) {
-      caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
+      caller.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
       await member.expect(FrameType.TunnelOpen);
       member.send({ type: FrameType.TunnelAccept, origin: caller.peerId, tunnelId, window: 4096, sealed: garbage(60) });
       await caller.expect(FrameType.TunnelAccept);
     }
     const caller2 = await readyPeer(relay);
-    caller2.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, id: keys.id, origin: caller2.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
+    caller2.send({ type: FrameType.TunnelOpen, hops: MAX_HOPS, flags: 0, id: keys.id, origin: caller2.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     await member.expect(FrameType.TunnelOpen);
 
     caller.link.close(CloseCode.Normal, "caller left");

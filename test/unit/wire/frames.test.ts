@@ -132,13 +132,14 @@ const vectors: Vector[] = [
     frame: {
       type: FrameType.TunnelOpen,
       hops: 63,
+      flags: 2,
       id: fill(0xc1, 32),
       origin: fill(0xc2, 16),
       tunnelId: 2,
       window: 2 ** 18,
       sealed: fromHex("aa"),
     },
-    hex: "01 30 3f" + hex("c1", 32) + hex("c2", 16) + "02 808010 aa",
+    hex: "01 30 3f 02" + hex("c1", 32) + hex("c2", 16) + "02 808010 aa",
     routed: true,
   },
   {
