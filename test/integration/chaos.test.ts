@@ -65,6 +65,7 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     // Kill the relay once both of its members are busy with requests.
     const victimMembers = members.slice(MEMBER_RELAYS.indexOf(VICTIM) * 2, MEMBER_RELAYS.indexOf(VICTIM) * 2 + 2);
     await Promise.all(victimMembers.map((member) => member.call("servedAtLeast", { cluster: "work", count: 5 })));
+    const failedOver = victimMembers.map((member) => member.nextEvent("reconnect"));
     await relays[VICTIM]!.stop("SIGKILL");
 
     const results = await Promise.all(outcomes);
@@ -81,6 +82,13 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     );
     assert.ok(successRate >= 0.99, `only ${(successRate * 100).toFixed(1)}% succeeded`);
     assert.equal(caller.pendingRequests, 0, "no pending request is left at the caller");
+    // The victim's members moved to other relays by themselves, keeping their peer ids.
+    await Promise.all(failedOver);
+    const moved = new Set(victimMembers.map((member) => member.peerId));
+    await waitForStatus(relays.filter((_, i) => i !== VICTIM), (all) => {
+      const attached = new Set(all.flatMap((s) => s.peers.filter((p) => p.clusters.length > 0).map((p) => p.peerId)));
+      return [...moved].every((peerId) => attached.has(peerId));
+    });
     const alive = relays.filter((_, i) => i !== VICTIM);
     await waitForStatus(alive, (all) => all.every((s) => s.pendingRequests === 0), DEADLINE_MS + 5000);
 
