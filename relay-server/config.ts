@@ -10,6 +10,8 @@ export interface RelayServerConfig {
   /** The address other relays and peers should dial; by default the listening address. */
   advertise: string | null;
   maxRelayLinks: number;
+  maxLinksPerAddress: number;
+  maxHandshakesPerAddress: number;
   drainTimeoutMs: number;
   maxMessage: number;
   heartbeatMs: number;
@@ -32,6 +34,8 @@ Usage: iris-relay [options]
   --advertise <url>        the address others should dial  (IRIS_ADVERTISE, default ws://host:port)
   --max-relay-links <n>    most links to other relays      (IRIS_MAX_RELAY_LINKS, default 16)
   --drain-timeout <ms>     on SIGTERM, time to hand peers over before exiting (default 10000)
+  --max-links-per-address <n>       links one IP address may hold (default 1024)
+  --max-handshakes-per-address <n>  links from one IP address still proving themselves (default 32)
   --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
   --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
   --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
@@ -86,6 +90,14 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     advertise: pick("advertise", "IRIS_ADVERTISE") ?? null,
     maxRelayLinks: integer("max-relay-links", pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"), RELAY_DEFAULTS.maxRelayLinks, 1, 1024),
     drainTimeoutMs: integer("drain-timeout", flags.get("drain-timeout"), 10_000, 0, 600_000),
+    maxLinksPerAddress: integer("max-links-per-address", flags.get("max-links-per-address"), RELAY_DEFAULTS.maxLinksPerAddress, 1, 1_000_000),
+    maxHandshakesPerAddress: integer(
+      "max-handshakes-per-address",
+      flags.get("max-handshakes-per-address"),
+      RELAY_DEFAULTS.maxHandshakesPerAddress,
+      1,
+      1_000_000,
+    ),
     maxMessage: integer("max-message", pick("max-message", "IRIS_MAX_MESSAGE"), RELAY_DEFAULTS.maxMessage, 1024, 2 ** 30),
     heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
     outboundQueueLimit: integer(
@@ -116,6 +128,8 @@ const KNOWN_FLAGS = new Set([
   "advertise",
   "max-relay-links",
   "drain-timeout",
+  "max-links-per-address",
+  "max-handshakes-per-address",
   "max-message",
   "heartbeat",
   "queue-limit",

@@ -27,16 +27,17 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
   // The relay needs its advertised address, which with port 0 is known only once listening; links
   // that arrive in between wait here (none can: nobody knows the port yet).
   let relay: Relay | null = null;
-  const early: Link[] = [];
+  const early: Array<{ link: Link; address: string }> = [];
   const listener = await listenWebSocket({
     host: config.host,
     port: config.port,
     // The socket refuses frames past this with close code 1009, before they reach the engine.
     maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
-    onLink: (link) => {
+    onLink: (link, request) => {
       const tapped = tap ? tap.wrap(link) : link;
-      if (relay) relay.accept(tapped);
-      else early.push(tapped);
+      const address = request.socket.remoteAddress ?? "unknown";
+      if (relay) relay.accept(tapped, address);
+      else early.push({ link: tapped, address });
     },
     onHttp: (request, response) => serveHttp(relay, request, response),
   });
@@ -51,9 +52,11 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     startupGraceMs: config.startupGraceMs,
     maxRelayLinks: config.maxRelayLinks,
+    maxLinksPerAddress: config.maxLinksPerAddress,
+    maxHandshakesPerAddress: config.maxHandshakesPerAddress,
     log,
   });
-  for (const link of early.splice(0)) relay.accept(link);
+  for (const { link, address } of early.splice(0)) relay.accept(link, address);
   const running = relay;
   log("relay-listening", {
     url: listener.url,

@@ -24,6 +24,8 @@ export class PeerSession implements Hop {
   dropped = 0;
   framesIn = 0;
   framesOut = 0;
+  /** Called once when the handshake completes (per-address accounting); null afterwards. */
+  onHandshakeDone: (() => void) | null = null;
 
   constructor(
     readonly link: Link,

@@ -19,6 +19,7 @@ import {
   NackCode,
   RELAY_ID_BYTES,
   TUNNEL_TO_MEMBER,
+  TunnelCloseCode,
   WIRE_VERSION,
   decodeFrame,
   encodeFrame,
@@ -52,6 +53,12 @@ export interface RelayOptions {
   outboundQueueLimit?: number;
   slowConsumer?: SlowConsumerPolicy;
   maxJoinsPerPeer?: number;
+  /** Tunnels a peer may have open as a caller at once, at this relay. */
+  maxTunnelsPerPeer?: number;
+  /** Links one network address may hold open at once (peers behind one NAT share an address). */
+  maxLinksPerAddress?: number;
+  /** Links from one address that may be in their handshake at once: a flood of hellos costs little. */
+  maxHandshakesPerAddress?: number;
   /** Most links to other relays, incoming included. */
   maxRelayLinks?: number;
   /**
@@ -74,6 +81,9 @@ export const RELAY_DEFAULTS = {
   outboundQueueLimit: 8 * 1024 * 1024,
   slowConsumer: "disconnect" as SlowConsumerPolicy,
   maxJoinsPerPeer: 1024,
+  maxTunnelsPerPeer: 256,
+  maxLinksPerAddress: 1024,
+  maxHandshakesPerAddress: 32,
   maxRelayLinks: 16,
   startupGraceMs: 5000,
   maintenanceMs: 1000,
@@ -117,6 +127,7 @@ export class Relay {
   private readonly relayLinks = new Map<PeerSession, RelayLink>();
   private readonly router: Router;
   private readonly inspections = new Map<number, { session: PeerSession; corr: number }>();
+  private readonly byAddress = new Map<string, { open: number; handshaking: number }>();
   private nextInspection = 1;
   private readonly stopHeartbeat: () => void;
   private announcedRelays = "";
@@ -138,6 +149,9 @@ export class Relay {
       outboundQueueLimit: options.outboundQueueLimit ?? RELAY_DEFAULTS.outboundQueueLimit,
       slowConsumer: options.slowConsumer ?? RELAY_DEFAULTS.slowConsumer,
       maxJoinsPerPeer: options.maxJoinsPerPeer ?? RELAY_DEFAULTS.maxJoinsPerPeer,
+      maxTunnelsPerPeer: options.maxTunnelsPerPeer ?? RELAY_DEFAULTS.maxTunnelsPerPeer,
+      maxLinksPerAddress: options.maxLinksPerAddress ?? RELAY_DEFAULTS.maxLinksPerAddress,
+      maxHandshakesPerAddress: options.maxHandshakesPerAddress ?? RELAY_DEFAULTS.maxHandshakesPerAddress,
       maxRelayLinks: options.maxRelayLinks ?? RELAY_DEFAULTS.maxRelayLinks,
       startupGraceMs: options.startupGraceMs ?? RELAY_DEFAULTS.startupGraceMs,
       maintenanceMs: options.maintenanceMs ?? RELAY_DEFAULTS.maintenanceMs,
@@ -185,11 +199,26 @@ export class Relay {
     this.backbone.start();
   }
 
-  /** Takes a new link (from a peer, or from a relay that dialed us) and starts its handshake. */
-  accept(link: Link): void {
+  /**
+   * Takes a new link (from a peer, or from a relay that dialed us) and starts its handshake. `address`
+   * names where it comes from (an IP address) for the per-address limits; links without one are not
+   * counted (in-memory links in tests, say).
+   */
+  accept(link: Link, address?: string): void {
     if (this.closed || this.draining) {
       link.close(this.closed ? CloseCode.GoingAway : CloseCode.Draining, "relay is shutting down");
       return;
+    }
+    const counts = address === undefined ? null : this.countsOf(address);
+    if (counts && (counts.open >= this.options.maxLinksPerAddress || counts.handshaking >= this.options.maxHandshakesPerAddress)) {
+      const what = counts.open >= this.options.maxLinksPerAddress ? "links" : "handshakes in progress";
+      this.log("address-limit", { address: address!, what });
+      link.close(CloseCode.Limit, `too many ${what} from this address`);
+      return;
+    }
+    if (counts) {
+      counts.open++;
+      counts.handshaking++;
     }
     const session = new PeerSession(
       link,
@@ -203,6 +232,9 @@ export class Relay {
     const handshakeTimer = this.clock.setTimeout(() => {
       if (session.state === "challenged") session.close(CloseCode.HandshakeTimeout, "handshake timed out");
     }, this.options.handshakeTimeoutMs);
+    session.onHandshakeDone = () => {
+      if (counts) counts.handshaking--;
+    };
     link.listen({
       frame: (bytes) => {
         const relayLink = this.relayLinks.get(session);
@@ -211,6 +243,11 @@ export class Relay {
       },
       close: (code, reason) => {
         this.clock.clearTimeout(handshakeTimer);
+        if (counts) {
+          if (session.onHandshakeDone) counts.handshaking--;
+          counts.open--;
+          if (counts.open === 0) this.byAddress.delete(address!);
+        }
         const relayLink = this.relayLinks.get(session);
         if (relayLink) {
           this.relayLinks.delete(session);
@@ -222,6 +259,12 @@ export class Relay {
       },
     });
     session.send(encodeFrame({ type: FrameType.Challenge, relayId: this.relayId, nonce: session.challenge }));
+  }
+
+  private countsOf(address: string): { open: number; handshaking: number } {
+    let counts = this.byAddress.get(address);
+    if (!counts) this.byAddress.set(address, (counts = { open: 0, handshaking: 0 }));
+    return counts;
   }
 
   /** Routes a probe to the relay closest to `target` and reports the hops it took. */
@@ -368,7 +411,15 @@ export class Relay {
         if (this.fromOrigin(session, frame.origin)) this.router.multicast(session, bytes, frame);
         return;
       case FrameType.TunnelOpen:
-        if (this.fromOrigin(session, frame.origin)) this.router.tunnelOpen(session, bytes, frame);
+        if (!this.fromOrigin(session, frame.origin)) return;
+        if (this.router.tunnels.involving(session.peerHex).length >= this.options.maxTunnelsPerPeer) {
+          const reason = `at most ${this.options.maxTunnelsPerPeer} tunnels per peer`;
+          session.send(
+            encodeFrame({ type: FrameType.TunnelClose, flags: 0, origin: frame.origin, tunnelId: frame.tunnelId, code: TunnelCloseCode.Refused, reason }),
+          );
+          return;
+        }
+        this.router.tunnelOpen(session, bytes, frame);
         return;
       case FrameType.TunnelAccept:
         return this.router.tunnelAccept(session, bytes, frame);
@@ -417,6 +468,8 @@ export class Relay {
     }
     const peerId = peerIdOf(frame.identityKey);
     session.identify(peerId, frame.agent);
+    session.onHandshakeDone?.();
+    session.onHandshakeDone = null;
     session.send(
       encodeFrame({
         type: FrameType.Welcome,
