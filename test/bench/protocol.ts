@@ -1,10 +1,16 @@
 // What the orchestrator (run.ts) and the role processes (roles/*.ts) say to each other over IPC. Both
 // sides import these types, so a change to one end that the other does not expect fails the typecheck.
 
-/** The two systems under comparison. */
-export type System = "iris" | "nats";
+/**
+ * The systems under comparison: iris-mesh through one relay, iris-mesh through a backbone of three relays
+ * (the sending and the receiving role attached to different relays), and NATS.
+ */
+export type System = "iris" | "iris3" | "nats";
 
-/** How a role reaches its system: an iris-mesh relay with the service keys, or a nats-server. */
+/**
+ * How a role reaches its system: an iris-mesh relay with the service keys, or a nats-server. Both
+ * iris-mesh systems use the same client; they differ only in which relay each role is given.
+ */
 export type Endpoint =
   | { system: "iris"; relay: string; keys: Record<string, string> }
   | { system: "nats"; server: string };
@@ -38,6 +44,11 @@ export interface PublishResult {
   sent: number;
   /** From the first to the last publish handed to the client, measured messages only. */
   elapsedMs: number;
+  /** Times the publisher lost its server connection while publishing, and the first few reasons given. */
+  drops: number;
+  dropReasons: string[];
+  /** The longest the publisher's event loop went without a turn while publishing (no timers, no reads). */
+  longestStallMs: number;
 }
 
 export interface SubscribeArgs {
@@ -56,6 +67,20 @@ export interface SubscriberReport {
   outOfOrder: number;
   /** Messages whose length was not the size published. */
   wrongSize: number;
+  /** Times the sequence jumped past the highest so far, and how many in those gaps never arrived. */
+  gaps: number;
+  missing: number;
+  /** Of those, gaps at the first message after the client lost its server connection. */
+  gapsAfterDrop: number;
+  missingAfterDrop: number;
+  /** Messages that arrived after a higher sequence number (overtaken), and messages that arrived twice. */
+  late: number;
+  duplicates: number;
+  /** Times the client lost its server connection, and the first few reasons given. */
+  drops: number;
+  dropReasons: string[];
+  /** The first few drops, gaps, late and duplicate arrivals, timed from the subscription. */
+  events: string[];
   /** performance.now() in the subscriber at the first and the last measured message. */
   firstAt: number;
   lastAt: number;

@@ -17,6 +17,10 @@ export interface BenchClient {
   /** Answers every request on `subject` with its own body. */
   serveEcho(subject: string): Promise<void>;
   request(subject: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** Calls `listener` whenever the client loses its connection to its server (it reconnects by itself). */
+  onDrop(listener: (reason: string) => void): void;
+  /** Calls `listener` whenever the client is connected again after a drop, with the server it reached. */
+  onReconnect(listener: (server: string) => void): void;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,13 @@ export async function openIrisClient(relay: string, keys: Record<string, string>
       await conn.register(subject, { request: (body) => body });
     },
     request: (subject, body, timeoutMs) => conn.request(subject, body, { timeout: timeoutMs }),
+    onDrop(listener) {
+      conn.on("drop", ({ relay, code, reason }) => listener(`${relay}: ${code} ${reason}`));
+    },
+    onReconnect(listener) {
+      // "reconnect" comes once the joins are restored on the new relay, which is what a subscriber needs.
+      conn.on("reconnect", ({ relay }) => listener(relay));
+    },
     close: () => conn.close(),
   };
 }

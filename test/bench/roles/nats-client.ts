@@ -1,6 +1,6 @@
 // NATS behind the benchmark interface, with the `nats` npm client as its documentation uses it.
 
-import { connect } from "nats";
+import { Events, connect } from "nats";
 import type { BenchClient } from "./client.ts";
 
 /**
@@ -33,6 +33,16 @@ export async function openNatsClient(server: string): Promise<BenchClient> {
       await nc.flush();
     },
     request: async (subject, body, timeoutMs) => (await nc.request(subject, body, { timeout: timeoutMs })).data,
+    onDrop(listener) {
+      void (async () => {
+        for await (const status of nc.status()) if (status.type === Events.Disconnect) listener(String(status.data));
+      })();
+    },
+    onReconnect(listener) {
+      void (async () => {
+        for await (const status of nc.status()) if (status.type === Events.Reconnect) listener(String(status.data));
+      })();
+    },
     close: () => nc.close(),
   };
 }

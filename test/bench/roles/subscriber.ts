@@ -1,22 +1,102 @@
-// Role: subscribe to a topic and count what arrives, timing the measured messages in this process.
+// Role: subscribe to a topic and count what arrives, timing the measured messages in this process. It
+// also notes where messages went missing or arrived out of order, and whether its connection to the
+// server dropped just before, so that a loss can be told apart from a slow-consumer disconnect.
 
 import type { SubscribeArgs, SubscriberReport } from "../protocol.ts";
 import { sequenceOf } from "./payload.ts";
 import { serveRole } from "./role.ts";
 
-const report: SubscriberReport = { received: 0, warmupReceived: 0, outOfOrder: 0, wrongSize: 0, firstAt: 0, lastAt: 0 };
+const MAX_REASONS = 3;
+const MAX_EVENTS = 8;
+/** Gaps remembered to count exactly what stayed missing in them (late arrivals fill them in). */
+const MAX_GAPS = 10_000;
+
+const report: SubscriberReport = {
+  received: 0,
+  warmupReceived: 0,
+  outOfOrder: 0,
+  wrongSize: 0,
+  gaps: 0,
+  missing: 0,
+  gapsAfterDrop: 0,
+  missingAfterDrop: 0,
+  late: 0,
+  duplicates: 0,
+  drops: 0,
+  dropReasons: [],
+  events: [],
+  firstAt: 0,
+  lastAt: 0,
+};
 let expectedSize = -1;
 let lastSeq = -1;
+let highestSeq = -1;
+/** One flag per sequence number seen, grown as needed. */
+let seen = new Uint8Array(1 << 17);
+const gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
+/** Whether the connection dropped since the last message: a gap then is (at least) that disconnection's loss. */
+let droppedSinceLast = false;
+let subscribedAt = 0;
+
+function event(text: string): void {
+  if (report.events.length < MAX_EVENTS) report.events.push(`${(performance.now() - subscribedAt).toFixed(0)} ms: ${text}`);
+}
+
+function markSeen(seq: number): boolean {
+  if (seq >= seen.length) {
+    const grown = new Uint8Array(Math.max(seen.length * 2, seq + 1));
+    grown.set(seen);
+    seen = grown;
+  }
+  const before = seen[seq] === 1;
+  seen[seq] = 1;
+  return before;
+}
+
+/** What stayed missing in each gap up to now: the sequence numbers in it that never arrived. */
+function countMissing(): void {
+  report.missing = 0;
+  report.missingAfterDrop = 0;
+  for (const gap of gaps) {
+    let missing = 0;
+    for (let seq = gap.from; seq <= gap.to; seq++) if (seen[seq] !== 1) missing++;
+    report.missing += missing;
+    if (gap.afterDrop) report.missingAfterDrop += missing;
+  }
+}
 
 serveRole((client) => ({
   async subscribe(args: SubscribeArgs) {
     expectedSize = args.size;
+    subscribedAt = performance.now();
+    client().onDrop((reason) => {
+      report.drops++;
+      if (report.dropReasons.length < MAX_REASONS) report.dropReasons.push(reason);
+      event(`connection dropped after seq ${highestSeq} (${reason})`);
+      droppedSinceLast = true;
+    });
+    client().onReconnect((server) => event(`subscribed again through ${server}`));
     await client().subscribe(args.subject, (body) => {
       const now = performance.now();
       const seq = sequenceOf(body);
       if (body.length !== expectedSize) report.wrongSize++;
       if (seq <= lastSeq) report.outOfOrder++;
       lastSeq = seq;
+      if (markSeen(seq)) {
+        report.duplicates++;
+        event(`seq ${seq} again`);
+      } else if (seq < highestSeq) {
+        report.late++;
+        if (report.late === 1) event(`seq ${seq} arrived late, after seq ${highestSeq}`);
+      } else if (seq > highestSeq + 1) {
+        // Sequence numbers start at 0, so messages lost before the first that arrives count too.
+        report.gaps++;
+        if (droppedSinceLast) report.gapsAfterDrop++;
+        if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
+        event(`seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`);
+      }
+      highestSeq = Math.max(highestSeq, seq);
+      droppedSinceLast = false;
       if (seq < args.warmup) {
         report.warmupReceived++;
         return;
@@ -28,6 +108,7 @@ serveRole((client) => ({
     return true;
   },
   async report() {
+    countMissing();
     return report;
   },
 }));
