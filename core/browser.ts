@@ -3,6 +3,7 @@
 // bundle check in test/integration/browser-bundle.test.ts proves it.
 
 import { connect as connectWith, connectWebRtc as connectWebRtcWith } from "./index.ts";
+import type { DirectLinkSettings } from "./direct-links.ts";
 import type {
   ConnectOptions,
   Connection,
@@ -27,11 +28,25 @@ export const browserDialer = webSocketDialer(browserWebSocketFactory);
 /** The page's RTCPeerConnection, for connectWebRtc(). Looked up on each call, so tests may replace it. */
 export const browserPeerConnections: PeerConnectionFactory = (configuration) => new globalThis.RTCPeerConnection(configuration);
 
-export type BrowserConnectOptions = Omit<ConnectOptions, "dialer"> & Partial<Pick<ConnectOptions, "dialer">>;
+export type BrowserConnectOptions = Omit<ConnectOptions, "dialer" | "webrtc"> &
+  Partial<Pick<ConnectOptions, "dialer">> & {
+    /**
+     * Direct links to other peers, on by default where the page has RTCPeerConnection; false turns
+     * them off. Settings here override the defaults (ICE servers, candidate filter, cache size).
+     */
+    webrtc?: Partial<DirectLinkSettings> | false;
+  };
 
 /** Connects to the network over the page's WebSocket and resolves once attached to a relay. */
 export function connect(options: BrowserConnectOptions): Promise<Connection> {
-  return connectWith({ agent: "browser", dialer: browserDialer, ...options });
+  const { webrtc, ...rest } = options;
+  const available = typeof globalThis.RTCPeerConnection === "function";
+  return connectWith({
+    agent: "browser",
+    dialer: browserDialer,
+    ...rest,
+    webrtc: webrtc === false || !available ? undefined : { peerConnection: browserPeerConnections, ...webrtc },
+  });
 }
 
 export type BrowserWebRtcOptions = Omit<WebRtcOptions, "peerConnection"> & Partial<Pick<WebRtcOptions, "peerConnection">>;

@@ -17,6 +17,8 @@ import { ReplayWindow } from "./crypto/replay.ts";
 import type { ReplayWindowOptions } from "./crypto/replay.ts";
 import { ClosedError, DeniedError, TimeoutError } from "./errors.ts";
 import { Emitter } from "./events.ts";
+import { DirectLinks } from "./direct-links.ts";
+import type { DirectLinkSettings } from "./direct-links.ts";
 import { Joins } from "./joins.ts";
 import { Outbox } from "./outbox.ts";
 import { BroadcastReceiver, broadcast } from "./patterns/broadcast.ts";
@@ -64,6 +66,11 @@ export interface ConnectOptions {
   highWaterMark?: number;
   tunnels?: Partial<TunnelSettings>;
   replay?: ReplayWindowOptions;
+  /**
+   * Direct WebRTC links to other peers, which tunnels move onto when both ends can make them. The
+   * browser entry fills in the page's RTCPeerConnection; the Node entry, werift's when asked for.
+   */
+  webrtc?: DirectLinkSettings;
 }
 
 export interface ServiceHandlers {
@@ -99,6 +106,8 @@ export interface ConnectionEvents {
   reconnect: { relay: string };
   /** Something non-fatal went wrong: an unreadable message, a handler that threw, a refused rejoin. */
   error: { error: Error; context: string };
+  /** A direct WebRTC link to another peer opened or closed. */
+  direct: { peerId: string; open: boolean };
 }
 
 interface Service {
@@ -128,6 +137,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly caller: RequestCaller;
   private readonly subscriptions: Subscriptions;
   private readonly tunnels: Tunnels;
+  private readonly direct: DirectLinks | null;
   private readonly services = new Map<string, Service>();
   private readonly localMaxMessage: number;
   private relayMaxMessage = Infinity;
@@ -193,12 +203,32 @@ export class Connection extends Emitter<ConnectionEvents> {
     );
     this.caller = new RequestCaller(this.ctx);
     this.subscriptions = new Subscriptions(this.ctx);
-    this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels });
+    this.direct = options.webrtc
+      ? new DirectLinks(options.webrtc, this.clock, this.peerId, (peerId, frame) => this.dispatchDirect(peerId, frame))
+      : null;
+    this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels }, this.direct);
+    this.direct?.on("direct", (event) => {
+      this.tunnels.directChanged(event.peerId);
+      this.emit("direct", event);
+    });
   }
 
   /** The relay this peer is attached to now, or null while it reconnects. */
   get relay(): string | null {
     return this.currentRelay;
+  }
+
+  /** Peers this one has a direct WebRTC link with now (ids, hex). */
+  directPeers(): string[] {
+    return this.direct?.peers() ?? [];
+  }
+
+  /**
+   * Closes the direct link to a peer, if there is one: its tunnels fall back to the relays. With
+   * `abrupt`, the link is cut as by a failure, losing what it had not delivered (tunnels replay it).
+   */
+  dropDirectLink(peerId: string, options: { abrupt?: boolean } = {}): void {
+    this.direct?.drop(peerId, options.abrupt ?? false);
   }
 
   /** Requests waiting for their reply: for introspection and leak checks. */
@@ -357,6 +387,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.tunnels.failAll(error);
     this.joins.failAll(error);
     this.outbox.close(error);
+    this.direct?.close();
     this.attachment.stop();
   }
 
@@ -445,6 +476,13 @@ export class Connection extends Emitter<ConnectionEvents> {
         return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
       default:
         this.emit("error", { error: new Error(`unexpected frame type ${frame.type} from relay`), context: "dispatch" });
+    }
+  }
+
+  /** Frames from a direct link: only tunnel traffic travels there. */
+  private dispatchDirect(peerId: string, frame: Frame): void {
+    if (frame.type === FrameType.TunnelData || frame.type === FrameType.TunnelCredit || frame.type === FrameType.TunnelClose) {
+      this.tunnels.onPath(frame, peerId);
     }
   }
 

@@ -3,6 +3,7 @@
 import { connect as connectWith } from "./index.ts";
 import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.ts";
 import type { WeriftOptions } from "./transports/webrtc.node.ts";
+import type { DirectLinkSettings } from "./direct-links.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
 import { useSigningBackend } from "./crypto/nacl.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
@@ -24,9 +25,24 @@ export async function weriftPeerConnections(options?: WeriftOptions): Promise<Pe
   return weriftPeerConnectionFactory(options);
 }
 
-export type NodeConnectOptions = Omit<ConnectOptions, "dialer"> & Partial<Pick<ConnectOptions, "dialer">>;
+export type NodeConnectOptions = Omit<ConnectOptions, "dialer" | "webrtc"> &
+  Partial<Pick<ConnectOptions, "dialer">> & {
+    /**
+     * Direct links to other peers through werift (off by default: werift takes a while to load and a
+     * relay-routed Node service rarely needs them). true for the defaults, or settings, with `werift`
+     * for werift's own options (host addresses to gather, addresses to keep to).
+     */
+    webrtc?: boolean | (Partial<DirectLinkSettings> & { werift?: WeriftOptions });
+  };
 
 /** Connects to the network over WebSocket and resolves once attached to a relay. */
-export function connect(options: NodeConnectOptions): Promise<Connection> {
-  return connectWith({ agent: "node", dialer: nodeWebSocketDialer, ...options });
+export async function connect(options: NodeConnectOptions): Promise<Connection> {
+  const { webrtc, ...rest } = options;
+  let direct: DirectLinkSettings | undefined;
+  if (webrtc) {
+    const settings = webrtc === true ? {} : webrtc;
+    const { werift, ...linkSettings } = settings;
+    direct = { peerConnection: await weriftPeerConnections(werift), ...linkSettings };
+  }
+  return connectWith({ agent: "node", dialer: nodeWebSocketDialer, ...rest, webrtc: direct });
 }

@@ -6,8 +6,9 @@
 // ephemeral secrets are dropped at once: a recording of the session stays unreadable even to someone
 // who later learns the service key.
 //
-// Within a session, nonces are counters (safe: each key has one sender), which also makes the order
-// strict: a dropped, duplicated or reordered message fails to open.
+// Within a session, nonces are counters (safe: each key has one sender). A message opens only under the
+// counter it was sealed with, so the receiver knows each message's place for certain and can restore
+// the order, drop repeats and notice gaps.
 
 import { concat, utf8 } from "../bytes.ts";
 import { ProtocolError } from "../errors.ts";
@@ -21,7 +22,6 @@ export type SessionRole = "initiator" | "responder";
 
 export class SessionCipher {
   private sendCounter = 0;
-  private receiveCounter = 0;
   private readonly sendNonce = new Uint8Array(SECRETBOX_NONCE_BYTES);
   private readonly receiveNonce = new Uint8Array(SECRETBOX_NONCE_BYTES);
 
@@ -30,29 +30,26 @@ export class SessionCipher {
     private readonly receiveKey: Uint8Array,
   ) {}
 
-  /** Seals the next outgoing message; the nonce is implicit (the counter), so it is not sent. */
-  seal(plaintext: Uint8Array): Uint8Array {
-    writeCounter(this.sendNonce, this.sendCounter++);
-    return secretbox(plaintext, this.sendNonce, this.sendKey);
+  /** Seals the next outgoing message under the next counter; the counter travels beside the box. */
+  seal(plaintext: Uint8Array): { seq: number; box: Uint8Array } {
+    const seq = this.sendCounter++;
+    writeCounter(this.sendNonce, seq);
+    return { seq, box: secretbox(plaintext, this.sendNonce, this.sendKey) };
   }
 
-  /** Opens the next incoming message, which must be exactly the next one the other side sealed. */
-  open(box: Uint8Array): Uint8Array {
-    writeCounter(this.receiveNonce, this.receiveCounter);
+  /**
+   * Opens the message the other side sealed under counter `seq`. A box moved to another counter, or
+   * altered in any way, does not open. The caller decides which counters it still expects.
+   */
+  open(box: Uint8Array, seq: number): Uint8Array {
+    writeCounter(this.receiveNonce, seq);
     const plain = secretboxOpen(box, this.receiveNonce, this.receiveKey);
-    if (!plain) {
-      throw new ProtocolError(`session message ${this.receiveCounter} does not authenticate (tampered, lost or reordered)`);
-    }
-    this.receiveCounter++;
+    if (!plain) throw new ProtocolError(`session message ${seq} does not authenticate (tampered or misplaced)`);
     return plain;
   }
 
   get sent(): number {
     return this.sendCounter;
-  }
-
-  get received(): number {
-    return this.receiveCounter;
   }
 }
 

@@ -415,7 +415,7 @@ export class Relay {
         if (this.router.tunnels.involving(session.peerHex).length >= this.options.maxTunnelsPerPeer) {
           const reason = `at most ${this.options.maxTunnelsPerPeer} tunnels per peer`;
           session.send(
-            encodeFrame({ type: FrameType.TunnelClose, flags: 0, origin: frame.origin, tunnelId: frame.tunnelId, code: TunnelCloseCode.Refused, reason }),
+            encodeFrame({ type: FrameType.TunnelClose, flags: 0, origin: frame.origin, tunnelId: frame.tunnelId, code: TunnelCloseCode.Refused, sent: 0, reason }),
           );
           return;
         }

@@ -384,7 +384,7 @@ export class Router {
 
   private closeToward(hop: Hop | undefined, origin: Uint8Array, tunnelId: number, toMember: boolean, code: TunnelCloseCode, reason: string): void {
     hop?.send(
-      encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, reason }),
+      encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, sent: 0, reason }),
     );
   }
 

@@ -1,22 +1,29 @@
 // A tunnel: an ordered, flow-controlled, bidirectional stream of messages between a caller and one
-// member. Messages are chunked on the wire and sealed with the tunnel's own forward-secret session keys
-// (counter nonces, so loss, duplication or reordering fails loudly). Each side grants the other byte
-// credits: a sender never has more unacknowledged bytes in flight than the receiver allowed, and a
-// receiver grants credit back only as its application consumes messages, so a slow reader holds the
-// sender back instead of filling memory.
+// member. Messages are chunked into numbered pieces, each sealed with the tunnel's own forward-secret
+// session keys under its number. Pieces travel over the relay route, or over a direct WebRTC link when
+// the two peers have one; the receiver restores their order whichever way they came, and the sender
+// keeps every piece until it is acknowledged, so when a direct link fails it replays the rest over the
+// relay: nothing is lost, duplicated or reordered by a change of route.
 //
-// Closing is a handshake: close() waits for the other end's close, which proves that everything sent
-// before it arrived. Any failure (a lost link, a protocol violation) ends the tunnel with an error at
-// both ends.
+// Flow control is by byte credits, as running totals: a sender never has more unconsumed bytes at the
+// receiver than the receiver granted, and the receiver grants more only as its application consumes
+// messages, so a slow reader holds the sender back instead of filling memory.
+//
+// Closing is a handshake: close() waits for the other end's close, which proves everything sent before
+// it arrived. Any failure ends the tunnel with an error at both ends.
 
-import { concat } from "../bytes.ts";
+import { fromUtf8, utf8 } from "../bytes.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import type { SessionCipher } from "../crypto/session.ts";
 import { ClosedError, IrisError, ProtocolError, TimeoutError, TooLargeError } from "../errors.ts";
+import { Emitter } from "../events.ts";
+import type { Link } from "../transports/link.ts";
 import { FrameType, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
 import type { TunnelCloseCode as TunnelCloseCodeType } from "../wire/frames.ts";
 import { toBytes } from "./context.ts";
 import type { Payload, PeerContext } from "./context.ts";
+import { TunnelInbox } from "./tunnel-inbox.ts";
+import { ReceiveSequence } from "./tunnel-sequence.ts";
 
 export interface TunnelSettings {
   /** Initial credit granted to the other side, bytes. */
@@ -25,30 +32,40 @@ export interface TunnelSettings {
   maxWindow: number;
   /** Largest single message; larger ones are refused with TooLargeError. */
   maxMessage: number;
-  /** Largest chunk on the wire. */
+  /** Largest piece on the wire. */
   chunkSize: number;
   /** How long close() waits for the other end's close. */
   closeTimeout: number;
+  /** How long a missing piece may hold up the ones after it before the tunnel is declared broken. */
+  gapTimeout: number;
 }
 
 export const DEFAULT_TUNNEL_SETTINGS: TunnelSettings = {
   window: 256 * 1024,
   maxWindow: 16 * 1024 * 1024,
   maxMessage: 64 * 1024 * 1024,
-  chunkSize: 64 * 1024,
+  chunkSize: 16 * 1024,
   closeTimeout: 10_000,
+  gapTimeout: 10_000,
 };
 
-const CHUNK_END = 0x01;
+/** Piece flags, inside the seal. */
+const PIECE_END = 0x01;
+const PIECE_CONTROL = 0x02;
 /** Credit beyond this is nonsense from a broken or hostile peer. */
 const MAX_CREDIT = 2 ** 40;
+/** Bytes a direct link may have buffered before a sender waits for it to drain. */
+const DIRECT_HIGH_WATER = 1024 * 1024;
+const DIRECT_POLL_MS = 4;
 
 export type TunnelRole = "caller" | "member";
+export type TunnelRoute = "relay" | "direct";
 
-interface Queued {
-  body: Uint8Array;
-  /** Credit this message still holds back from the sender; released when the application takes it. */
-  held: number;
+/** How a tunnel's frames travel: the relay route always, a direct link when there is one. */
+export interface TunnelRoutes {
+  relay(frame: Uint8Array): Promise<void>;
+  /** An open direct link to the other peer this tunnel may use, or null. */
+  direct(): Link | null;
 }
 
 export interface TunnelParams {
@@ -56,58 +73,75 @@ export interface TunnelParams {
   keys: ServiceKeys;
   origin: Uint8Array;
   tunnelId: number;
+  /** The peer at the other end, hex. */
+  remotePeer: string;
   cipher: SessionCipher;
   /** Credit the other side granted us in its open or accept. */
   sendCredit: number;
   settings: TunnelSettings;
+  routes: TunnelRoutes;
+  /** Control messages (direct-link signaling) from the other end. */
+  onControl(message: unknown): void;
   /** Called once when the tunnel is over, either way. */
   onEnded(tunnel: Tunnel): void;
 }
 
-export class Tunnel implements AsyncIterable<Uint8Array> {
+export interface TunnelEvents {
+  [name: string]: unknown;
+  /** The tunnel's pieces now travel this way. */
+  route: { route: TunnelRoute };
+}
+
+export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8Array> {
   readonly role: TunnelRole;
   readonly name: string;
   readonly tunnelId: number;
+  /** The peer at the other end, hex. */
+  readonly remotePeer: string;
   private readonly ctx: PeerContext;
   private readonly params: TunnelParams;
   private readonly settings: TunnelSettings;
   private readonly outFlags: number;
+  private currentRoute: TunnelRoute = "relay";
 
-  private sendCredit: number;
+  // Sending: credit as totals, and every piece kept until the other side acknowledges it.
+  private granted: number;
+  private sentBytes = 0;
+  private readonly unacked = new Map<number, Uint8Array>();
   private creditWaiter: (() => void) | null = null;
   private sendChain: Promise<void> = Promise.resolve();
 
-  private window: number;
-  private allowance: number;
-  private releasable = 0;
-  private readonly queue: Queued[] = [];
-  private assembly: Uint8Array[] = [];
-  private assemblyBytes = 0;
-  private assemblyHeld = 0;
-  private readers: Array<{ resolve(result: IteratorResult<Uint8Array>): void; reject(error: Error): void }> = [];
+  // Receiving.
+  private readonly sequence: ReceiveSequence;
+  private readonly inbox: TunnelInbox;
 
-  private sentClose = false;
+  private sentClose: Uint8Array | null = null;
+  private closeFrom: { sent: number } | null = null;
   private receivedClose = false;
   private error: Error | null = null;
   private closeWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   private ended = false;
 
   constructor(ctx: PeerContext, params: TunnelParams) {
+    super();
     this.ctx = ctx;
     this.params = params;
     this.role = params.role;
     this.name = params.keys.name;
     this.tunnelId = params.tunnelId;
+    this.remotePeer = params.remotePeer;
     this.settings = params.settings;
     this.outFlags = params.role === "caller" ? TUNNEL_TO_MEMBER : 0;
-    this.sendCredit = params.sendCredit;
-    this.window = params.settings.window;
-    this.allowance = params.settings.window;
+    this.granted = params.sendCredit;
+    this.inbox = new TunnelInbox(params.settings, (granted) => this.sendCreditFrame(granted, this.sequence.expected));
+    this.sequence = new ReceiveSequence(ctx.clock, params.settings.maxWindow, params.settings.gapTimeout, (error) =>
+      this.fail(error, TunnelCloseCode.Protocol),
+    );
   }
 
-  /** How the tunnel's frames travel. Direct WebRTC routes arrive with the browser work. */
-  get route(): "relay" {
-    return "relay";
+  /** How the tunnel's pieces travel now: through relays, or over a direct WebRTC link. */
+  get route(): TunnelRoute {
+    return this.currentRoute;
   }
 
   /** True once the tunnel can carry nothing more in either direction. */
@@ -117,14 +151,12 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
 
   /** Bytes received and not yet read by the application, including a message still being assembled. */
   get buffered(): number {
-    let bytes = this.assemblyBytes;
-    for (const queued of this.queue) bytes += queued.body.length;
-    return bytes;
+    return this.inbox.buffered;
   }
 
   /** The credit window this end grants the other side now; it grows while the reader keeps up. */
   get receiveWindow(): number {
-    return this.window;
+    return this.inbox.window;
   }
 
   /**
@@ -149,12 +181,12 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
 
   /** The next message, or null once the other side has closed and everything before its close was read. */
   async receive(): Promise<Uint8Array | null> {
-    const result = await this.next();
+    const result = await this.nextMessage();
     return result.done ? null : result.value;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return { next: () => this.next() };
+    return { next: () => this.nextMessage() };
   }
 
   /**
@@ -178,67 +210,68 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
     }
   }
 
-  // Below: called by the tunnel table as frames arrive.
+  /** Tells the other side our credit and what we have received so far (it also shows we exist). */
+  announce(): void {
+    this.inbox.restate();
+  }
 
-  onData(sealed: Uint8Array): void {
-    if (this.ended || this.receivedClose) return;
+  /** Sends a control message (signaling for a direct link); it takes a place in order but no credit. */
+  sendControl(message: unknown): void {
+    if (this.ended || this.sentClose) return;
+    this.sendPiece(PIECE_CONTROL, utf8(JSON.stringify(message)));
+  }
+
+  // Below: called by the tunnel table as frames arrive, whichever route they took.
+
+  onData(seq: number, sealed: Uint8Array): void {
+    if (this.ended || !this.sequence.isNew(seq)) return;
     let plain: Uint8Array;
     try {
-      plain = this.params.cipher.open(sealed);
+      plain = this.params.cipher.open(sealed, seq);
+      if (plain.length < 1) throw new ProtocolError("empty tunnel piece");
+      for (const piece of this.sequence.accept(seq, plain)) this.deliver(piece.plain);
     } catch (error) {
       return this.fail(error as Error, TunnelCloseCode.Protocol);
     }
-    if (plain.length < 1) return this.fail(new ProtocolError("empty tunnel chunk"), TunnelCloseCode.Protocol);
-    const data = plain.subarray(1);
-    this.allowance -= data.length;
-    if (this.allowance < 0) {
-      return this.fail(new ProtocolError("the other side sent more than its credit allows"), TunnelCloseCode.Protocol);
-    }
-    if (this.assemblyBytes + data.length > this.settings.maxMessage) {
-      return this.fail(new ProtocolError(`tunnel message exceeds ${this.settings.maxMessage} bytes`), TunnelCloseCode.Protocol);
-    }
-    // While the reader is caught up, bytes count as consumed on arrival: a message bigger than the window
-    // can still be assembled. Otherwise they hold credit until the reader takes their message.
-    if (this.queue.length === 0) this.releasable += data.length;
-    else this.assemblyHeld += data.length;
-    this.assembly.push(data);
-    this.assemblyBytes += data.length;
-    if ((plain[0]! & CHUNK_END) !== 0) {
-      const body = this.assembly.length === 1 ? this.assembly[0]! : concat(...this.assembly);
-      const held = this.assemblyHeld;
-      this.assembly = [];
-      this.assemblyBytes = 0;
-      this.assemblyHeld = 0;
-      const reader = this.readers.shift();
-      if (reader) {
-        this.release(held);
-        reader.resolve({ value: body, done: false });
-      } else {
-        this.queue.push({ body, held });
-      }
-    }
-    this.maybeGrant();
+    this.checkClose();
   }
 
-  onCredit(bytes: number): void {
+  onCredit(granted: number, ack: number): void {
     if (this.ended) return;
-    this.sendCredit += bytes;
-    if (bytes <= 0 || this.sendCredit > MAX_CREDIT) {
-      return this.fail(new ProtocolError(`invalid tunnel credit of ${bytes} bytes`), TunnelCloseCode.Protocol);
+    if (granted > this.sentBytes + MAX_CREDIT || ack > this.params.cipher.sent) {
+      return this.fail(new ProtocolError(`invalid tunnel credit (granted ${granted}, ack ${ack})`), TunnelCloseCode.Protocol);
+    }
+    // Totals: an older frame overtaken by a newer one (another route) changes nothing.
+    if (granted > this.granted) this.granted = granted;
+    for (const seq of this.unacked.keys()) {
+      if (seq >= ack) break;
+      this.unacked.delete(seq);
     }
     this.wakeSender();
   }
 
-  onClose(code: TunnelCloseCodeType, reason: string): void {
+  onClose(code: TunnelCloseCodeType, sent: number, reason: string): void {
     if (this.ended) return;
     if (code !== TunnelCloseCode.Normal) return this.fail(closeError(code, reason), null);
-    this.receivedClose = true;
-    // Acknowledge: our close tells the other side everything it sent has arrived.
-    if (!this.sentClose) this.sendClose(TunnelCloseCode.Normal, "closed by the other side");
-    for (const waiter of this.closeWaiters.splice(0)) waiter.resolve();
-    this.wakeSender();
-    this.endReaders();
-    this.end();
+    // A normal close takes effect once every piece sent before it has arrived.
+    this.closeFrom = { sent };
+    this.checkClose();
+  }
+
+  /** A direct link to the other peer opened or closed: move the tunnel's traffic accordingly. */
+  routeChanged(): void {
+    if (this.ended) return;
+    const route: TunnelRoute = this.params.routes.direct() ? "direct" : "relay";
+    if (route === this.currentRoute) return;
+    this.currentRoute = route;
+    if (route === "relay") {
+      // Whatever the direct link had not delivered may be lost: replay everything not acknowledged, in
+      // order (the receiver drops what it already has), and restate our totals and our close.
+      for (const frame of this.unacked.values()) this.relay(frame);
+      this.inbox.restate();
+      if (this.sentClose) this.relay(this.sentClose);
+    }
+    this.emit("route", { route });
   }
 
   /** Ends the tunnel with an error at this end, and tells the other end unless `code` is null. */
@@ -248,7 +281,34 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
     if (code !== null && !this.sentClose) this.sendClose(code, error.message);
     for (const waiter of this.closeWaiters.splice(0)) waiter.reject(error);
     this.wakeSender();
-    this.endReaders();
+    this.inbox.end(error);
+    this.end();
+  }
+
+  private deliver(plain: Uint8Array): void {
+    const flags = plain[0]!;
+    const data = plain.subarray(1);
+    if ((flags & PIECE_CONTROL) !== 0) {
+      let message: unknown;
+      try {
+        message = JSON.parse(fromUtf8(data));
+      } catch {
+        throw new ProtocolError("malformed tunnel control message");
+      }
+      this.params.onControl(message);
+      return;
+    }
+    this.inbox.push(data, (flags & PIECE_END) !== 0);
+  }
+
+  private checkClose(): void {
+    if (this.ended || !this.closeFrom || this.sequence.expected < this.closeFrom.sent) return;
+    this.receivedClose = true;
+    // Acknowledge: our close tells the other side everything it sent has arrived.
+    if (!this.sentClose) this.sendClose(TunnelCloseCode.Normal, "closed by the other side");
+    for (const waiter of this.closeWaiters.splice(0)) waiter.resolve();
+    this.wakeSender();
+    this.inbox.end(null);
     this.end();
   }
 
@@ -256,81 +316,67 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
     let offset = 0;
     do {
       this.throwIfUnwritable();
-      if (this.sendCredit <= 0 && body.length > 0) {
+      const credit = this.granted - this.sentBytes;
+      if (credit <= 0 && body.length > 0) {
         await new Promise<void>((resolve) => (this.creditWaiter = resolve));
         continue;
       }
-      const size = Math.min(body.length - offset, this.settings.chunkSize, this.sendCredit);
+      const size = Math.min(body.length - offset, this.settings.chunkSize, credit);
       const last = offset + size === body.length;
-      const plain = new Uint8Array(1 + size);
-      plain[0] = last ? CHUNK_END : 0;
-      plain.set(body.subarray(offset, offset + size), 1);
-      const frame = encodeFrame({
-        type: FrameType.TunnelData,
-        flags: this.outFlags,
-        origin: this.params.origin,
-        tunnelId: this.tunnelId,
-        sealed: this.params.cipher.seal(plain),
-      });
-      this.sendCredit -= size;
+      this.sentBytes += size;
+      const written = this.sendPiece(last ? PIECE_END : 0, body.subarray(offset, offset + size));
       offset += size;
-      await this.ctx.outbox.write(frame);
+      await written;
     } while (offset < body.length);
   }
 
-  private next(): Promise<IteratorResult<Uint8Array>> {
-    const queued = this.queue.shift();
-    if (queued) {
-      this.release(queued.held);
-      if (this.queue.length === 0) {
-        this.release(this.assemblyHeld);
-        this.assemblyHeld = 0;
-      }
-      this.maybeGrant();
-      return Promise.resolve({ value: queued.body, done: false });
-    }
-    if (this.error) return Promise.reject(this.error);
-    if (this.receivedClose || this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => this.readers.push({ resolve, reject }));
+  /** Seals and sends one piece; resolves when the route can take more. */
+  private sendPiece(flags: number, data: Uint8Array): Promise<void> {
+    const plain = new Uint8Array(1 + data.length);
+    plain[0] = flags;
+    plain.set(data, 1);
+    const { seq, box } = this.params.cipher.seal(plain);
+    const frame = encodeFrame({ type: FrameType.TunnelData, flags: this.outFlags, origin: this.params.origin, tunnelId: this.tunnelId, seq, sealed: box });
+    this.unacked.set(seq, frame);
+    return this.write(frame);
   }
 
-  private release(bytes: number): void {
-    this.releasable += bytes;
-  }
-
-  private maybeGrant(): void {
-    if (this.ended || this.sentClose) return;
-    if (this.releasable < this.window / 4) return;
-    let grant = this.releasable;
-    // The reader keeps up: let the sender have more in flight.
-    if (this.queue.length === 0 && this.window < this.settings.maxWindow) {
-      const extra = Math.min(this.window, this.settings.maxWindow - this.window);
-      this.window += extra;
-      grant += extra;
-    }
-    this.releasable = 0;
-    this.allowance += grant;
+  private sendCreditFrame(granted: number, ack: number): void {
+    if (this.ended) return;
     this.write(
-      encodeFrame({ type: FrameType.TunnelCredit, flags: this.outFlags, origin: this.params.origin, tunnelId: this.tunnelId, bytes: grant }),
-    );
+      encodeFrame({ type: FrameType.TunnelCredit, flags: this.outFlags, origin: this.params.origin, tunnelId: this.tunnelId, granted, ack }),
+    ).catch(() => {});
   }
 
   private sendClose(code: TunnelCloseCodeType, reason: string): void {
-    this.sentClose = true;
-    this.write(
-      encodeFrame({
-        type: FrameType.TunnelClose,
-        flags: this.outFlags,
-        origin: this.params.origin,
-        tunnelId: this.tunnelId,
-        code,
-        reason: reason.slice(0, 200),
-      }),
-    );
+    this.sentClose = encodeFrame({
+      type: FrameType.TunnelClose,
+      flags: this.outFlags,
+      origin: this.params.origin,
+      tunnelId: this.tunnelId,
+      code,
+      sent: this.params.cipher.sent,
+      reason: reason.slice(0, 200),
+    });
+    this.write(this.sentClose).catch(() => {});
   }
 
-  private write(frame: Uint8Array): void {
-    this.ctx.outbox.write(frame).catch(() => {}); // a dead connection fails the tunnel by itself
+  /** Sends a frame by the current route; over a direct link, waits while its buffer is full. */
+  private async write(frame: Uint8Array): Promise<void> {
+    const direct = this.params.routes.direct();
+    if (!direct) return this.relay(frame);
+    direct.send(frame);
+    while (direct.bufferedAmount > DIRECT_HIGH_WATER && !direct.closed && !this.ended) {
+      await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, DIRECT_POLL_MS));
+    }
+  }
+
+  private relay(frame: Uint8Array): Promise<void> {
+    return this.params.routes.relay(frame).catch(() => {}); // a dead connection fails the tunnel by itself
+  }
+
+  private nextMessage(): Promise<IteratorResult<Uint8Array>> {
+    return this.inbox.next(this.receivedClose || this.ended);
   }
 
   private throwIfUnwritable(): void {
@@ -344,15 +390,9 @@ export class Tunnel implements AsyncIterable<Uint8Array> {
     waiter?.();
   }
 
-  private endReaders(): void {
-    for (const reader of this.readers.splice(0)) {
-      if (this.error) reader.reject(this.error);
-      else reader.resolve({ value: undefined, done: true });
-    }
-  }
-
   private end(): void {
     this.ended = true;
+    this.sequence.stop();
     this.params.onEnded(this);
   }
 }

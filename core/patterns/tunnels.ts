@@ -2,19 +2,20 @@
 // each arriving tunnel frame to its tunnel. Opening runs the session handshake: the caller's ephemeral
 // key rides sealed in the open, the member's in the accept.
 
-import { randomBytes, toHex } from "../bytes.ts";
+import { concat, randomBytes, toHex } from "../bytes.ts";
+import type { DirectLinks } from "../direct-links.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import { MESSAGE_ID_BYTES, Purpose } from "../crypto/seal.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../crypto/session.ts";
 import { equalBytes } from "../bytes.ts";
 import { NoMembersError, OverloadedError, ProtocolError, TimeoutError } from "../errors.ts";
-import { FrameType, MAX_HOPS, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, PEER_ID_BYTES, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../wire/frames.ts";
 import type { TunnelAcceptFrame, TunnelOpenFrame, TunnelPathFrame } from "../wire/frames.ts";
 import { deliver } from "./broadcast.ts";
 import { openFresh, sealFor } from "./context.ts";
 import type { PeerContext } from "./context.ts";
 import { Tunnel, closeError } from "./tunnel.ts";
-import type { TunnelSettings } from "./tunnel.ts";
+import type { TunnelRoutes, TunnelSettings } from "./tunnel.ts";
 
 export interface TunnelOptions {
   /** Milliseconds to wait for a member to accept. Default 10 s. */
@@ -45,6 +46,8 @@ interface Opening {
 
 export class Tunnels {
   private nextTunnelId = 1;
+  /** Member-side tunnels that have heard from their caller since the accept. */
+  private readonly heard = new WeakSet<Tunnel>();
   private readonly opening = new Map<number, Opening>();
   /** Tunnels we opened, by tunnel id. */
   private readonly outgoing = new Map<number, Tunnel>();
@@ -54,6 +57,8 @@ export class Tunnels {
   constructor(
     private readonly ctx: PeerContext,
     private readonly settings: TunnelSettings,
+    /** Direct links to other peers, when this peer can make them (WebRTC available). */
+    private readonly direct: DirectLinks | null = null,
   ) {}
 
   get open(): number {
@@ -118,22 +123,30 @@ export class Tunnels {
       return refuse(TunnelCloseCode.Protocol, (error as Error).message);
     }
     const key = `${toHex(frame.origin)}:${frame.tunnelId}`;
-    const tunnel = new Tunnel(this.ctx, {
+    const callerHex = toHex(frame.origin);
+    const tunnel: Tunnel = new Tunnel(this.ctx, {
       role: "member",
       keys,
       // A copy, not a view: on Node the frame is a Buffer, whose slice() would keep the whole frame alive.
       origin: new Uint8Array(frame.origin),
       tunnelId: frame.tunnelId,
+      remotePeer: callerHex,
       cipher,
       sendCredit: frame.window,
       settings: this.settings,
+      // The member moves to a direct link only once it has heard from the caller over this tunnel: then
+      // the caller surely knows the tunnel, and no piece sent directly can arrive before it does.
+      routes: this.routes(callerHex, () => this.heard.has(tunnel)),
+      onControl: (message) => this.onControl(tunnel, message),
       onEnded: () => {
         this.incoming.delete(key);
+        this.heard.delete(tunnel);
         service.release();
       },
     });
     this.incoming.set(key, tunnel);
-    const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelAccept, {
+    // The accept tells the caller who we are (for a direct link), sealed with our ephemeral key.
+    const sealed = sealFor(this.ctx, keys, concat(handshake.publicKey, this.ctx.peerId), Purpose.TunnelAccept, {
       inReplyTo: opened.messageId,
       sensitive: true,
     });
@@ -155,32 +168,44 @@ export class Tunnels {
     if (!opening) return;
     const opened = openFresh(this.ctx, opening.keys, frame.sealed, Purpose.TunnelAccept, `tunnel accept from "${opening.keys.name}"`);
     if (!opened) return;
-    if (!opened.inReplyTo || !equalBytes(opened.inReplyTo, opening.messageId) || opened.body.length !== EPHEMERAL_KEY_BYTES) {
+    if (!opened.inReplyTo || !equalBytes(opened.inReplyTo, opening.messageId) || opened.body.length !== EPHEMERAL_KEY_BYTES + PEER_ID_BYTES) {
       this.ctx.report(new ProtocolError("tunnel accept is not bound to our open"), "tunnel accept");
       return;
     }
     let cipher;
     try {
-      cipher = opening.handshake.finish(opened.body);
+      cipher = opening.handshake.finish(opened.body.subarray(0, EPHEMERAL_KEY_BYTES));
     } catch (error) {
       this.write(closeFrame(true, this.ctx.peerId, frame.tunnelId, TunnelCloseCode.Protocol, "bad handshake"));
       return opening.reject(error as Error);
     }
-    const tunnel = new Tunnel(this.ctx, {
+    const memberHex = toHex(opened.body.subarray(EPHEMERAL_KEY_BYTES));
+    const tunnel: Tunnel = new Tunnel(this.ctx, {
       role: "caller",
       keys: opening.keys,
       origin: this.ctx.peerId,
       tunnelId: frame.tunnelId,
+      remotePeer: memberHex,
       cipher,
       sendCredit: frame.window,
       settings: this.settings,
+      routes: this.routes(memberHex, () => true),
+      onControl: (message) => this.onControl(tunnel, message),
       onEnded: () => this.outgoing.delete(frame.tunnelId),
     });
     this.outgoing.set(frame.tunnelId, tunnel);
+    // Our first word on the tunnel; it also tells the member that we know the tunnel.
+    tunnel.announce();
+    if (this.direct?.link(memberHex)) tunnel.routeChanged();
+    else this.direct?.initiate(memberHex, (signal) => tunnel.sendControl({ t: "rtc", signal }));
     opening.resolve(tunnel);
   }
 
-  onPath(frame: TunnelPathFrame): void {
+  /**
+   * A tunnel frame, from the relay route (`directFrom` null) or from a direct link with that peer. On a
+   * direct link, only frames of tunnels with that very peer are taken.
+   */
+  onPath(frame: TunnelPathFrame, directFrom: string | null = null): void {
     const toMember = (frame.flags & TUNNEL_TO_MEMBER) !== 0;
     const tunnel = toMember
       ? this.incoming.get(`${toHex(frame.origin)}:${frame.tunnelId}`)
@@ -188,12 +213,45 @@ export class Tunnels {
         ? this.outgoing.get(frame.tunnelId)
         : undefined;
     if (!tunnel) {
-      if (!toMember && frame.type === FrameType.TunnelClose) this.openFailed(frame.tunnelId, frame.code, frame.reason);
+      if (!toMember && directFrom === null && frame.type === FrameType.TunnelClose) {
+        this.openFailed(frame.tunnelId, frame.code, frame.reason);
+      }
       return;
     }
-    if (frame.type === FrameType.TunnelData) tunnel.onData(frame.sealed);
-    else if (frame.type === FrameType.TunnelCredit) tunnel.onCredit(frame.bytes);
-    else tunnel.onClose(frame.code, frame.reason);
+    if (directFrom !== null && directFrom !== tunnel.remotePeer) return;
+    if (tunnel.role === "member" && !this.heard.has(tunnel)) {
+      this.heard.add(tunnel);
+      if (this.direct?.link(tunnel.remotePeer)) tunnel.routeChanged();
+    }
+    if (frame.type === FrameType.TunnelData) tunnel.onData(frame.seq, frame.sealed);
+    else if (frame.type === FrameType.TunnelCredit) tunnel.onCredit(frame.granted, frame.ack);
+    else tunnel.onClose(frame.code, frame.sent, frame.reason);
+  }
+
+  /** A direct link to `peerId` opened or closed: its tunnels change route. */
+  directChanged(peerId: string): void {
+    for (const tunnel of [...this.outgoing.values(), ...this.incoming.values()]) {
+      if (tunnel.remotePeer === peerId) tunnel.routeChanged();
+    }
+  }
+
+  private routes(peerId: string, ready: () => boolean): TunnelRoutes {
+    return {
+      relay: (frame) => this.ctx.outbox.write(frame),
+      direct: () => (this.direct && ready() ? this.direct.link(peerId) : null),
+    };
+  }
+
+  /** Signaling for a direct link, carried inside the tunnel (sealed, so no relay can alter it). */
+  private onControl(tunnel: Tunnel, message: unknown): void {
+    if (typeof message !== "object" || message === null) return;
+    const { t, signal } = message as { t?: unknown; signal?: unknown };
+    if (t === "rtc") {
+      if (this.direct) this.direct.receive(tunnel.remotePeer, signal, (reply) => tunnel.sendControl({ t: "rtc", signal: reply }));
+      else tunnel.sendControl({ t: "no-rtc" }); // tell the other side not to wait for us
+    } else if (t === "no-rtc") {
+      this.direct?.giveUp(tunnel.remotePeer);
+    }
   }
 
   /** Every tunnel fails: the link they ran over is gone. */
@@ -223,5 +281,5 @@ function closeFrame(
   code: (typeof TunnelCloseCode)[keyof typeof TunnelCloseCode],
   reason: string,
 ): Uint8Array {
-  return encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, reason });
+  return encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, sent: 0, reason });
 }

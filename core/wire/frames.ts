@@ -184,26 +184,39 @@ export type TunnelAcceptFrame = {
   window: number;
   sealed: Uint8Array;
 };
+/**
+ * A sealed piece of a tunnel's stream. `seq` numbers the pieces in each direction (and is the session
+ * cipher's nonce): a tunnel may move between the relay route and a direct link, and the receiver puts
+ * pieces back in order, drops repeats, and notices gaps.
+ */
 export type TunnelDataFrame = {
   type: typeof FrameType.TunnelData;
   flags: number;
   origin: Uint8Array;
   tunnelId: number;
+  seq: number;
   sealed: Uint8Array;
 };
+/**
+ * Flow control and acknowledgement, as running totals so a lost frame is made good by the next one:
+ * `granted` bytes the sender may have sent in all, and `ack`, the next seq the receiver expects.
+ */
 export type TunnelCreditFrame = {
   type: typeof FrameType.TunnelCredit;
   flags: number;
   origin: Uint8Array;
   tunnelId: number;
-  bytes: number;
+  granted: number;
+  ack: number;
 };
+/** Ends a tunnel; a normal close takes effect after the `sent` pieces before it have arrived. */
 export type TunnelCloseFrame = {
   type: typeof FrameType.TunnelClose;
   flags: number;
   origin: Uint8Array;
   tunnelId: number;
   code: TunnelCloseCode;
+  sent: number;
   reason: string;
 };
 
@@ -395,11 +408,15 @@ export function encodeFrame(frame: Frame): Uint8Array {
         .rest(frame.sealed)
         .finish();
     case FrameType.TunnelData:
-      return tunnelPath(frame, frame.sealed.length).rest(frame.sealed).finish();
+      return tunnelPath(frame, MAX_VARINT + frame.sealed.length).varint(frame.seq).rest(frame.sealed).finish();
     case FrameType.TunnelCredit:
-      return tunnelPath(frame, MAX_VARINT).varint(frame.bytes).finish();
+      return tunnelPath(frame, 2 * MAX_VARINT).varint(frame.granted).varint(frame.ack).finish();
     case FrameType.TunnelClose:
-      return tunnelPath(frame, 1 + textSize(frame.reason)).u8(frame.code).string(frame.reason, MAX_TEXT_BYTES).finish();
+      return tunnelPath(frame, 1 + MAX_VARINT + textSize(frame.reason))
+        .u8(frame.code)
+        .varint(frame.sent)
+        .string(frame.reason, MAX_TEXT_BYTES)
+        .finish();
     case FrameType.RelayHello:
       return start(frame.type, 1 + textSize(frame.address) + NONCE_BYTES)
         .u8(frame.flags)
@@ -598,6 +615,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         flags: r.u8("flags"),
         origin: r.fixed("origin", PEER_ID_BYTES),
         tunnelId: r.varint("tunnelId"),
+        seq: r.varint("seq"),
         sealed: r.rest(),
       };
     case FrameType.TunnelCredit:
@@ -606,7 +624,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         flags: r.u8("flags"),
         origin: r.fixed("origin", PEER_ID_BYTES),
         tunnelId: r.varint("tunnelId"),
-        bytes: r.varint("bytes"),
+        granted: r.varint("granted"),
+        ack: r.varint("ack"),
       };
       break;
     case FrameType.TunnelClose:
@@ -616,6 +635,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         origin: r.fixed("origin", PEER_ID_BYTES),
         tunnelId: r.varint("tunnelId"),
         code: enumValue("tunnel close code", r.u8("code"), TunnelCloseCode),
+        sent: r.varint("sent"),
         reason: r.string("reason", MAX_TEXT_BYTES),
       };
       break;

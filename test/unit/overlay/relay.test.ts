@@ -645,9 +645,9 @@ describe("relay routing", () => {
     const accept = member.send({ type: FrameType.TunnelAccept, origin: caller.peerId, tunnelId: 1, window: 4096, sealed: garbage(60) });
     assert.deepEqual(encodeFrame(await caller.expect(FrameType.TunnelAccept)), accept);
 
-    const toMember = caller.send({ type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, sealed: garbage(700) });
-    const toCaller = member.send({ type: FrameType.TunnelData, flags: 0, origin: caller.peerId, tunnelId: 1, sealed: garbage(700) });
-    const credit = member.send({ type: FrameType.TunnelCredit, flags: 0, origin: caller.peerId, tunnelId: 1, bytes: 700 });
+    const toMember = caller.send({ type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, seq: 0, sealed: garbage(700) });
+    const toCaller = member.send({ type: FrameType.TunnelData, flags: 0, origin: caller.peerId, tunnelId: 1, seq: 0, sealed: garbage(700) });
+    const credit = member.send({ type: FrameType.TunnelCredit, flags: 0, origin: caller.peerId, tunnelId: 1, granted: 700, ack: 0 });
     assert.deepEqual(encodeFrame(await member.expect(FrameType.TunnelData)), toMember);
     assert.deepEqual(encodeFrame(await caller.expect(FrameType.TunnelData)), toCaller);
     assert.deepEqual(encodeFrame(await caller.expect(FrameType.TunnelCredit)), credit);
@@ -655,14 +655,14 @@ describe("relay routing", () => {
     assert.equal(member.relaySent.find((bytes) => bytes[1] === FrameType.TunnelData), dataIn);
 
     // A third peer cannot inject into the tunnel in either direction.
-    bystander.send({ type: FrameType.TunnelData, flags: 0, origin: caller.peerId, tunnelId: 1, sealed: garbage(10) });
-    bystander.send({ type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, sealed: garbage(10) });
+    bystander.send({ type: FrameType.TunnelData, flags: 0, origin: caller.peerId, tunnelId: 1, seq: 0, sealed: garbage(10) });
+    bystander.send({ type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, seq: 0, sealed: garbage(10) });
 
     // Closing: the path is forgotten once both directions have closed normally.
-    caller.send({ type: FrameType.TunnelClose, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, code: TunnelCloseCode.Normal, reason: "done" });
+    caller.send({ type: FrameType.TunnelClose, flags: TUNNEL_TO_MEMBER, origin: caller.peerId, tunnelId: 1, code: TunnelCloseCode.Normal, sent: 0, reason: "done" });
     assert.equal((await member.expect(FrameType.TunnelClose)).reason, "done");
     assert.equal(relay.snapshot().tunnels, 1, "half-closed: the member may still send");
-    member.send({ type: FrameType.TunnelClose, flags: 0, origin: caller.peerId, tunnelId: 1, code: TunnelCloseCode.Normal, reason: "ok" });
+    member.send({ type: FrameType.TunnelClose, flags: 0, origin: caller.peerId, tunnelId: 1, code: TunnelCloseCode.Normal, sent: 0, reason: "ok" });
     assert.equal((await caller.expect(FrameType.TunnelClose)).reason, "ok");
     assert.equal(relay.snapshot().tunnels, 0);
     await settle();

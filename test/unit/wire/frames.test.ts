@@ -150,14 +150,14 @@ const vectors: Vector[] = [
   },
   {
     name: "TunnelData",
-    frame: { type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: fill(0xdd, 16), tunnelId: 1, sealed: fromHex("ff00ff") },
-    hex: "01 32 01" + hex("dd", 16) + "01 ff00ff",
+    frame: { type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: fill(0xdd, 16), tunnelId: 1, seq: 300, sealed: fromHex("ff00ff") },
+    hex: "01 32 01" + hex("dd", 16) + "01 ac02 ff00ff",
     routed: true,
   },
   {
     name: "TunnelCredit",
-    frame: { type: FrameType.TunnelCredit, flags: 0, origin: fill(0xee, 16), tunnelId: 16383, bytes: 2 ** 18 },
-    hex: "01 33 00" + hex("ee", 16) + "ff7f 808010",
+    frame: { type: FrameType.TunnelCredit, flags: 0, origin: fill(0xee, 16), tunnelId: 16383, granted: 2 ** 18, ack: 0 },
+    hex: "01 33 00" + hex("ee", 16) + "ff7f 808010 00",
   },
   {
     name: "TunnelClose",
@@ -167,9 +167,10 @@ const vectors: Vector[] = [
       origin: fill(0x12, 16),
       tunnelId: 5,
       code: TunnelCloseCode.Refused,
+      sent: 7,
       reason: "busy",
     },
-    hex: "01 34 01" + hex("12", 16) + "05 02 04 62757379",
+    hex: "01 34 01" + hex("12", 16) + "05 02 07 04 62757379",
   },
   {
     name: "RelayHello",
@@ -344,7 +345,7 @@ describe("broken frames", () => {
       ["hello agent", "01 02" + hex("33", 32) + hex("44", 64) + "02 c328"],
       ["goaway reason", "01 06 01 ff"],
       ["nack message", "01 13 07 02 03 eda080"],
-      ["tunnel close reason", "01 34 01" + hex("12", 16) + "05 02 01 80"],
+      ["tunnel close reason", "01 34 01" + hex("12", 16) + "05 02 00 01 80"],
     ];
     for (const [what, bytes] of cases) assertWireError(() => decodeFrame(fromHex(bytes)), "malformed", what);
   });
