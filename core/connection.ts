@@ -25,6 +25,7 @@ import { BroadcastReceiver, broadcast } from "./patterns/broadcast.ts";
 import type { BroadcastHandler, SendOptions } from "./patterns/broadcast.ts";
 import type { Payload, PeerContext } from "./patterns/context.ts";
 import { Subscriptions, publish } from "./patterns/pubsub.ts";
+import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
 import type { TopicHandler } from "./patterns/pubsub.ts";
 import { RequestCaller, RequestServer } from "./patterns/request.ts";
 import type { RequestHandler, RequestOptions, ServiceLimits } from "./patterns/request.ts";
@@ -197,6 +198,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       compressAbove: options.compressAbove ?? 4096,
       networkNow: () => this.clock.now() + this.clockOffset,
       report: (error, context) => this.emit("error", { error, context }),
+      sendOrder: new SendSequence(),
+      receiveOrder: new ReceiveOrder(),
     };
     this.joins = new Joins(this.clock, (frame) => this.outbox.sendNow(frame), (keys, message) =>
       this.emit("error", { error: new DeniedError(`relay refused ${keys.kind} "${keys.name}": ${message}`), context: "rejoin" }),

@@ -6,9 +6,11 @@
 import type { Clock, TimerHandle } from "./clock.ts";
 import { ClosedError, TimeoutError } from "./errors.ts";
 import type { Link } from "./transports/link.ts";
+import { yieldToEventLoop } from "./yield.ts";
 
 interface Entry {
   frame: Uint8Array;
+  onSent: (() => void) | undefined;
   resolve(): void;
   reject(error: Error): void;
   timer: TimerHandle | null;
@@ -16,6 +18,8 @@ interface Entry {
 }
 
 const RESOLVED = Promise.resolve();
+/** A writer that never has to wait still gets a turn of the event loop this often. */
+const YIELD_EVERY_MS = 10;
 
 export class Outbox {
   private link: Link | null = null;
@@ -23,6 +27,7 @@ export class Outbox {
   private head = 0;
   private pollTimer: TimerHandle | null = null;
   private closedWith: Error | null = null;
+  private lastYield = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -46,18 +51,25 @@ export class Outbox {
   }
 
   /**
-   * Queues a frame behind everything written before it. Resolves once the frame is handed to a link;
-   * rejects with TimeoutError if that has not happened within `timeoutMs`.
+   * Queues a frame behind everything written before it. Resolves once the frame is handed to a link
+   * (`onSent` is called at that very moment); rejects with TimeoutError if that has not happened
+   * within `timeoutMs`.
    */
-  write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError): Promise<void> {
+  write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError, onSent?: () => void): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const link = this.link;
     if (link && this.pending === 0 && link.bufferedAmount < this.highWaterMark) {
       link.send(frame);
-      return RESOLVED;
+      onSent?.();
+      // The socket keeps up, so nothing makes the writer wait; make it wait a turn now and then, or it
+      // starves the event loop (no reads, no timers, no heartbeats) for as long as it has data.
+      const now = this.clock.now();
+      if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
+      this.lastYield = now;
+      return yieldToEventLoop();
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { frame, resolve, reject, timer: null, done: false };
+      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false };
       if (timeoutMs !== undefined) {
         entry.timer = this.clock.setTimeout(() => {
           if (entry.done) return;
@@ -92,6 +104,7 @@ export class Outbox {
       const entry = this.queue[this.head++]!;
       if (entry.done) continue;
       link.send(entry.frame);
+      entry.onSent?.();
       this.settle(entry);
     }
     if (this.head === this.queue.length) {

@@ -8,6 +8,7 @@ import { Purpose } from "../crypto/seal.ts";
 import { FrameType, MAX_HOPS, encodeFrame } from "../wire/frames.ts";
 import type { BroadcastFrame } from "../wire/frames.ts";
 import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
+import { STAMP_OVERHEAD, readStamp } from "./stream-order.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
 
 export interface SendOptions {
@@ -26,7 +27,7 @@ export function broadcast(ctx: PeerContext, name: string, payload: Payload, opti
     const keys = ctx.keyring.get("cluster", name);
     const body = toBytes(payload);
     checkSize(ctx, body, "broadcast");
-    const sealed = sealFor(ctx, keys, body, Purpose.Broadcast, { sensitive: options.sensitive });
+    const sealed = sealFor(ctx, keys, ctx.sendOrder.stamp(keys.id, body), Purpose.Broadcast, { sensitive: options.sensitive });
     const frame = encodeFrame({ type: FrameType.Broadcast, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
     return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
   } catch (error) {
@@ -43,10 +44,35 @@ export class BroadcastReceiver {
   ) {}
 
   onBroadcast(frame: BroadcastFrame): void {
-    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Broadcast, `broadcast to "${this.keys.name}"`);
-    if (!opened) return;
-    deliver(this.ctx, () => this.handler(opened.body, { origin: toHex(frame.origin), name: this.keys.name }), this.keys.name);
+    const what = `broadcast to "${this.keys.name}"`;
+    const body = openInOrder(this.ctx, this.keys, frame.sealed, frame.origin, Purpose.Broadcast, what);
+    if (!body) return;
+    deliver(this.ctx, () => this.handler(body, { origin: toHex(frame.origin), name: this.keys.name }), this.keys.name);
   }
+}
+
+/**
+ * Opens a stamped broadcast or publish and checks its place in its sender's order; returns the body to
+ * deliver, or null (not authentic, a replay, or overtaken by a later message from the same sender).
+ */
+export function openInOrder(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  sealed: Uint8Array,
+  origin: Uint8Array,
+  purpose: Purpose,
+  what: string,
+): Uint8Array | null {
+  const opened = openFresh(ctx, keys, sealed, purpose, what, undefined, STAMP_OVERHEAD);
+  if (!opened) return null;
+  let stamped;
+  try {
+    stamped = readStamp(opened.body);
+  } catch (error) {
+    ctx.report(error as Error, what);
+    return null;
+  }
+  return ctx.receiveOrder.accept(toHex(origin), toHex(keys.id), stamped) ? stamped.body : null;
 }
 
 /** Runs a handler; a throw or a rejection is reported, never allowed to break the dispatch loop. */

@@ -9,6 +9,7 @@ import type { ServiceKeys } from "../crypto/keys.ts";
 import { SealError, open, seal } from "../crypto/seal.ts";
 import type { Opened, Purpose } from "../crypto/seal.ts";
 import { TooLargeError } from "../errors.ts";
+import type { ReceiveOrder, SendSequence } from "./stream-order.ts";
 
 export interface PeerContext {
   readonly peerId: Uint8Array;
@@ -24,6 +25,9 @@ export interface PeerContext {
   networkNow(): number;
   /** A non-fatal problem worth telling the application about (an unreadable frame, a handler bug). */
   report(error: Error, context: string): void;
+  /** Numbers this peer's broadcasts and publishes, and keeps other senders' in order. */
+  readonly sendOrder: SendSequence;
+  readonly receiveOrder: ReceiveOrder;
 }
 
 export type Payload = Uint8Array | string;
@@ -54,10 +58,12 @@ export function openFresh(
   purpose: Purpose,
   what: string,
   onReplay?: (opened: Opened) => void,
+  /** Bytes a pattern adds to a body of the maximum size (its own framing inside the seal). */
+  framing = 0,
 ): Opened | null {
   let opened: Opened;
   try {
-    opened = open(keys.payloadKey, sealed, ctx.maxMessage());
+    opened = open(keys.payloadKey, sealed, ctx.maxMessage() + framing);
     if (opened.purpose !== purpose) throw new SealError(`sealed for purpose ${opened.purpose}, expected ${purpose}`);
   } catch (error) {
     ctx.report(error as Error, what);

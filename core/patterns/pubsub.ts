@@ -7,10 +7,10 @@ import type { ServiceKeys } from "../crypto/keys.ts";
 import { Purpose } from "../crypto/seal.ts";
 import { FrameType, MAX_HOPS, encodeFrame } from "../wire/frames.ts";
 import type { PublishFrame } from "../wire/frames.ts";
-import { deliver } from "./broadcast.ts";
+import { deliver, openInOrder } from "./broadcast.ts";
 import type { SendOptions } from "./broadcast.ts";
 import { DEFAULT_SEND_TIMEOUT } from "./broadcast.ts";
-import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
+import { checkSize, sealFor, toBytes } from "./context.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
 
 export type TopicHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
@@ -20,7 +20,7 @@ export function publish(ctx: PeerContext, name: string, payload: Payload, option
     const keys = ctx.keyring.get("topic", name);
     const body = toBytes(payload);
     checkSize(ctx, body, "publish");
-    const sealed = sealFor(ctx, keys, body, Purpose.Publish, { sensitive: options.sensitive });
+    const sealed = sealFor(ctx, keys, ctx.sendOrder.stamp(keys.id, body), Purpose.Publish, { sensitive: options.sensitive });
     const frame = encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
     return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
   } catch (error) {
@@ -71,9 +71,9 @@ export class Subscriptions {
     const topic = this.topics.get(toHex(frame.id));
     if (!topic) return; // unsubscribed while the message was on its way
     const name = topic.keys.name;
-    const opened = openFresh(this.ctx, topic.keys, frame.sealed, Purpose.Publish, `publish on "${name}"`);
-    if (!opened) return;
+    const body = openInOrder(this.ctx, topic.keys, frame.sealed, frame.origin, Purpose.Publish, `publish on "${name}"`);
+    if (!body) return;
     const info: MessageInfo = { origin: toHex(frame.origin), name };
-    for (const handler of [...topic.handlers]) deliver(this.ctx, () => handler(opened.body, info), name);
+    for (const handler of [...topic.handlers]) deliver(this.ctx, () => handler(body, info), name);
   }
 }

@@ -45,8 +45,6 @@ interface Call {
 
 export class RequestCaller {
   private nextReqId = 1;
-  /** Counts link losses, so a write that completes after its link died is not taken as sent. */
-  private detachments = 0;
   private readonly calls = new Map<number, Call>();
 
   constructor(private readonly ctx: PeerContext) {}
@@ -142,7 +140,6 @@ export class RequestCaller {
 
   /** The link died: calls it carried go again once a link is back. Members drop duplicates by message id. */
   onDetached(): void {
-    this.detachments++;
     for (const call of this.calls.values()) call.sent = false;
   }
 
@@ -155,17 +152,15 @@ export class RequestCaller {
   }
 
   private send(call: Call): void {
-    const detachments = this.detachments;
     call.queued = true;
-    this.ctx.outbox.write(call.frame, call.timeoutMs).then(
-      () => {
-        call.queued = false;
-        // Written to a link that has died since (its close was seen first): that link lost it.
-        call.sent = detachments === this.detachments;
-      },
-      () => (call.queued = false), // the call's own timer reports the timeout
-    );
+    const sent = () => {
+      call.queued = false;
+      call.sent = true;
+    };
+    // The call's own timer reports a timeout; a rejected write only means it never left the outbox.
+    this.ctx.outbox.write(call.frame, call.timeoutMs, undefined, sent).catch(() => (call.queued = false));
   }
+
 }
 
 export type RequestHandler = (body: Uint8Array, info: MessageInfo) => Payload | Promise<Payload>;
