@@ -280,7 +280,14 @@ export class Backbone {
       existing.close(CloseCode.Redundant, "duplicate relay link");
       this.onClose(existing);
     }
-    const relayLink = new RelayLink(link, known.id, known.address, outgoing, this.options.clock.now(), this.options.outboundLimit);
+    let lastReport = -Infinity;
+    const relayLink = new RelayLink(link, known.id, known.address, outgoing, this.options.clock.now(), this.options.outboundLimit, (full) => {
+      // Once a second at most: a flooded link would otherwise flood the log too.
+      const now = this.options.clock.now();
+      if (now - lastReport < 1000) return;
+      lastReport = now;
+      this.options.log("relay-link-overflow", { relay: full.hex, dropped: full.dropped, queued: full.link.bufferedAmount });
+    });
     this.links.set(known.hex, relayLink);
     this.table.setLinked(known.hex, true);
     this.failures.delete(known.hex);

@@ -26,6 +26,8 @@ export class RelayLink implements Hop {
     readonly outgoing: boolean,
     now: number,
     private readonly outboundLimit: number,
+    /** Told when a frame is refused for a full queue (to log it: the loss must not go unseen). */
+    private readonly onOverflow: (link: RelayLink) => void = () => {},
   ) {
     this.hex = toHex(relayId);
     this.lastHeard = now;
@@ -47,6 +49,7 @@ export class RelayLink implements Hop {
     if (this.gone) return false;
     if (this.link.bufferedAmount + bytes.length > this.outboundLimit) {
       this.dropped++;
+      this.onOverflow(this);
       return false;
     }
     this.link.send(bytes);

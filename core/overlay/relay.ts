@@ -98,7 +98,8 @@ export interface RelaySnapshot {
   relayId: string;
   address: string;
   draining: boolean;
-  links: Array<{ relayId: string; address: string; direction: "in" | "out"; draining: boolean }>;
+  /** `dropped`: frames refused because the link's queue was full (they are lost). */
+  links: Array<{ relayId: string; address: string; direction: "in" | "out"; draining: boolean; dropped: number }>;
   directory: Array<{ relayId: string; address: string }>;
   peers: Array<{ peerId: string; agent: string; remote: string; clusters: string[]; topics: string[] }>;
   trees: Array<{ id: string; root: boolean; parent: string | null; children: Array<{ relayId: string; count: number }>; local: number }>;
@@ -283,6 +284,7 @@ export class Relay {
         address: link.address,
         direction: link.outgoing ? "out" : "in",
         draining: link.draining,
+        dropped: link.dropped,
       })),
       directory: this.backbone.directory().map((relay) => ({ relayId: relay.hex, address: relay.address })),
       peers: [...this.byPeer.values()].map((s) => ({
@@ -385,6 +387,12 @@ export class Relay {
     if (session.state === "challenged") {
       if (frame.type !== FrameType.Hello) return this.violation(session, CloseCode.Protocol, "expected hello");
       return this.onHello(session, frame);
+    }
+    // A link that said it is a relay is no peer: it may only say RelayHello (or heartbeat) until that
+    // makes it a relay link. Joins, requests or tunnels from it would outlive it: onClosed cleans up
+    // after peers only.
+    if (session.agent === "relay" && frame.type !== FrameType.RelayHello && frame.type !== FrameType.Ping && frame.type !== FrameType.Pong) {
+      return this.violation(session, CloseCode.Protocol, "a relay says RelayHello after its hello");
     }
     switch (frame.type) {
       case FrameType.Ping:
