@@ -28,6 +28,7 @@ import { Subscriptions, publish } from "./patterns/pubsub.ts";
 import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
 import type { TopicHandler } from "./patterns/pubsub.ts";
 import { RequestCaller, RequestServer } from "./patterns/request.ts";
+import { RequestAffinity } from "./patterns/request-affinity.ts";
 import type { RequestHandler, RequestOptions, ServiceLimits } from "./patterns/request.ts";
 import { DEFAULT_LIMITS } from "./patterns/request.ts";
 import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel.ts";
@@ -122,6 +123,8 @@ interface Service {
 }
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+/** The development-mode warning is printed once per process, not once per connection. */
+let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
@@ -185,7 +188,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     );
     this.peerId = toHex(this.attachment.peerId);
     const keyring = new Keyring(options.keys, options.development ?? false);
-    if (keyring.development) {
+    if (keyring.development && !developmentWarned) {
+      developmentWarned = true;
       console.warn("iris-mesh: DEVELOPMENT MODE: services without a configured key use keys derived from their names. INSECURE: anyone can read and join them.");
     }
     this.ctx = {
@@ -204,14 +208,18 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.joins = new Joins(this.clock, (frame) => this.outbox.sendNow(frame), (keys, message) =>
       this.emit("error", { error: new DeniedError(`relay refused ${keys.kind} "${keys.name}": ${message}`), context: "rejoin" }),
     );
-    this.caller = new RequestCaller(this.ctx);
-    this.subscriptions = new Subscriptions(this.ctx);
     this.direct = options.webrtc
       ? new DirectLinks(options.webrtc, this.clock, this.peerId, (peerId, frame) => this.dispatchDirect(peerId, frame))
       : null;
     this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels }, this.direct);
+    const affinity = this.direct
+      ? new RequestAffinity(this.direct, this.peerId, () => this.clock.now(), (cluster) => this.openSignalingTunnel(cluster))
+      : null;
+    this.caller = new RequestCaller(this.ctx, affinity, (peerId) => this.direct?.link(peerId) ?? null);
+    this.subscriptions = new Subscriptions(this.ctx);
     this.direct?.on("direct", (event) => {
       this.tunnels.directChanged(event.peerId);
+      if (!event.open) this.caller.onDirectClosed(event.peerId);
       this.emit("direct", event);
     });
   }
@@ -232,6 +240,11 @@ export class Connection extends Emitter<ConnectionEvents> {
    */
   dropDirectLink(peerId: string, options: { abrupt?: boolean } = {}): void {
     this.direct?.drop(peerId, options.abrupt ?? false);
+  }
+
+  /** Requests this connection has sent, by route: through the relays, or over direct links. */
+  get requestRoutes(): { relayed: number; direct: number } {
+    return { ...this.caller.sent };
   }
 
   /** Requests waiting for their reply: for introspection and leak checks. */
@@ -482,11 +495,40 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
   }
 
-  /** Frames from a direct link: only tunnel traffic travels there. */
+  /** Frames from a direct link: tunnel traffic, and requests and replies between the two peers. */
   private dispatchDirect(peerId: string, frame: Frame): void {
-    if (frame.type === FrameType.TunnelData || frame.type === FrameType.TunnelCredit || frame.type === FrameType.TunnelClose) {
-      this.tunnels.onPath(frame, peerId);
+    switch (frame.type) {
+      case FrameType.TunnelData:
+      case FrameType.TunnelCredit:
+      case FrameType.TunnelClose:
+        return this.tunnels.onPath(frame, peerId);
+      case FrameType.Request: {
+        // Only the peer at the other end may ask over its link, in its own name.
+        if (toHex(frame.origin) !== peerId) return;
+        const service = this.services.get(toHex(frame.id));
+        return service?.requests.onRequest(frame, this.direct?.link(peerId) ?? null);
+      }
+      case FrameType.Reply:
+        return this.caller.onReply(frame, peerId);
     }
+  }
+
+  /** A tunnel that only carries the signaling for a direct link to the member that accepts it. */
+  private openSignalingTunnel(cluster: string): void {
+    this.tunnels.connect(cluster, { signalingOnly: true }).then(
+      (tunnel) => {
+        // Once the link is up (or the attempt is over) the tunnel has done its work.
+        const done = () => tunnel.close().catch(() => {});
+        const timer = this.clock.setTimeout(done, 20_000);
+        const off = this.on("direct", (event) => {
+          if (event.peerId !== tunnel.remotePeer || !event.open) return;
+          off();
+          this.clock.clearTimeout(timer);
+          done();
+        });
+      },
+      () => {}, // no member took it: requests simply stay on the relays
+    );
   }
 
   /** A request for a cluster we left while it was on its way: say so rather than let it time out. */

@@ -4,7 +4,9 @@
 // to `queuedBytes` more; past that the caller gets OverloadedError at once.
 
 import type { TimerHandle } from "../clock.ts";
-import { equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../bytes.ts";
+import { concat, equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../bytes.ts";
+import type { Link } from "../transports/link.ts";
+import type { RequestAffinity } from "./request-affinity.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../crypto/seal.ts";
 import {
@@ -15,7 +17,7 @@ import {
   RemoteError,
   TimeoutError,
 } from "../errors.ts";
-import { FrameType, MAX_HOPS, ReplyStatus, encodeFrame } from "../wire/frames.ts";
+import { FrameType, MAX_HOPS, PEER_ID_BYTES, ReplyStatus, encodeFrame } from "../wire/frames.ts";
 import type { ReplyFrame, RequestFrame } from "../wire/frames.ts";
 import { checkSize, openFresh, sealFor, toBytes } from "./context.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
@@ -39,6 +41,8 @@ interface Call {
   sent: boolean;
   /** The frame waits in the outbox, which hands it to the next link by itself. */
   queued: boolean;
+  /** Sent straight to this member over a direct link (hex), or null: through the relays. */
+  direct: string | null;
   resolve(body: Uint8Array): void;
   reject(error: Error): void;
 }
@@ -46,8 +50,15 @@ interface Call {
 export class RequestCaller {
   private nextReqId = 1;
   private readonly calls = new Map<number, Call>();
+  /** Requests sent, by route: for introspection (and the proof that requests do go direct). */
+  readonly sent = { relayed: 0, direct: 0 };
 
-  constructor(private readonly ctx: PeerContext) {}
+  constructor(
+    private readonly ctx: PeerContext,
+    /** Where requests may go directly, when replies show one member takes them all. */
+    private readonly affinity: RequestAffinity | null = null,
+    private readonly directLink: (peerId: string) => Link | null = () => null,
+  ) {}
 
   get pending(): number {
     return this.calls.size;
@@ -92,6 +103,7 @@ export class RequestCaller {
           timeoutMs,
           sent: false,
           queued: false,
+          direct: null,
           resolve: (reply) => finish(() => resolve(reply)),
           reject: (error) => finish(() => reject(error)),
         };
@@ -105,7 +117,8 @@ export class RequestCaller {
     }
   }
 
-  onReply(frame: ReplyFrame): void {
+  /** A reply, from the relays (`directFrom` null) or over a direct link with that member. */
+  onReply(frame: ReplyFrame, directFrom: string | null = null): void {
     const call = this.calls.get(frame.reqId);
     if (!call) return; // late: the caller gave up already
     switch (frame.status) {
@@ -113,7 +126,7 @@ export class RequestCaller {
       case ReplyStatus.Remote: {
         let opened;
         try {
-          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage());
+          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
           const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
           if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
             throw new SealError("reply is not bound to this request");
@@ -123,8 +136,11 @@ export class RequestCaller {
           this.ctx.report(error as Error, `reply to request ${frame.reqId}`);
           return;
         }
-        if (frame.status === ReplyStatus.Ok) call.resolve(opened.body);
-        else call.reject(new RemoteError(safeText(opened.body)));
+        if (frame.status === ReplyStatus.Remote) return call.reject(new RemoteError(safeText(opened.body)));
+        if (opened.body.length < PEER_ID_BYTES) return this.ctx.report(new SealError("reply names no member"), "reply");
+        // The answering member names itself first: that is how requests find their way to direct links.
+        if (directFrom === null) this.affinity?.answeredBy(call.keys.name, toHex(opened.body.subarray(0, PEER_ID_BYTES)));
+        call.resolve(opened.body.subarray(PEER_ID_BYTES));
         return;
       }
       case ReplyStatus.Overloaded:
@@ -147,11 +163,35 @@ export class RequestCaller {
     for (const call of this.calls.values()) if (!call.sent && !call.queued) this.send(call);
   }
 
+  /** The direct link to `peerId` is gone: what went over it goes again through the relays. */
+  onDirectClosed(peerId: string): void {
+    for (const call of this.calls.values()) {
+      if (call.direct !== peerId) continue;
+      call.direct = null;
+      call.sent = false;
+      if (!call.queued) this.sendViaRelays(call);
+    }
+  }
+
   failAll(error: Error): void {
     for (const call of [...this.calls.values()]) call.reject(error);
   }
 
   private send(call: Call): void {
+    const member = this.affinity?.route(call.keys.name) ?? null;
+    const link = member === null ? null : this.directLink(member);
+    if (member !== null && link) {
+      call.direct = member;
+      call.sent = true;
+      this.sent.direct++;
+      link.send(call.frame);
+      return;
+    }
+    this.sent.relayed++;
+    this.sendViaRelays(call);
+  }
+
+  private sendViaRelays(call: Call): void {
     call.queued = true;
     const sent = () => {
       call.queued = false;
@@ -182,6 +222,7 @@ export const DEFAULT_LIMITS: Required<ServiceLimits> = {
 
 interface Job {
   frame: RequestFrame;
+  replyVia: Link | null;
   messageId: Uint8Array;
   body: Uint8Array;
 }
@@ -210,21 +251,23 @@ export class RequestServer {
     return this.running + this.queue.length;
   }
 
-  onRequest(frame: RequestFrame): void {
+  /** A request, from the relays, or over a direct link (`replyVia`) where its reply goes back too. */
+  onRequest(frame: RequestFrame, replyVia: Link | null = null): void {
     // A request seen before is a re-send after a reconnect, a failover or a relay's retry: it runs once
     // only, and if its reply is still at hand the caller gets it again (the first may have been lost).
     const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Request, `request for "${this.keys.name}"`, (seen) =>
-      this.replies.resend(seen.messageId),
+      this.replies.resend(seen.messageId, replyVia),
     );
     if (!opened) return;
     if (!this.handler) {
-      return this.reply(frame, ReplyStatus.Remote, opened.messageId, utf8("this member does not handle requests"));
+      return this.reply(frame, replyVia, ReplyStatus.Remote, opened.messageId, utf8("this member does not handle requests"));
     }
-    const job = { frame, messageId: opened.messageId, body: opened.body };
+    const job: Job = { frame, replyVia, messageId: opened.messageId, body: opened.body };
     if (this.running < this.limits.concurrency) return this.run(job);
     if (this.queuedBytes + queuedSize(job) > this.limits.queuedBytes) {
       this.sendReply(
         frame,
+        replyVia,
         ReplyStatus.Overloaded,
         utf8(`member of "${this.keys.name}" is overloaded: ${this.running} running, ${this.queuedBytes} bytes queued`),
       );
@@ -245,11 +288,11 @@ export class RequestServer {
         (result) => {
           const body = toBytes(result);
           checkSize(this.ctx, body, "reply");
-          this.reply(job.frame, ReplyStatus.Ok, job.messageId, body);
+          this.reply(job.frame, job.replyVia, ReplyStatus.Ok, job.messageId, concat(this.ctx.peerId, body));
         },
-        (error: unknown) => this.reply(job.frame, ReplyStatus.Remote, job.messageId, utf8(errorMessage(error))),
+        (error: unknown) => this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(errorMessage(error))),
       )
-      .catch((error: Error) => this.reply(job.frame, ReplyStatus.Remote, job.messageId, utf8(error.message)))
+      .catch((error: Error) => this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(error.message)))
       .finally(() => {
         this.running--;
         const next = this.queue.shift();
@@ -262,16 +305,19 @@ export class RequestServer {
       });
   }
 
-  private reply(frame: RequestFrame, status: ReplyStatus, inReplyTo: Uint8Array, body: Uint8Array): void {
+  private reply(frame: RequestFrame, via: Link | null, status: ReplyStatus, inReplyTo: Uint8Array, body: Uint8Array): void {
     const purpose = status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
     const sealed = sealFor(this.ctx, this.keys, body, purpose, { inReplyTo });
-    const reply = this.sendReply(frame, status, sealed);
+    const reply = this.sendReply(frame, via, status, sealed);
     this.replies.remember(inReplyTo, reply, frame.timeoutMs);
   }
 
-  private sendReply(frame: RequestFrame, status: ReplyStatus, body: Uint8Array): Uint8Array {
+  private sendReply(frame: RequestFrame, via: Link | null, status: ReplyStatus, body: Uint8Array): Uint8Array {
     const reply = encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body });
-    this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
+    // Back the way the request came; if a direct link died meanwhile, the caller re-sends through the
+    // relays and this reply comes from the cache.
+    if (via) via.send(reply);
+    else this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
     return reply;
   }
 }
@@ -321,9 +367,10 @@ class ReplyCache {
     }
   }
 
-  resend(requestId: Uint8Array): void {
+  resend(requestId: Uint8Array, via: Link | null): void {
     const entry = this.entries.get(toHex(requestId));
     if (!entry || entry.expires <= this.ctx.clock.now()) return;
-    this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
+    if (via) via.send(entry.frame);
+    else this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
   }
 }

@@ -44,7 +44,7 @@ export const DEFAULT_TUNNEL_SETTINGS: TunnelSettings = {
   window: 256 * 1024,
   maxWindow: 16 * 1024 * 1024,
   maxMessage: 64 * 1024 * 1024,
-  chunkSize: 16 * 1024,
+  chunkSize: 64 * 1024,
   closeTimeout: 10_000,
   gapTimeout: 10_000,
 };

@@ -20,7 +20,15 @@ import type { TunnelRoutes, TunnelSettings } from "./tunnel.ts";
 export interface TunnelOptions {
   /** Milliseconds to wait for a member to accept. Default 10 s. */
   timeout?: number;
+  /**
+   * Internal: a tunnel that only carries the signaling for a direct link to the member that accepts
+   * it. Any member with direct links accepts one, whatever its handlers; the application never sees it.
+   */
+  signalingOnly?: boolean;
 }
+
+/** The open's sealed body: the caller's ephemeral key, then flags. */
+const OPEN_SIGNALING_ONLY = 0x01;
 
 export const DEFAULT_TUNNEL_TIMEOUT = 10_000;
 const SESSION_LABEL = "tunnel";
@@ -74,10 +82,12 @@ export class Tunnels {
       const tunnelId = this.nextTunnelId++;
       const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL);
       const messageId = randomBytes(MESSAGE_ID_BYTES);
-      const sealed = sealFor(this.ctx, keys, handshake.publicKey, Purpose.TunnelOpen, { messageId, sensitive: true });
+      const body = concat(handshake.publicKey, Uint8Array.of(options.signalingOnly ? OPEN_SIGNALING_ONLY : 0));
+      const sealed = sealFor(this.ctx, keys, body, Purpose.TunnelOpen, { messageId, sensitive: true });
       const frame = encodeFrame({
         type: FrameType.TunnelOpen,
-        hops: MAX_HOPS, flags: 0,
+        hops: MAX_HOPS,
+        flags: 0,
         id: keys.id,
         origin: this.ctx.peerId,
         tunnelId,
@@ -111,15 +121,20 @@ export class Tunnels {
       this.write(closeFrame(false, frame.origin, frame.tunnelId, code, reason));
     const opened = openFresh(this.ctx, keys, frame.sealed, Purpose.TunnelOpen, `tunnel open for "${keys.name}"`);
     if (!opened) return;
-    if (opened.body.length !== EPHEMERAL_KEY_BYTES) return refuse(TunnelCloseCode.Protocol, "malformed tunnel open");
-    if (!service.handler) return refuse(TunnelCloseCode.Refused, "this member does not accept tunnels");
-    if (!service.admit()) return refuse(TunnelCloseCode.Refused, "member overloaded: no free tunnel slot");
+    if (opened.body.length !== EPHEMERAL_KEY_BYTES + 1) return refuse(TunnelCloseCode.Protocol, "malformed tunnel open");
+    const signalingOnly = (opened.body[EPHEMERAL_KEY_BYTES]! & OPEN_SIGNALING_ONLY) !== 0;
+    if (signalingOnly) {
+      if (!this.direct) return refuse(TunnelCloseCode.Refused, "this member makes no direct links");
+    } else {
+      if (!service.handler) return refuse(TunnelCloseCode.Refused, "this member does not accept tunnels");
+      if (!service.admit()) return refuse(TunnelCloseCode.Refused, "member overloaded: no free tunnel slot");
+    }
     const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL);
     let cipher;
     try {
-      cipher = handshake.finish(opened.body);
+      cipher = handshake.finish(opened.body.subarray(0, EPHEMERAL_KEY_BYTES));
     } catch (error) {
-      service.release();
+      if (!signalingOnly) service.release();
       return refuse(TunnelCloseCode.Protocol, (error as Error).message);
     }
     const key = `${toHex(frame.origin)}:${frame.tunnelId}`;
@@ -141,7 +156,7 @@ export class Tunnels {
       onEnded: () => {
         this.incoming.delete(key);
         this.heard.delete(tunnel);
-        service.release();
+        if (!signalingOnly) service.release();
       },
     });
     this.incoming.set(key, tunnel);
@@ -159,7 +174,12 @@ export class Tunnels {
         sealed,
       }),
     );
-    const handler = service.handler;
+    if (signalingOnly) {
+      // Nothing for the application: the tunnel ends when the caller closes it.
+      drain(tunnel);
+      return;
+    }
+    const handler = service.handler!;
     deliver(this.ctx, () => handler(tunnel), keys.name);
   }
 
@@ -272,6 +292,13 @@ export class Tunnels {
   private write(frame: Uint8Array): void {
     this.ctx.outbox.write(frame).catch(() => {});
   }
+}
+
+/** Reads a tunnel to its end, ignoring what arrives (signaling-only tunnels carry only control pieces). */
+function drain(tunnel: Tunnel): void {
+  (async () => {
+    for await (const _ of tunnel);
+  })().catch(() => {});
 }
 
 function closeFrame(

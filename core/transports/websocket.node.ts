@@ -58,9 +58,11 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       options.onLink(new WebSocketLink(socket as unknown as WebSocketLike, remote), request);
     });
-    http.once("error", reject);
+    // `ws` re-emits the HTTP server's errors (a port in use, say); unheard, they would crash the process.
+    server.on("error", reject);
     http.listen(options.port, options.host, () => {
-      http.off("error", reject);
+      server.off("error", reject);
+      server.on("error", () => {}); // after listening, errors concern single connections, which close
       const address = http.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;

@@ -121,3 +121,41 @@ describe("direct links between Node peers", { timeout: 120_000 }, () => {
     assert.ok(record.order, "in order, nothing repeated");
   });
 });
+
+describe("requests that keep landing on one member", { timeout: 120_000 }, () => {
+  let relay: RelayProcess;
+  let member: Connection;
+  let caller: Connection;
+
+  before(async () => {
+    relay = await startRelay();
+    member = await connect({ relays: [relay.url], keys, webrtc });
+    caller = await connect({ relays: [relay.url], keys, webrtc });
+    await member.register("files", { request: (body) => body });
+  });
+
+  after(async () => {
+    await caller?.close();
+    await member?.close();
+    await relay?.stop();
+  });
+
+  test("move onto a direct link (one in eight still through the relay), and back when the link is cut", async () => {
+    const opened = caller.next("direct");
+    for (let i = 0; i < 40; i++) assert.equal(new TextDecoder().decode(await caller.request("files", `a${i}`)), `a${i}`);
+    // 32 replies all named the same member: the caller set up a direct link to it.
+    assert.deepEqual(await opened, { peerId: member.peerId, open: true });
+    const before = caller.requestRoutes;
+    for (let i = 0; i < 80; i++) assert.equal(new TextDecoder().decode(await caller.request("files", `b${i}`)), `b${i}`);
+    const after = caller.requestRoutes;
+    assert.equal(after.direct - before.direct, 70, "7 in 8 went straight to the member");
+    assert.equal(after.relayed - before.relayed, 10, "and 1 in 8 through the relay, to keep watching the balancing");
+
+    // Cut the link with requests in flight over it: they go again through the relay, answered once.
+    const inFlight = Array.from({ length: 50 }, (_, i) => caller.request("files", `c${i}`, { timeout: 10_000 }));
+    caller.dropDirectLink(member.peerId, { abrupt: true });
+    const replies = await Promise.all(inFlight);
+    replies.forEach((reply, i) => assert.equal(new TextDecoder().decode(reply), `c${i}`));
+    assert.equal(caller.pendingRequests, 0);
+  });
+});
