@@ -11,6 +11,8 @@ import { WireError } from "./wire/codec.ts";
 import { FrameType, WIRE_VERSION, decodeFrame, encodeFrame } from "./wire/frames.ts";
 import type { ChallengeFrame, Frame, WelcomeFrame } from "./wire/frames.ts";
 import { CloseCode } from "./transports/link.ts";
+import { secureLink } from "./transports/secure-link.ts";
+import type { NetworkKeys } from "./transports/secure-link.ts";
 import type { Dialer, Link } from "./transports/link.ts";
 
 export interface AttachmentOptions {
@@ -24,6 +26,8 @@ export interface AttachmentOptions {
   initialDelayMs: number;
   maxDelayMs: number;
   random: () => number;
+  /** A closed backbone: prove this network key first (see transports/secure-link.ts). */
+  networkKeys: NetworkKeys | null;
 }
 
 export interface Attached {
@@ -50,6 +54,9 @@ export interface AttachmentEvents {
 
 /** Relay heartbeats a peer may miss before it gives the link up. */
 const MISSED_HEARTBEATS = 3;
+/** Bounds on the heartbeat interval a relay announces (relay-server accepts 10 ms to 600 s). */
+const MIN_HEARTBEAT_MS = 10;
+const MAX_HEARTBEAT_MS = 600_000;
 
 /** Close codes after which trying again cannot help: this relay refused us on principle. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
@@ -113,10 +120,19 @@ export class RelayAttachment {
     if (this.stopped) return;
     const relay = this.relays[this.relayIndex % this.relays.length]!;
     this.relayIndex++;
-    this.options.dialer(relay, { maxFrame: this.options.maxFrame }).then(
-      (link) => this.handshake(relay, link),
-      (error: Error) => this.failed({ relay, code: 1006, reason: error.message, wasAttached: false }),
-    );
+    const { networkKeys: keys, clock, handshakeTimeoutMs } = this.options;
+    this.options
+      .dialer(relay, { maxFrame: this.options.maxFrame })
+      .then(
+        (link) => (keys ? secureLink(link, { role: "initiator", keys, clock, timeoutMs: handshakeTimeoutMs }) : link),
+        (error: Error) => Promise.reject(Object.assign(error, { closeCode: 1006 })),
+      )
+      .then(
+        (link) => this.handshake(relay, link),
+        (error: Error & { closeCode?: number }) =>
+          // A relay that hears no valid network-key handshake closes the link: a refusal, like a bad hello.
+          this.failed({ relay, code: error.closeCode ?? CloseCode.AuthFailed, reason: error.message, wasAttached: false }),
+      );
   }
 
   private handshake(relay: string, link: Link): void {
@@ -172,9 +188,12 @@ export class RelayAttachment {
           this.attempt = 0;
           // The relay pings every heartbeatMs; silence for a few of them means the link is dead even if
           // the socket has not noticed.
-          stopHeartbeat = every(clock, frame.heartbeatMs, () => {
+          // The relay's interval, within the range relays may be configured with: 0 would make this
+          // timer spin, and from 2^31 ms on timers fire at once and a dead relay would go unnoticed.
+          const heartbeatMs = Math.min(Math.max(frame.heartbeatMs, MIN_HEARTBEAT_MS), MAX_HEARTBEAT_MS);
+          stopHeartbeat = every(clock, heartbeatMs, () => {
             const silence = clock.now() - lastHeard;
-            if (silence > frame.heartbeatMs * MISSED_HEARTBEATS) {
+            if (silence > heartbeatMs * MISSED_HEARTBEATS) {
               link.close(CloseCode.HeartbeatTimeout, `relay silent for ${silence} ms`);
             }
           });

@@ -8,7 +8,8 @@ import type { Attached, Detached } from "./attachment.ts";
 import { fromHex, toHex, utf8 } from "./bytes.ts";
 import { systemClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
-import { generateIdentity } from "./crypto/keys.ts";
+import { generateIdentity, parseKey } from "./crypto/keys.ts";
+import { networkKeys } from "./transports/secure-link.ts";
 import type { ServiceKeys } from "./crypto/keys.ts";
 import { Keyring } from "./crypto/keyring.ts";
 import type { KeyInput } from "./crypto/keyring.ts";
@@ -48,6 +49,8 @@ export interface ConnectOptions {
   keys?: Record<string, KeyInput>;
   /** INSECURE: derive a key from the name for any service without one. For demos only. */
   development?: boolean;
+  /** The backbone's network key, when its relays admit only key holders. */
+  networkKey?: KeyInput;
   /** How to reach a relay address; node.ts and browser.ts inject a WebSocket dialer. */
   dialer: Dialer;
   clock?: Clock;
@@ -123,6 +126,10 @@ interface Service {
 }
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+function keyBytes(key: KeyInput, what: string): Uint8Array {
+  return typeof key === "string" ? parseKey(key, what) : key;
+}
+
 /** The development-mode warning is printed once per process, not once per connection. */
 let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
@@ -179,6 +186,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         initialDelayMs: options.reconnect?.initialDelay ?? 100,
         maxDelayMs: options.reconnect?.maxDelay ?? 5000,
         random,
+        networkKeys: options.networkKey === undefined ? null : networkKeys(keyBytes(options.networkKey, "network key")),
       },
       {
         attached: (attached) => this.onAttached(attached),

@@ -1,6 +1,7 @@
 // Relay configuration from command-line flags, then environment variables, then defaults.
 
 import { RELAY_DEFAULTS } from "../core/node.ts";
+import { parseKey } from "../core/crypto/keys.ts";
 
 export interface RelayServerConfig {
   host: string;
@@ -9,6 +10,8 @@ export interface RelayServerConfig {
   seeds: string[];
   /** The address other relays and peers should dial; by default the listening address. */
   advertise: string | null;
+  /** A closed backbone's network key (32 bytes), or null for an open one. */
+  networkKey: Uint8Array | null;
   maxRelayLinks: number;
   maxLinksPerAddress: number;
   maxHandshakesPerAddress: number;
@@ -32,6 +35,8 @@ Usage: iris-relay [options]
   --port <n>               port to listen on; 0 picks one  (IRIS_PORT, default 7600)
   --seed <url>             a relay to link to; repeatable  (IRIS_SEEDS, comma-separated)
   --advertise <url>        the address others should dial  (IRIS_ADVERTISE, default ws://host:port)
+  --network-key <key>      admit only relays and peers holding this key, and seal
+                           every hop (IRIS_NETWORK_KEY; base64url, 32 bytes)
   --max-relay-links <n>    most links to other relays      (IRIS_MAX_RELAY_LINKS, default 16)
   --drain-timeout <ms>     on SIGTERM, time to hand peers over before exiting (default 10000)
   --max-links-per-address <n>       links one IP address may hold (default 1024)
@@ -88,6 +93,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     port: integer("port", pick("port", "IRIS_PORT"), 7600, 0, 65535),
     seeds,
     advertise: pick("advertise", "IRIS_ADVERTISE") ?? null,
+    networkKey: networkKeyOf(pick("network-key", "IRIS_NETWORK_KEY")),
     maxRelayLinks: integer("max-relay-links", pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"), RELAY_DEFAULTS.maxRelayLinks, 1, 1024),
     drainTimeoutMs: integer("drain-timeout", flags.get("drain-timeout"), 10_000, 0, 600_000),
     maxLinksPerAddress: integer("max-links-per-address", flags.get("max-links-per-address"), RELAY_DEFAULTS.maxLinksPerAddress, 1, 1_000_000),
@@ -126,6 +132,7 @@ const KNOWN_FLAGS = new Set([
   "port",
   "seed",
   "advertise",
+  "network-key",
   "max-relay-links",
   "drain-timeout",
   "max-links-per-address",
@@ -139,6 +146,15 @@ const KNOWN_FLAGS = new Set([
   "log",
   "tap",
 ]);
+
+function networkKeyOf(text: string | undefined): Uint8Array | null {
+  if (text === undefined || text === "") return null;
+  try {
+    return parseKey(text, "--network-key");
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
 
 function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined || text === "") return fallback;

@@ -52,6 +52,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     startupGraceMs: config.startupGraceMs,
     maxRelayLinks: config.maxRelayLinks,
+    networkKey: config.networkKey ?? undefined,
     maxLinksPerAddress: config.maxLinksPerAddress,
     maxHandshakesPerAddress: config.maxHandshakesPerAddress,
     log,

@@ -14,6 +14,8 @@ import type { Frame, ProbeFrame, ProbeReplyFrame, RelayEntry, RelayHelloFrame } 
 import { CloseCode } from "../transports/link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
 import { RelayLink } from "./relay-link.ts";
+import { secureLink } from "../transports/secure-link.ts";
+import type { NetworkKeys } from "../transports/secure-link.ts";
 import { RoutingTable, commonPrefixBits, compareDistance } from "./routing-table.ts";
 import type { KnownRelay } from "./routing-table.ts";
 
@@ -32,6 +34,8 @@ export interface BackboneOptions {
   handshakeTimeoutMs: number;
   /** How often the relay reconsiders its links and gossips its directory. */
   maintenanceMs: number;
+  /** A closed backbone: links prove the network key and are sealed (see transports/secure-link.ts). */
+  networkKeys: NetworkKeys | null;
   log(event: string, fields: Record<string, string | number | boolean>): void;
 }
 
@@ -186,10 +190,13 @@ export class Backbone {
     const dialer = this.options.dialer;
     if (!dialer || this.stopped || this.dialing.has(address)) return;
     this.dialing.add(address);
-    dialer(address, { maxFrame: this.options.maxFrame }).then(
-      (link) => this.handshake(address, link, expected),
-      (error: Error) => this.dialFailed(address, expected, error.message),
-    );
+    const { networkKeys: keys, clock, handshakeTimeoutMs } = this.options;
+    dialer(address, { maxFrame: this.options.maxFrame })
+      .then((link) => (keys ? secureLink(link, { role: "initiator", keys, clock, timeoutMs: handshakeTimeoutMs }) : link))
+      .then(
+        (link) => this.handshake(address, link, expected),
+        (error: Error) => this.dialFailed(address, expected, error.message),
+      );
   }
 
   private handshake(address: string, link: Link, expected: KnownRelay | undefined): void {
@@ -244,6 +251,9 @@ export class Backbone {
         } else if (frame.type === FrameType.Relays) {
           // A full relay tells us whom to try instead before it closes.
           this.learn(frame.relays);
+        } else if (step !== "challenge" && (frame.type === FrameType.Ping || frame.type === FrameType.Pong)) {
+          // The other relay pings every link that has said hello, as this one did a round trip before
+          // its RelayHello: a heartbeat may arrive mid-handshake, and is no reason to give up.
         } else {
           link.close(CloseCode.Protocol, `unexpected frame ${frame.type} in the relay handshake`);
         }

@@ -32,6 +32,8 @@ import { PeerSession } from "./peer-session.ts";
 import type { SlowConsumerPolicy } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
 import { Router } from "./router.ts";
+import { networkKeys, secureLink } from "../transports/secure-link.ts";
+import type { NetworkKeys } from "../transports/secure-link.ts";
 
 export interface RelayOptions {
   /** The relay's long-lived identity; its relay id derives from it. A fresh one is made otherwise. */
@@ -40,6 +42,11 @@ export interface RelayOptions {
   address?: string;
   /** Relays to link to at start. */
   seeds?: string[];
+  /**
+   * A closed backbone: every link (peers' and relays') must prove this key in a handshake first, and
+   * every frame on it is sealed. Peers and relays without it are refused.
+   */
+  networkKey?: Uint8Array;
   /** How to dial other relays; without one the relay only accepts links. */
   dialer?: Dialer;
   clock?: Clock;
@@ -120,7 +127,8 @@ export class Relay {
   readonly backbone: Backbone;
   private readonly identity: SigningKeyPair;
   private readonly clock: Clock;
-  private readonly options: Required<Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log">>;
+  private readonly options: Required<Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log" | "networkKey">>;
+  private readonly networkKeys: NetworkKeys | null;
   private readonly log: RelayLog;
   private readonly sessions = new Set<PeerSession>();
   private readonly byPeer = new Map<string, PeerSession>();
@@ -157,6 +165,7 @@ export class Relay {
       startupGraceMs: options.startupGraceMs ?? RELAY_DEFAULTS.startupGraceMs,
       maintenanceMs: options.maintenanceMs ?? RELAY_DEFAULTS.maintenanceMs,
     };
+    this.networkKeys = options.networkKey ? networkKeys(options.networkKey) : null;
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
@@ -184,6 +193,7 @@ export class Relay {
         outboundLimit: this.options.outboundQueueLimit * RELAY_QUEUE_FACTOR,
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         maintenanceMs: this.options.maintenanceMs,
+        networkKeys: this.networkKeys,
         log: this.log,
       },
       {
@@ -220,6 +230,26 @@ export class Relay {
     if (counts) {
       counts.open++;
       counts.handshaking++;
+    }
+    if (!this.networkKeys) return this.startSession(link, counts, address);
+    // A closed backbone: the link must prove the network key first, and is sealed from then on.
+    secureLink(link, { role: "responder", keys: this.networkKeys, clock: this.clock, timeoutMs: this.options.handshakeTimeoutMs }).then(
+      (secured) => this.startSession(secured, counts, address),
+      (error: Error) => {
+        this.log("network-key-refused", { remote: link.remote, reason: error.message });
+        if (counts) {
+          counts.handshaking--;
+          counts.open--;
+          if (counts.open === 0) this.byAddress.delete(address!);
+        }
+      },
+    );
+  }
+
+  private startSession(link: Link, counts: { open: number; handshaking: number } | null, address: string | undefined): void {
+    if (this.closed) {
+      link.close(CloseCode.GoingAway, "relay is shutting down");
+      return;
     }
     const session = new PeerSession(
       link,

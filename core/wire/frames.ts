@@ -15,6 +15,7 @@ export const RELAY_ID_BYTES = 16;
 export const NONCE_BYTES = 32;
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
+export const LINK_MAC_BYTES = 32;
 export const MAX_TEXT_BYTES = 1024;
 /** Relay addresses are URLs; a Relays frame lists at most this many. */
 export const MAX_ADDRESS_BYTES = 512;
@@ -31,6 +32,8 @@ export const FrameType = {
   Ping: 0x04,
   Pong: 0x05,
   GoAway: 0x06,
+  LinkHello: 0x07,
+  LinkWelcome: 0x08,
   Join: 0x10,
   Leave: 0x11,
   Ack: 0x12,
@@ -124,6 +127,9 @@ export type WelcomeFrame = {
 export type PingFrame = { type: typeof FrameType.Ping; stamp: number };
 export type PongFrame = { type: typeof FrameType.Pong; stamp: number };
 export type GoAwayFrame = { type: typeof FrameType.GoAway; reason: string };
+/** The network-key handshake (see transports/secure-link.ts): an ephemeral key and a MAC under the key. */
+export type LinkHelloFrame = { type: typeof FrameType.LinkHello; ephemeral: Uint8Array; mac: Uint8Array };
+export type LinkWelcomeFrame = { type: typeof FrameType.LinkWelcome; ephemeral: Uint8Array; mac: Uint8Array };
 export type JoinFrame = {
   type: typeof FrameType.Join;
   corr: number;
@@ -285,6 +291,8 @@ export type Frame =
   | PingFrame
   | PongFrame
   | GoAwayFrame
+  | LinkHelloFrame
+  | LinkWelcomeFrame
   | JoinFrame
   | LeaveFrame
   | AckFrame
@@ -341,6 +349,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return start(frame.type, MAX_VARINT).varint(frame.stamp).finish();
     case FrameType.GoAway:
       return start(frame.type, textSize(frame.reason)).string(frame.reason, MAX_TEXT_BYTES).finish();
+    case FrameType.LinkHello:
+    case FrameType.LinkWelcome:
+      return start(frame.type, PUBLIC_KEY_BYTES + LINK_MAC_BYTES)
+        .fixed(frame.ephemeral, PUBLIC_KEY_BYTES)
+        .fixed(frame.mac, LINK_MAC_BYTES)
+        .finish();
     case FrameType.Join:
       return start(frame.type, MAX_VARINT + 1 + ID_BYTES + PUBLIC_KEY_BYTES + SIGNATURE_BYTES)
         .varint(frame.corr)
@@ -534,6 +548,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       break;
     case FrameType.GoAway:
       frame = { type, reason: r.string("reason", MAX_TEXT_BYTES) };
+      break;
+    case FrameType.LinkHello:
+    case FrameType.LinkWelcome:
+      frame = { type, ephemeral: r.fixed("ephemeral", PUBLIC_KEY_BYTES), mac: r.fixed("mac", LINK_MAC_BYTES) };
       break;
     case FrameType.Join:
       frame = {

@@ -219,6 +219,16 @@ const vectors: Vector[] = [
     hex: "01 57 40 05" + hex("62", 16) + "02 7b7d",
   },
   { name: "Draining", frame: { type: FrameType.Draining }, hex: "01 58" },
+  {
+    name: "LinkHello",
+    frame: { type: FrameType.LinkHello, ephemeral: fill(0x71, 32), mac: fill(0x72, 32) },
+    hex: "01 07" + hex("71", 32) + hex("72", 32),
+  },
+  {
+    name: "LinkWelcome",
+    frame: { type: FrameType.LinkWelcome, ephemeral: fill(0x73, 32), mac: fill(0x74, 32) },
+    hex: "01 08" + hex("73", 32) + hex("74", 32),
+  },
 ];
 
 const fixedLayout = vectors.filter((v) => !v.routed);
