@@ -315,7 +315,7 @@ describe("broken frames", () => {
   });
 
   test("unknown frame types", () => {
-    for (const type of [0x00, 0x07, 0x0f, 0x15, 0x24, 0x2f, 0x35, 0x80, 0xff]) {
+    for (const type of [0x00, 0x09, 0x0f, 0x15, 0x24, 0x2f, 0x35, 0x80, 0xff]) {
       const bytes = Uint8Array.of(1, type, 0, 0, 0);
       assertWireError(() => decodeFrame(bytes), "unknown-type", `type ${type}`);
       assert.equal(peekFrameType(bytes), type, "peek reads the type without judging it");
