@@ -10,7 +10,6 @@ import { systemClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import { generateIdentity, parseKey } from "./crypto/keys.ts";
 import { networkKeys } from "./transports/secure-link.ts";
-import type { ServiceKeys } from "./crypto/keys.ts";
 import { Keyring } from "./crypto/keyring.ts";
 import type { KeyInput } from "./crypto/keyring.ts";
 import type { SigningKeyPair } from "./crypto/nacl.ts";
@@ -21,21 +20,22 @@ import { Emitter } from "./events.ts";
 import { DirectLinks } from "./direct-links.ts";
 import type { DirectLinkSettings } from "./direct-links.ts";
 import { Joins } from "./joins.ts";
+import { Memberships } from "./memberships.ts";
+import type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
 import { Outbox } from "./outbox.ts";
-import { BroadcastReceiver, broadcast } from "./patterns/broadcast.ts";
-import type { BroadcastHandler, SendOptions } from "./patterns/broadcast.ts";
+import { broadcast } from "./patterns/broadcast.ts";
+import type { SendOptions } from "./patterns/broadcast.ts";
 import type { Payload, PeerContext } from "./patterns/context.ts";
-import { Subscriptions, publish } from "./patterns/pubsub.ts";
+import { publish } from "./patterns/pubsub.ts";
 import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
 import type { TopicHandler } from "./patterns/pubsub.ts";
-import { RequestCaller, RequestServer } from "./patterns/request.ts";
+import { RequestCaller } from "./patterns/request.ts";
 import { RequestAffinity } from "./patterns/request-affinity.ts";
-import type { RequestHandler, RequestOptions, ServiceLimits } from "./patterns/request.ts";
-import { DEFAULT_LIMITS } from "./patterns/request.ts";
+import type { RequestOptions } from "./patterns/request.ts";
 import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel.ts";
 import type { Tunnel, TunnelSettings } from "./patterns/tunnel.ts";
 import { Tunnels } from "./patterns/tunnels.ts";
-import type { TunnelHandler, TunnelOptions } from "./patterns/tunnels.ts";
+import type { TunnelOptions } from "./patterns/tunnels.ts";
 import { CloseCode } from "./transports/link.ts";
 import type { Dialer } from "./transports/link.ts";
 import { FRAME_HEADROOM, FrameType, MAX_HOPS, RELAY_ID_BYTES, ReplyStatus, encodeFrame } from "./wire/frames.ts";
@@ -78,29 +78,6 @@ export interface ConnectOptions {
   webrtc?: DirectLinkSettings;
 }
 
-export interface ServiceHandlers {
-  request?: RequestHandler;
-  broadcast?: BroadcastHandler;
-  tunnel?: TunnelHandler;
-}
-
-export interface RegisterOptions {
-  limits?: ServiceLimits;
-  /** Milliseconds to wait for the relay to confirm. Default 10 s. */
-  timeout?: number;
-}
-
-export interface Registration {
-  readonly name: string;
-  /** Stops serving: new work goes to other members; work in progress still completes. */
-  unregister(): Promise<void>;
-}
-
-export interface Subscription {
-  readonly topic: string;
-  unsubscribe(): Promise<void>;
-}
-
 export interface ConnectionEvents {
   [name: string]: unknown;
   /** Every time a relay link completes its handshake, the first one included. */
@@ -115,16 +92,6 @@ export interface ConnectionEvents {
   direct: { peerId: string; open: boolean };
 }
 
-interface Service {
-  keys: ServiceKeys;
-  requests: RequestServer;
-  broadcasts: BroadcastReceiver | null;
-  handlers: ServiceHandlers;
-  limits: Required<ServiceLimits>;
-  openTunnels: number;
-  loadTimer: ReturnType<Clock["setTimeout"]> | null;
-}
-
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
 function keyBytes(key: KeyInput, what: string): Uint8Array {
   return typeof key === "string" ? parseKey(key, what) : key;
@@ -135,7 +102,6 @@ let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
-const LOAD_REPORT_INTERVAL_MS = 50;
 
 export class Connection extends Emitter<ConnectionEvents> {
   /** This peer's id, hex; it stays the same across reconnects. */
@@ -146,10 +112,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly joins: Joins;
   private readonly ctx: PeerContext;
   private readonly caller: RequestCaller;
-  private readonly subscriptions: Subscriptions;
+  private readonly memberships: Memberships;
   private readonly tunnels: Tunnels;
   private readonly direct: DirectLinks | null;
-  private readonly services = new Map<string, Service>();
   private readonly localMaxMessage: number;
   private relayMaxMessage = Infinity;
   private clockOffset = 0;
@@ -224,7 +189,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       ? new RequestAffinity(this.direct, this.peerId, () => this.clock.now(), (cluster) => this.openSignalingTunnel(cluster))
       : null;
     this.caller = new RequestCaller(this.ctx, affinity, (peerId) => this.direct?.link(peerId) ?? null);
-    this.subscriptions = new Subscriptions(this.ctx);
+    this.memberships = new Memberships(this.ctx, this.joins, this.clock);
     this.direct?.on("direct", (event) => {
       this.tunnels.directChanged(event.peerId);
       if (!event.open) this.caller.onDirectClosed(event.peerId);
@@ -293,37 +258,10 @@ export class Connection extends Emitter<ConnectionEvents> {
     });
   }
 
-  /** Becomes a member of cluster `name`, serving its requests, broadcasts and tunnels. */
-  async register(name: string, handlers: ServiceHandlers, options: RegisterOptions = {}): Promise<Registration> {
-    this.throwIfClosed();
-    const keys = this.ctx.keyring.get("cluster", name);
-    const idHex = toHex(keys.id);
-    if (this.services.has(idHex)) throw new Error(`already registered in cluster "${name}"`);
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const service: Service = {
-      keys,
-      handlers,
-      limits,
-      openTunnels: 0,
-      loadTimer: null,
-      requests: new RequestServer(this.ctx, keys, handlers.request, limits, () => this.scheduleLoadReport(service)),
-      broadcasts: handlers.broadcast ? new BroadcastReceiver(this.ctx, keys, handlers.broadcast) : null,
-    };
-    this.services.set(idHex, service);
-    try {
-      await this.joins.join(keys, options.timeout ?? 10_000);
-    } catch (error) {
-      this.services.delete(idHex);
-      throw error;
-    }
-    return {
-      name,
-      unregister: async () => {
-        if (this.services.get(idHex) !== service) return;
-        this.services.delete(idHex);
-        await this.joins.leave(keys);
-      },
-    };
+  /** Becomes a member of cluster `name`, serving its requests, broadcasts and tunnels under every key held for it. */
+  register(name: string, handlers: ServiceHandlers, options?: RegisterOptions): Promise<Registration> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.register(name, handlers, options);
   }
 
   request(name: string, payload: Payload, options?: RequestOptions): Promise<Uint8Array> {
@@ -336,27 +274,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     return broadcast(this.ctx, name, payload, options);
   }
 
-  async subscribe(topic: string, handler: TopicHandler, options: { timeout?: number } = {}): Promise<Subscription> {
-    this.throwIfClosed();
-    const keys = this.ctx.keyring.get("topic", topic);
-    const { isNew } = this.subscriptions.add(keys, handler);
-    if (isNew) {
-      try {
-        await this.joins.join(keys, options.timeout ?? 10_000);
-      } catch (error) {
-        this.subscriptions.remove(keys, handler);
-        throw error;
-      }
-    }
-    let active = true;
-    return {
-      topic,
-      unsubscribe: async () => {
-        if (!active) return;
-        active = false;
-        if (this.subscriptions.remove(keys, handler)) await this.joins.leave(keys);
-      },
-    };
+  subscribe(topic: string, handler: TopicHandler, options?: { timeout?: number }): Promise<Subscription> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.subscribe(topic, handler, options);
   }
 
   publish(topic: string, payload: Payload, options?: SendOptions): Promise<void> {
@@ -367,6 +287,27 @@ export class Connection extends Emitter<ConnectionEvents> {
   tunnel(name: string, options?: TunnelOptions): Promise<Tunnel> {
     if (this.closedError) return Promise.reject(this.closedError);
     return this.tunnels.connect(name, options);
+  }
+
+  /**
+   * Key rotation, step 1 on every member and subscriber: serve and listen under `key` for `name` as
+   * well as under the keys held already. Nothing is sent with it yet.
+   */
+  addKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.addKey(name, key);
+  }
+
+  /** Step 2, on callers (and members): send with `key` from now on; the previous key stays accepted. */
+  useKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.useKey(name, key);
+  }
+
+  /** Step 3, once every caller uses the new key: stop serving and listening under the old one. */
+  retireKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.retireKey(name, key);
   }
 
   /**
@@ -406,7 +347,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.closedError) return;
     const error = new ClosedError("connection closed");
     this.closedError = error;
-    for (const service of this.services.values()) if (service.loadTimer !== null) this.clock.clearTimeout(service.loadTimer);
+    this.memberships.close();
     this.caller.failAll(error);
     this.tunnels.failAll(error);
     this.joins.failAll(error);
@@ -424,7 +365,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.outbox.attach(attached.link);
     this.joins.attached(attached.challenge);
     this.caller.onAttached();
-    for (const service of this.services.values()) this.scheduleLoadReport(service);
+    this.memberships.reportAllLoads();
     this.emit("attach", { relay: attached.relay });
     if (this.firstAttach) {
       this.firstAttach.resolve();
@@ -461,16 +402,16 @@ export class Connection extends Emitter<ConnectionEvents> {
       case FrameType.Reply:
         return this.caller.onReply(frame);
       case FrameType.Request: {
-        const service = this.services.get(toHex(frame.id));
+        const service = this.memberships.services.get(toHex(frame.id));
         if (service) return service.requests.onRequest(frame);
         return this.refuseRequest(frame.origin, frame.reqId);
       }
       case FrameType.Broadcast:
-        return this.services.get(toHex(frame.id))?.broadcasts?.onBroadcast(frame);
+        return this.memberships.services.get(toHex(frame.id))?.broadcasts?.onBroadcast(frame);
       case FrameType.Publish:
-        return this.subscriptions.onPublish(frame);
+        return this.memberships.subscriptions.onPublish(frame);
       case FrameType.TunnelOpen: {
-        const service = this.services.get(toHex(frame.id));
+        const service = this.memberships.services.get(toHex(frame.id));
         if (!service) return;
         return this.tunnels.accept(frame, {
           keys: service.keys,
@@ -513,7 +454,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case FrameType.Request: {
         // Only the peer at the other end may ask over its link, in its own name.
         if (toHex(frame.origin) !== peerId) return;
-        const service = this.services.get(toHex(frame.id));
+        const service = this.memberships.services.get(toHex(frame.id));
         return service?.requests.onRequest(frame, this.direct?.link(peerId) ?? null);
       }
       case FrameType.Reply:
@@ -543,18 +484,5 @@ export class Connection extends Emitter<ConnectionEvents> {
   private refuseRequest(origin: Uint8Array, reqId: number): void {
     const body = utf8("member left the cluster");
     this.outbox.write(encodeFrame({ type: FrameType.Reply, status: ReplyStatus.MemberLost, origin, reqId, body })).catch(() => {});
-  }
-
-  private scheduleLoadReport(service: Service): void {
-    if (service.loadTimer !== null || this.closedError) return;
-    service.loadTimer = this.clock.setTimeout(() => {
-      service.loadTimer = null;
-      if (this.services.get(toHex(service.keys.id)) !== service) return;
-      this.outbox.sendNow(encodeFrame({ type: FrameType.Load, id: service.keys.id, load: service.requests.load }));
-    }, LOAD_REPORT_INTERVAL_MS);
-  }
-
-  private throwIfClosed(): void {
-    if (this.closedError) throw this.closedError;
   }
 }

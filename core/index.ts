@@ -5,14 +5,9 @@ import { Connection } from "./connection.ts";
 import type { ConnectOptions } from "./connection.ts";
 
 export { Connection } from "./connection.ts";
-export type {
-  ConnectOptions,
-  ConnectionEvents,
-  RegisterOptions,
-  Registration,
-  ServiceHandlers,
-  Subscription,
-} from "./connection.ts";
+export type { ConnectOptions, ConnectionEvents } from "./connection.ts";
+export type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
+export type { KeyInput } from "./crypto/keyring.ts";
 export type { Payload, MessageInfo } from "./patterns/context.ts";
 export type { RequestOptions, RequestHandler, ServiceLimits } from "./patterns/request.ts";
 export type { SendOptions, BroadcastHandler } from "./patterns/broadcast.ts";

@@ -1,6 +1,11 @@
 // A peer's keys for the clusters and topics it uses, by name. Derivation (one HKDF and one Ed25519 key
-// pair per service) happens once per name and kind.
+// pair per service) happens once per name, kind and key.
+//
+// A name has one current key, which everything this peer sends uses, and while a key is being rolled
+// over it may have others it still (or already) accepts: a member serves the cluster under each of
+// them. See Connection.addKey, useKey and retireKey.
 
+import { toHex } from "../bytes.ts";
 import { KeyError } from "../errors.ts";
 import { deriveServiceKeys, insecureDevelopmentKey, parseKey } from "./keys.ts";
 import type { ServiceKeys, ServiceKind } from "./keys.ts";
@@ -8,7 +13,9 @@ import type { ServiceKeys, ServiceKind } from "./keys.ts";
 export type KeyInput = string | Uint8Array;
 
 export class Keyring {
-  private readonly keys = new Map<string, Uint8Array>();
+  private readonly current = new Map<string, Uint8Array>();
+  /** Keys accepted besides the current one, per name. */
+  private readonly accepted = new Map<string, Uint8Array[]>();
   private readonly derived = new Map<string, ServiceKeys>();
 
   /**
@@ -22,31 +29,80 @@ export class Keyring {
     for (const [name, key] of Object.entries(keys)) this.set(name, key);
   }
 
+  /** Makes `key` the key this peer uses for `name` (the previous one is no longer accepted). */
   set(name: string, key: KeyInput): void {
-    const bytes = typeof key === "string" ? parseKey(key, `key for "${name}"`) : key;
-    if (bytes.length !== 32) throw new KeyError(`key for "${name}" must be 32 bytes`);
-    this.keys.set(name, bytes);
-    this.derived.delete(`cluster:${name}`);
-    this.derived.delete(`topic:${name}`);
+    this.current.set(name, toKey(name, key));
   }
 
   has(name: string): boolean {
-    return this.keys.has(name) || this.development;
+    return this.current.has(name) || this.development;
   }
 
-  /** Keys for a cluster or topic; KeyError when no key is configured and development mode is off. */
+  /** Keys for sending to a cluster or topic; KeyError when none is configured and development mode is off. */
   get(kind: ServiceKind, name: string): ServiceKeys {
-    const cacheKey = `${kind}:${name}`;
-    let keys = this.derived.get(cacheKey);
-    if (keys) return keys;
     if (typeof name !== "string" || name.length === 0) throw new KeyError(`${kind} name must be a non-empty string`);
-    let key = this.keys.get(name);
+    let key = this.current.get(name);
     if (!key) {
       if (!this.development) throw new KeyError(`no key for ${kind} "${name}"`);
       key = insecureDevelopmentKey(name);
     }
-    keys = deriveServiceKeys(kind, name, key);
-    this.derived.set(cacheKey, keys);
+    return this.derive(kind, name, key);
+  }
+
+  /** Every key a member or subscriber of `name` serves under: the current one and any others accepted. */
+  all(kind: ServiceKind, name: string): ServiceKeys[] {
+    return [this.get(kind, name), ...(this.accepted.get(name) ?? []).map((key) => this.derive(kind, name, key))];
+  }
+
+  /** Accepts `key` for `name` besides the current one. False if it is held already. */
+  accept(name: string, key: KeyInput): boolean {
+    const bytes = toKey(name, key);
+    const held = [this.current.get(name), ...(this.accepted.get(name) ?? [])];
+    if (held.some((other) => other !== undefined && sameKey(other, bytes))) return false;
+    this.accepted.set(name, [...(this.accepted.get(name) ?? []), bytes]);
+    return true;
+  }
+
+  /** Sends with `key` from now on; the former current key stays accepted until retired. */
+  use(name: string, key: KeyInput): void {
+    const bytes = toKey(name, key);
+    const previous = this.current.get(name);
+    const others = (this.accepted.get(name) ?? []).filter((held) => !sameKey(held, bytes));
+    if (previous && !sameKey(previous, bytes)) others.push(previous);
+    this.accepted.set(name, others);
+    this.current.set(name, bytes);
+  }
+
+  /** Stops accepting `key` for `name`. False if it was not accepted. The current key cannot be retired. */
+  retire(name: string, key: KeyInput): boolean {
+    const bytes = toKey(name, key);
+    const current = this.current.get(name);
+    if (current && sameKey(current, bytes)) throw new KeyError(`the current key for "${name}" cannot be retired; use another first`);
+    const held = this.accepted.get(name) ?? [];
+    const rest = held.filter((other) => !sameKey(other, bytes));
+    this.accepted.set(name, rest);
+    return rest.length < held.length;
+  }
+
+  /** The keys a given key gives for a cluster or topic, held or not. */
+  keysFor(kind: ServiceKind, name: string, key: KeyInput): ServiceKeys {
+    return this.derive(kind, name, toKey(name, key));
+  }
+
+  private derive(kind: ServiceKind, name: string, key: Uint8Array): ServiceKeys {
+    const cacheKey = `${kind}:${name}:${toHex(key)}`;
+    let keys = this.derived.get(cacheKey);
+    if (!keys) this.derived.set(cacheKey, (keys = deriveServiceKeys(kind, name, key)));
     return keys;
   }
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return toHex(a) === toHex(b);
+}
+
+function toKey(name: string, key: KeyInput): Uint8Array {
+  const bytes = typeof key === "string" ? parseKey(key, `key for "${name}"`) : key;
+  if (bytes.length !== 32) throw new KeyError(`key for "${name}" must be 32 bytes`);
+  return bytes;
 }

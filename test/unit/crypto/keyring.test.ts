@@ -103,4 +103,36 @@ describe("Keyring", () => {
     const insecure = deriveServiceKeys("cluster", "db", insecureDevelopmentKey("db"));
     assert.notEqual(toHex(keyring.get("cluster", "db").id), toHex(insecure.id));
   });
+
+  test("a rolled key: accepted beside the current one, then current, then the old one retired", () => {
+    const keyring = new Keyring({ db: dbKey });
+    const ids = (kind: "cluster" | "topic") => keyring.all(kind, "db").map((keys) => toHex(keys.id));
+    const oldId = toHex(keyring.keysFor("cluster", "db", dbKey).id);
+    const newId = toHex(keyring.keysFor("cluster", "db", cacheKey).id);
+    assert.equal(keyring.accept("db", cacheKey), true);
+    assert.equal(keyring.accept("db", cacheKey), false, "accepting twice holds it once");
+    assert.equal(keyring.accept("db", dbKey), false, "the current key is held already");
+    assert.deepEqual(ids("cluster"), [oldId, newId]);
+    assert.equal(ids("topic").length, 2, "a key serves the topic of the same name too");
+    assert.equal(toHex(keyring.get("cluster", "db").id), oldId, "accepting does not change what is sent");
+
+    keyring.use("db", cacheKey);
+    assert.equal(toHex(keyring.get("cluster", "db").id), newId, "sends with the new key");
+    assert.deepEqual(ids("cluster"), [newId, oldId], "and still accepts the old one");
+    assertKeyError(() => keyring.retire("db", cacheKey), "retiring the current key");
+
+    assert.equal(keyring.retire("db", dbKey), true);
+    assert.equal(keyring.retire("db", dbKey), false, "retiring twice is a no-op");
+    assert.deepEqual(ids("cluster"), [newId]);
+  });
+
+  test("use() takes a key never accepted before; malformed rotation keys are refused and change nothing", () => {
+    const keyring = new Keyring({ db: dbKey });
+    keyring.use("db", cacheKey);
+    assert.equal(keyring.all("cluster", "db").length, 2);
+    assertKeyError(() => keyring.accept("db", new Uint8Array(31)), "31-byte key");
+    assertKeyError(() => keyring.use("db", "not a key"), "text that is no key");
+    assert.equal(keyring.all("cluster", "db").length, 2);
+    assert.equal(toHex(keyring.get("cluster", "db").id), toHex(keyring.keysFor("cluster", "db", cacheKey).id));
+  });
 });
