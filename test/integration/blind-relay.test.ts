@@ -13,22 +13,12 @@ import { FrameType, JoinKind, NackCode, decodeFrame, encodeFrame } from "../../c
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { rawClient } from "../fixtures/raw-client.ts";
+import { tapFrames } from "../fixtures/tap.ts";
 
 const keys = { vault: generateKey(), alerts: generateKey() };
 const CANARY = "CANARY-b9f1c2d7e8a34f56";
 const canaryBytes = Buffer.from(CANARY);
 const payload = (what: string) => `${what} carrying ${CANARY} inside`;
-
-/** Splits a tap file ([direction][u32 length][frame]...) into frames. */
-function tapFrames(file: Buffer): Array<{ direction: "in" | "out"; bytes: Buffer }> {
-  const frames = [];
-  for (let offset = 0; offset < file.length; ) {
-    const length = file.readUInt32BE(offset + 1);
-    frames.push({ direction: file[offset] === 0 ? ("in" as const) : ("out" as const), bytes: file.subarray(offset + 5, offset + 5 + length) });
-    offset += 5 + length;
-  }
-  return frames;
-}
 
 describe("a blind relay", () => {
   let dir: string;
