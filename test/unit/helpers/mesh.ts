@@ -129,6 +129,37 @@ export class FrameLog {
   }
 }
 
+/**
+ * A dialer whose links hand each arriving frame to `meddle` first, as a hostile relay would: it returns
+ * the frames to deliver instead (none drops it). `inject` delivers a frame of the test's own making.
+ */
+export function meddlingDialer(inner: Dialer): {
+  dialer: Dialer;
+  meddle: ((bytes: Uint8Array) => Uint8Array[]) | null;
+  inject(bytes: Uint8Array): void;
+} {
+  let deliver: ((bytes: Uint8Array) => void) | null = null;
+  const meddling = {
+    meddle: null as ((bytes: Uint8Array) => Uint8Array[]) | null,
+    inject: (bytes: Uint8Array) => deliver?.(bytes),
+    dialer: (async (address, options) => {
+      const link = await inner(address, options);
+      const listen = link.listen.bind(link);
+      link.listen = (handlers) => {
+        deliver = (bytes) => handlers.frame(bytes);
+        listen({
+          frame: (bytes) => {
+            for (const out of meddling.meddle ? meddling.meddle(bytes.slice()) : [bytes]) handlers.frame(out);
+          },
+          close: (code, reason) => handlers.close(code, reason),
+        });
+      };
+      return link;
+    }) as Dialer,
+  };
+  return meddling;
+}
+
 /** A dialer that refuses to dial while `open` is false: a peer whose own network is down. */
 export function gatedDialer(inner: Dialer): { dialer: Dialer; open: boolean } {
   const gate = {
