@@ -15,6 +15,8 @@ export interface RelayServerConfig {
   maxRelayLinks: number;
   maxLinksPerAddress: number;
   maxHandshakesPerAddress: number;
+  maxJoinsPerPeer: number;
+  maxTunnelsPerPeer: number;
   drainTimeoutMs: number;
   maxMessage: number;
   heartbeatMs: number;
@@ -41,6 +43,8 @@ Usage: iris-relay [options]
   --drain-timeout <ms>     on SIGTERM, time to hand peers over before exiting (default 10000)
   --max-links-per-address <n>       links one IP address may hold (default 1024)
   --max-handshakes-per-address <n>  links from one IP address still proving themselves (default 32)
+  --max-joins-per-peer <n>          clusters and topics one peer may join (default 1024)
+  --max-tunnels-per-peer <n>        tunnels one peer may have open as a caller (default 256)
   --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
   --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
   --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
@@ -104,6 +108,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       1,
       1_000_000,
     ),
+    maxJoinsPerPeer: integer("max-joins-per-peer", flags.get("max-joins-per-peer"), RELAY_DEFAULTS.maxJoinsPerPeer, 1, 1_000_000),
+    maxTunnelsPerPeer: integer("max-tunnels-per-peer", flags.get("max-tunnels-per-peer"), RELAY_DEFAULTS.maxTunnelsPerPeer, 1, 1_000_000),
     maxMessage: integer("max-message", pick("max-message", "IRIS_MAX_MESSAGE"), RELAY_DEFAULTS.maxMessage, 1024, 2 ** 30),
     heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
     outboundQueueLimit: integer(
@@ -137,6 +143,8 @@ const KNOWN_FLAGS = new Set([
   "drain-timeout",
   "max-links-per-address",
   "max-handshakes-per-address",
+  "max-joins-per-peer",
+  "max-tunnels-per-peer",
   "max-message",
   "heartbeat",
   "queue-limit",

@@ -55,6 +55,8 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     networkKey: config.networkKey ?? undefined,
     maxLinksPerAddress: config.maxLinksPerAddress,
     maxHandshakesPerAddress: config.maxHandshakesPerAddress,
+    maxJoinsPerPeer: config.maxJoinsPerPeer,
+    maxTunnelsPerPeer: config.maxTunnelsPerPeer,
     log,
   });
   for (const { link, address } of early.splice(0)) relay.accept(link, address);

@@ -10,7 +10,7 @@ import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { rawClient } from "../fixtures/raw-client.ts";
 
-const keys = { echo: generateKey() };
+const keys = { echo: generateKey(), a: generateKey(), b: generateKey(), c: generateKey() };
 
 describe("relay protocol enforcement", () => {
   let relay: RelayProcess;
@@ -18,7 +18,7 @@ describe("relay protocol enforcement", () => {
   let caller: Connection;
 
   before(async () => {
-    relay = await startRelay(["--max-message", "65536", "--handshake-timeout", "300"]);
+    relay = await startRelay(["--max-message", "65536", "--handshake-timeout", "300", "--max-joins-per-peer", "3", "--max-tunnels-per-peer", "1"]);
     member = await connect({ relays: [relay.url], keys });
     await member.register("echo", { request: (body) => body });
     caller = await connect({ relays: [relay.url], keys });
@@ -92,5 +92,24 @@ describe("relay protocol enforcement", () => {
       (error: unknown) => error instanceof DeniedError && /refused/.test(error.message),
     );
     assert.ok(performance.now() - started < 2000, "not after the connect timeout");
+  });
+
+  test("joins and tunnels past the limits set by flag are refused with a reason; the peer keeps the rest", async () => {
+    const holder = await connect({ relays: [relay.url], keys });
+    const peer = await connect({ relays: [relay.url], keys });
+    try {
+      await holder.register("a", { tunnel: () => {} }); // accepts tunnels and leaves them open
+      await peer.subscribe("a", () => {});
+      await peer.subscribe("b", () => {});
+      await peer.register("c", {});
+      await assert.rejects(peer.subscribe("echo", () => {}), (error: Error) => error instanceof DeniedError && /at most 3 joins per peer/.test(error.message));
+      const open = await peer.tunnel("a");
+      await assert.rejects(peer.tunnel("a"), /at most 1 tunnels per peer/);
+      await open.send("the first tunnel still works");
+    } finally {
+      await peer.close();
+      await holder.close();
+    }
+    await honestPeerUnaffected();
   });
 });
