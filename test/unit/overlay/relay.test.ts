@@ -586,6 +586,25 @@ describe("relay routing", () => {
     assert.equal(close.flags & TUNNEL_TO_MEMBER, 0);
   });
 
+  test("a frame whose hop budget is spent goes no further: a request gets NoMembers, a tunnel open TunnelClose", async () => {
+    const { relay } = startRelay();
+    const keys = clusterKeys("far");
+    const member = await readyPeer(relay);
+    await member.join(keys);
+    const caller = await readyPeer(relay);
+    caller.send({ type: FrameType.Request, hops: 0, flags: 0, id: keys.id, origin: caller.peerId, reqId: 5, timeoutMs: 5000, sealed: garbage(50) });
+    const reply = await caller.expect(FrameType.Reply);
+    assert.equal(reply.status, ReplyStatus.NoMembers);
+    assert.match(new TextDecoder().decode(reply.body), /hop limit/);
+    caller.send({ type: FrameType.TunnelOpen, hops: 0, flags: 0, id: keys.id, origin: caller.peerId, tunnelId: 6, window: 1000, sealed: garbage(50) });
+    const close = await caller.expect(FrameType.TunnelClose);
+    assert.equal(close.code, TunnelCloseCode.NoMembers);
+    // With a budget left, the same request does reach the member: it was the budget that stopped them.
+    caller.send({ type: FrameType.Request, hops: 1, flags: 0, id: keys.id, origin: caller.peerId, reqId: 7, timeoutMs: 5000, sealed: garbage(50) });
+    assert.equal((await member.expect(FrameType.Request)).reqId, 7);
+    assert.equal(member.traffic.filter((frame) => frame.type === FrameType.Request || frame.type === FrameType.TunnelOpen).length, 1);
+  });
+
   test("a member that dies before replying: the request goes once to another member, flagged as retried", async () => {
     const { relay } = startRelay();
     const keys = clusterKeys("db");
