@@ -7,9 +7,13 @@ import type { DirectLinkSettings } from "./direct-links.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
 import { useSigningBackend } from "./crypto/nacl.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
+import { useYield } from "./yield.ts";
+import { immediateYield } from "./yield.node.ts";
 
 // Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
 useSigningBackend(nodeSigning);
+// A producer that never has to wait yields with setImmediate, the only yield that lets Node's timers run.
+useYield(immediateYield);
 
 export * from "./index.ts";
 export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";

@@ -39,3 +39,25 @@ test("a page connects to a relay with connect() and serves a Node peer's request
   expect(new TextDecoder().decode(reply)).toBe("page got from Node");
   await relay.waitForLine(/peer-joined.*browser/i, 5_000);
 });
+
+test("a page publishing as fast as it can still runs its timers (and so answers heartbeats)", async ({ page }) => {
+  relay = await startRelay(["--host", "127.0.0.1"]);
+  await page.goto("/");
+  await expect(page.locator("#status")).toHaveText("ready");
+  const result = await page.evaluate(async (url) => {
+    const conn = await window.iris.connect({ relays: [url], development: true });
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 5);
+    const started = performance.now();
+    let published = 0;
+    while (performance.now() - started < 500) {
+      await conn.publish("firehose", "x");
+      published++;
+    }
+    clearInterval(interval);
+    await conn.close();
+    return { ticks, published };
+  }, relay.url);
+  expect(result.published).toBeGreaterThan(500);
+  expect(result.ticks).toBeGreaterThanOrEqual(10);
+});
