@@ -48,7 +48,8 @@ export function parseSignal(value: unknown): WebRtcSignal {
     case "abort":
       return { type: "abort", reason: text(input.reason ?? "", "reason", SIGNAL_LIMITS.reason) };
     default:
-      throw new ProtocolError(`signal: unknown type ${JSON.stringify(String(input.type)).slice(0, 40)}`);
+      // Not String(input.type): JSON.parse can make {"toString": 1}, which String() throws a TypeError on.
+      throw new ProtocolError(`signal: unknown type ${typeof input.type === "string" ? JSON.stringify(input.type).slice(0, 40) : typeof input.type}`);
   }
 }
 
