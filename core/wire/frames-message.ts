@@ -1,0 +1,117 @@
+// Frames that carry a service's messages through the overlay: requests and their replies, broadcasts to
+// a cluster and publishes to a topic. Relays route them on their headers and never open the payload.
+
+import type { Reader } from "./codec.ts";
+import { FrameType, ID_BYTES, MAX_VARINT, PEER_ID_BYTES, enumValue, startFrame } from "./frame-layout.ts";
+
+/** Status of a Reply. Ok and Remote carry sealed bodies; the others carry plain explanatory text. */
+export const ReplyStatus = {
+  Ok: 0,
+  Remote: 1,
+  Overloaded: 2,
+  NoMembers: 3,
+  MemberLost: 4,
+  Rejected: 5,
+} as const;
+export type ReplyStatus = (typeof ReplyStatus)[keyof typeof ReplyStatus];
+
+/** Request flag set by a relay when it re-sends a request to another member after the first one died. */
+export const REQUEST_RETRIED = 0x01;
+
+export type RequestFrame = {
+  type: typeof FrameType.Request;
+  hops: number;
+  flags: number;
+  id: Uint8Array;
+  origin: Uint8Array;
+  reqId: number;
+  timeoutMs: number;
+  sealed: Uint8Array;
+};
+export type ReplyFrame = {
+  type: typeof FrameType.Reply;
+  status: ReplyStatus;
+  origin: Uint8Array;
+  reqId: number;
+  body: Uint8Array;
+};
+export type BroadcastFrame = {
+  type: typeof FrameType.Broadcast;
+  hops: number;
+  id: Uint8Array;
+  origin: Uint8Array;
+  sealed: Uint8Array;
+};
+export type PublishFrame = {
+  type: typeof FrameType.Publish;
+  hops: number;
+  id: Uint8Array;
+  origin: Uint8Array;
+  sealed: Uint8Array;
+};
+
+export type MessageFrame = RequestFrame | ReplyFrame | BroadcastFrame | PublishFrame;
+
+export function encodeMessageFrame(frame: MessageFrame): Uint8Array {
+  switch (frame.type) {
+    case FrameType.Request:
+      return startFrame(frame.type, 2 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
+        .u8(frame.hops)
+        .u8(frame.flags)
+        .fixed(frame.id, ID_BYTES)
+        .fixed(frame.origin, PEER_ID_BYTES)
+        .varint(frame.reqId)
+        .varint(frame.timeoutMs)
+        .rest(frame.sealed)
+        .finish();
+    case FrameType.Reply:
+      return startFrame(frame.type, 1 + PEER_ID_BYTES + MAX_VARINT + frame.body.length)
+        .u8(frame.status)
+        .fixed(frame.origin, PEER_ID_BYTES)
+        .varint(frame.reqId)
+        .rest(frame.body)
+        .finish();
+    case FrameType.Broadcast:
+    case FrameType.Publish:
+      return startFrame(frame.type, 1 + ID_BYTES + PEER_ID_BYTES + frame.sealed.length)
+        .u8(frame.hops)
+        .fixed(frame.id, ID_BYTES)
+        .fixed(frame.origin, PEER_ID_BYTES)
+        .rest(frame.sealed)
+        .finish();
+  }
+}
+
+/** Reads the fields after the header. Each of these frames ends in its payload, so nothing can trail. */
+export function decodeMessageFrame(type: MessageFrame["type"], r: Reader): MessageFrame {
+  switch (type) {
+    case FrameType.Request:
+      return {
+        type,
+        hops: r.u8("hops"),
+        flags: r.u8("flags"),
+        id: r.fixed("id", ID_BYTES),
+        origin: r.fixed("origin", PEER_ID_BYTES),
+        reqId: r.varint("reqId"),
+        timeoutMs: r.varint("timeoutMs"),
+        sealed: r.rest(),
+      };
+    case FrameType.Reply:
+      return {
+        type,
+        status: enumValue("reply status", r.u8("status"), ReplyStatus),
+        origin: r.fixed("origin", PEER_ID_BYTES),
+        reqId: r.varint("reqId"),
+        body: r.rest(),
+      };
+    case FrameType.Broadcast:
+    case FrameType.Publish:
+      return {
+        type,
+        hops: r.u8("hops"),
+        id: r.fixed("id", ID_BYTES),
+        origin: r.fixed("origin", PEER_ID_BYTES),
+        sealed: r.rest(),
+      };
+  }
+}
