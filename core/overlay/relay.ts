@@ -27,7 +27,8 @@ import {
 import type { Frame, HelloFrame, InspectFrame, InspectReplyFrame, JoinFrame, LeaveFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
-import { Backbone, spendHop } from "./backbone.ts";
+import { Backbone } from "./backbone.ts";
+import { spendHop } from "./hop-budget.ts";
 import { PeerSession } from "./peer-session.ts";
 import type { SlowConsumerPolicy } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";

@@ -33,7 +33,7 @@ import type {
   TunnelOpenFrame,
   TunnelPathFrame,
 } from "../wire/frames.ts";
-import { spendHop } from "./backbone.ts";
+import { spendHop } from "./hop-budget.ts";
 import type { Hop } from "./hop.ts";
 import { ServiceTable } from "./membership.ts";
 import { Parking } from "./parking.ts";
