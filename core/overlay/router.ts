@@ -7,22 +7,13 @@
 //
 // Replies and tunnel frames retrace the paths recorded in paths.ts. Broadcasts and publishes climb to
 // the root and flood down the tree, so each sender's messages always take the same path (FIFO).
+//
+// The search itself is in member-search.ts, tunnels in tunnel-router.ts, and the tree updates this
+// relay sends up in tree-reporter.ts.
 
-import { fromHex, toHex, utf8 } from "../bytes.ts";
-import { every } from "../clock.ts";
+import { toHex, utf8 } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
-import {
-  FrameType,
-  REQUEST_FLAGS_OFFSET,
-  REQUEST_RETRIED,
-  ROUTE_BACK,
-  ROUTE_DOWN,
-  ROUTE_FLAGS_OFFSET,
-  ReplyStatus,
-  TUNNEL_TO_MEMBER,
-  TunnelCloseCode,
-  encodeFrame,
-} from "../wire/frames.ts";
+import { FrameType, REQUEST_FLAGS_OFFSET, REQUEST_RETRIED, ROUTE_BACK, ROUTE_DOWN, ReplyStatus, encodeFrame } from "../wire/frames.ts";
 import type {
   BroadcastFrame,
   PublishFrame,
@@ -35,15 +26,17 @@ import type {
 } from "../wire/frames.ts";
 import { spendHop } from "./hop-budget.ts";
 import type { Hop } from "./hop.ts";
+import { MemberSearch, NO_MEMBERS, setRouteFlags } from "./member-search.ts";
 import { ServiceTable } from "./membership.ts";
 import { Parking } from "./parking.ts";
-import { PendingRequests, TunnelPaths, pathKey } from "./paths.ts";
-import type { PendingRequest, TunnelPath } from "./paths.ts";
+import { PendingRequests, pathKey } from "./paths.ts";
+import type { PendingRequest, TunnelPaths } from "./paths.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
 import { keyOfService } from "./routing-table.ts";
-import { Trees, aggregateOf, memberWeight, pickWeighted } from "./tree.ts";
-import type { Aggregate, TreeState } from "./tree.ts";
+import { Trees } from "./tree.ts";
+import { TreeReporter } from "./tree-reporter.ts";
+import { TunnelRouter } from "./tunnel-router.ts";
 
 export interface RouterHost {
   clock: Clock;
@@ -61,40 +54,19 @@ export interface RouterOptions {
 
 /** A relay keeps an expired request this long past its deadline, to route a late reply. */
 const PENDING_GRACE_MS = 1000;
-/** A tunnel open carries no timeout of its own; parked, it waits at most this long. */
-const TUNNEL_PARK_MS = 10_000;
 const PARKING_CAPACITY = 10_000;
 /** After relay links change, how long memberless work may wait for the trees to be rebuilt. */
 const SETTLE_MS = 3000;
-/** Weight-only changes go up the tree at most this often; counts go at once. */
-const WEIGHT_REPORT_MS = 200;
-/** Every tree re-announces itself this often, repairing anything a race may have lost. */
-const TREE_REFRESH_MS = 10_000;
-const NO_MEMBERS = "no members in this cluster";
-
-type Step = { to: Hop; down: boolean } | { back: Hop } | { none: true };
-
-/** Where a request or tunnel open stands in its search for a member. */
-interface Route {
-  mode: "up" | "down";
-  above: Hop | null;
-  readonly tried: Set<Hop>;
-}
-
-/** Sets a routed frame's direction flags in place (the retried flag is kept). */
-function setRouteFlags(bytes: Uint8Array, direction: number): void {
-  bytes[ROUTE_FLAGS_OFFSET] = (bytes[ROUTE_FLAGS_OFFSET]! & ~(ROUTE_DOWN | ROUTE_BACK)) | direction;
-}
 
 export class Router {
   readonly services: ServiceTable<PeerSession>;
   readonly trees = new Trees<RelayLink>();
   readonly pending = new PendingRequests<Hop>();
-  readonly tunnels = new TunnelPaths<Hop>();
+  readonly tunnels: TunnelPaths<Hop>;
   readonly parking: Parking;
-  private readonly dirty = new Set<string>();
-  private flushTimer: ReturnType<Clock["setTimeout"]> | null = null;
-  private readonly stopRefresh: () => void;
+  private readonly search: MemberSearch;
+  private readonly tunnelRouter: TunnelRouter;
+  private readonly reporter: TreeReporter;
   private stopped = false;
 
   constructor(
@@ -103,13 +75,20 @@ export class Router {
   ) {
     this.services = new ServiceTable(host.random);
     this.parking = new Parking(host.clock.now() + options.startupGraceMs, PARKING_CAPACITY);
-    this.stopRefresh = every(host.clock, TREE_REFRESH_MS, () => this.refreshAll(true));
+    this.reporter = new TreeReporter(host, this.trees, this.services);
+    this.search = new MemberSearch(host, this.trees, this.services);
+    this.tunnelRouter = new TunnelRouter({
+      clock: host.clock,
+      search: this.search,
+      park: (clusterId, deadline, resume, expire) => this.park(clusterId, deadline, resume, expire),
+      towardCaller: (hop, callerHex) => this.towardCaller(hop, callerHex),
+    });
+    this.tunnels = this.tunnelRouter.paths;
   }
 
   stop(): void {
     this.stopped = true;
-    this.stopRefresh();
-    if (this.flushTimer !== null) this.host.clock.clearTimeout(this.flushTimer);
+    this.reporter.stop();
   }
 
   // Local membership, as peers join and leave.
@@ -117,32 +96,32 @@ export class Router {
   addMember(id: Uint8Array, session: PeerSession): void {
     const idHex = toHex(id);
     this.services.addMember(idHex, session);
-    this.refresh(this.trees.ensure(idHex, id));
+    this.reporter.refresh(this.trees.ensure(idHex, id));
     this.parking.release(idHex);
   }
 
   removeMember(idHex: string, session: PeerSession): void {
     if (!this.services.removeMember(idHex, session)) return;
     const tree = this.trees.get(idHex);
-    if (tree) this.refresh(tree);
+    if (tree) this.reporter.refresh(tree);
   }
 
   addSubscriber(id: Uint8Array, session: PeerSession): void {
     const idHex = toHex(id);
     this.services.addSubscriber(idHex, session);
-    this.refresh(this.trees.ensure(idHex, id));
+    this.reporter.refresh(this.trees.ensure(idHex, id));
   }
 
   removeSubscriber(idHex: string, session: PeerSession): void {
     if (!this.services.removeSubscriber(idHex, session)) return;
     const tree = this.trees.get(idHex);
-    if (tree) this.refresh(tree);
+    if (tree) this.reporter.refresh(tree);
   }
 
   reportLoad(id: Uint8Array, session: PeerSession, load: number): void {
     const idHex = toHex(id);
     this.services.reportLoad(idHex, session, load);
-    this.markDirty(idHex);
+    this.reporter.markDirty(idHex);
   }
 
   // Requests and replies.
@@ -201,7 +180,7 @@ export class Router {
 
   private placeRequest(entry: PendingRequest<Hop>): void {
     for (;;) {
-      const step = this.step(entry.clusterId, entry);
+      const step = this.search.step(entry.clusterId, entry);
       if ("to" in step) {
         const hop = step.to;
         setRouteFlags(entry.frame, step.down ? ROUTE_DOWN : 0);
@@ -287,105 +266,18 @@ export class Router {
     for (const [child, aggregate] of tree.children) if (aggregate.count > 0) child.send(bytes);
   }
 
-  // Tunnels: opened like a request, then every frame retraces the path.
+  // Tunnels: opened like a request, then every frame retraces the path (tunnel-router.ts).
 
   tunnelOpen(from: Hop, bytes: Uint8Array, frame: TunnelOpenFrame): void {
-    const key = pathKey(toHex(frame.origin), frame.tunnelId);
-    const flags = frame.flags;
-    const existing = this.tunnels.get(key);
-    if (existing) {
-      if (existing.accepted || from !== existing.towardMember) return; // a duplicate open
-      existing.openFrame = bytes;
-      if ((flags & ROUTE_BACK) !== 0) existing.tried.add(from);
-      else if ((flags & ROUTE_DOWN) !== 0 && existing.mode === "up") {
-        existing.mode = "down";
-        existing.above = from;
-      } else return;
-      return this.placeTunnel(existing);
-    }
-    if (!spendHop(bytes)) return this.closeToward(from, frame.origin, frame.tunnelId, false, TunnelCloseCode.NoMembers, "hop limit reached");
-    const path: TunnelPath<Hop> = {
-      key,
-      clusterId: toHex(frame.id),
-      callerHex: toHex(frame.origin),
-      origin: frame.origin,
-      tunnelId: frame.tunnelId,
-      openFrame: bytes,
-      towardCaller: from,
-      towardMember: from,
-      mode: (flags & (ROUTE_DOWN | ROUTE_BACK)) !== 0 ? "down" : "up",
-      above: (flags & ROUTE_DOWN) !== 0 ? from : null,
-      tried: (flags & ROUTE_BACK) !== 0 ? new Set([from]) : new Set(),
-      accepted: false,
-      closedToMember: false,
-      closedToCaller: false,
-    };
-    this.tunnels.add(path);
-    this.placeTunnel(path);
-  }
-
-  private placeTunnel(path: TunnelPath<Hop>): void {
-    const open = path.openFrame!;
-    for (;;) {
-      const step = this.step(path.clusterId, path);
-      if ("to" in step) {
-        setRouteFlags(open, step.down ? ROUTE_DOWN : 0);
-        path.mode = step.down ? "down" : "up";
-        this.tunnels.redirect(path, step.to);
-        if (step.to.send(open)) return;
-        path.tried.add(step.to);
-        continue;
-      }
-      if ("back" in step) {
-        setRouteFlags(open, ROUTE_BACK);
-        if (step.back === path.towardCaller) this.tunnels.delete(path);
-        else {
-          this.tunnels.redirect(path, step.back);
-          path.mode = "up";
-        }
-        step.back.send(open);
-        return;
-      }
-      this.tunnels.delete(path);
-      const parked = this.park(path.clusterId, this.host.clock.now() + TUNNEL_PARK_MS, () => {
-        this.tunnels.add(path);
-        this.placeTunnel(path);
-      }, () => this.closeToward(path.towardCaller, path.origin, path.tunnelId, false, TunnelCloseCode.NoMembers, NO_MEMBERS));
-      if (!parked) this.closeToward(path.towardCaller, path.origin, path.tunnelId, false, TunnelCloseCode.NoMembers, NO_MEMBERS);
-      return;
-    }
+    this.tunnelRouter.open(from, bytes, frame);
   }
 
   tunnelAccept(from: Hop, bytes: Uint8Array, frame: TunnelAcceptFrame): void {
-    const path = this.tunnels.get(pathKey(toHex(frame.origin), frame.tunnelId));
-    if (!path || path.towardMember !== from || path.accepted) return;
-    path.accepted = true;
-    path.openFrame = null;
-    this.towardCaller(path.towardCaller, path.callerHex)?.send(bytes);
+    this.tunnelRouter.accept(from, bytes, frame);
   }
 
   tunnelPath(from: Hop, bytes: Uint8Array, frame: TunnelPathFrame): void {
-    const path = this.tunnels.get(pathKey(toHex(frame.origin), frame.tunnelId));
-    const toMember = (frame.flags & TUNNEL_TO_MEMBER) !== 0;
-    // Each end may only speak for its own side of its own tunnels.
-    if (!path || (toMember ? path.towardCaller !== from : path.towardMember !== from)) return;
-    if (frame.type === FrameType.TunnelClose) {
-      if (toMember) path.closedToMember = true;
-      else path.closedToCaller = true;
-      if (frame.code !== TunnelCloseCode.Normal || (path.closedToMember && path.closedToCaller)) this.tunnels.delete(path);
-    }
-    const next = toMember ? path.towardMember : this.towardCaller(path.towardCaller, path.callerHex);
-    if (next?.send(bytes)) return;
-    if (this.tunnels.get(path.key)) {
-      this.tunnels.delete(path);
-      this.closeToward(from, path.origin, path.tunnelId, !toMember, TunnelCloseCode.LinkLost, "the other end is gone");
-    }
-  }
-
-  private closeToward(hop: Hop | undefined, origin: Uint8Array, tunnelId: number, toMember: boolean, code: TunnelCloseCode, reason: string): void {
-    hop?.send(
-      encodeFrame({ type: FrameType.TunnelClose, flags: toMember ? TUNNEL_TO_MEMBER : 0, origin, tunnelId, code, sent: 0, reason }),
-    );
+    this.tunnelRouter.forward(from, bytes, frame);
   }
 
   // Trees.
@@ -395,7 +287,7 @@ export class Router {
     const tree = this.trees.ensure(idHex, frame.id);
     if (frame.count > 0) tree.children.set(child, { count: frame.count, weight: frame.weight });
     else tree.children.delete(child);
-    this.refresh(tree);
+    this.reporter.refresh(tree);
     if (frame.count > 0) this.parking.release(idHex);
   }
 
@@ -404,7 +296,7 @@ export class Router {
     // Trees are rebuilt around the change over the next moments: work that finds no member meanwhile
     // waits a little for the updates rather than failing.
     this.parking.extend(this.host.clock.now() + SETTLE_MS);
-    this.refreshAll(false);
+    this.reporter.refreshAll(false);
   }
 
   /** A peer or relay is gone: forget what it held, and save what was on its way through it. */
@@ -424,32 +316,12 @@ export class Router {
         tree.children.delete(link);
         if (tree.parent === link) tree.parent = null;
       }
-      this.refreshAll(false);
+      this.reporter.refreshAll(false);
       // Requests that came through this relay have no way back; their callers retry on their own.
       for (const entry of this.pending.cameFrom(link)) this.pending.delete(entry);
     }
     for (const entry of this.pending.sentTo(hop)) this.retry(entry, hop);
-    this.tunnelsGone(hop);
-  }
-
-  private tunnelsGone(hop: Hop): void {
-    const reason = "the other end of the tunnel lost its link";
-    for (const path of this.tunnels.involving(hop)) {
-      if (!this.tunnels.get(path.key)) continue;
-      this.tunnels.delete(path);
-      if (path.towardMember === hop && !path.accepted && path.towardCaller !== hop) {
-        // Not accepted yet: the open can still find another member.
-        path.tried.add(hop);
-        this.tunnels.add(path);
-        this.placeTunnel(path);
-        continue;
-      }
-      if (path.towardMember !== hop) this.closeToward(path.towardMember, path.origin, path.tunnelId, true, TunnelCloseCode.LinkLost, reason);
-      if (path.towardCaller !== hop) {
-        const caller = this.towardCaller(path.towardCaller, path.callerHex);
-        this.closeToward(caller, path.origin, path.tunnelId, false, TunnelCloseCode.LinkLost, reason);
-      }
-    }
+    this.tunnelRouter.hopGone(hop);
   }
 
   /** Requests handed to local members and not answered yet: what a draining relay waits for. */
@@ -467,35 +339,6 @@ export class Router {
     this.parking.expire(now);
   }
 
-  /**
-   * The next step of a request or tunnel open for `idHex`. Climbing, it goes up toward the root (the
-   * relay closest to the id), and once here is the root it turns down. Going down, it goes to a local
-   * member or a child subtree picked by weight, never one already tried; with nothing left below, back
-   * to the relay above that sent it down, or nowhere at all at the root.
-   */
-  private step(idHex: string, route: Route): Step {
-    const tree = this.trees.get(idHex);
-    if (route.mode === "up") {
-      const parent = this.host.nextHop(keyOfService(tree?.idBytes ?? fromHex(idHex)));
-      if (parent && !route.tried.has(parent)) return { to: parent, down: false };
-      route.mode = "down"; // this is the root, or the way up failed
-    }
-    // Local members weigh in as one group, by what they report, like child subtrees do: mixing the
-    // relay's own up-to-the-moment counts with children's reported ones would starve whichever side
-    // looked busier. Within the group, the power of two choices uses the relay's own counts too.
-    const local = this.localWeight(idHex, route.tried);
-    const children = new Map<RelayLink, Aggregate>();
-    if (tree) for (const [child, aggregate] of tree.children) if (!route.tried.has(child) && !child.gone) children.set(child, aggregate);
-    const pick = pickWeighted(local > 0 ? [{ weight: local }] : [], children, null, this.host.random);
-    if (pick && "child" in pick) return { to: pick.child, down: true };
-    if (pick) {
-      const member = this.services.pickMember(idHex, (session) => route.tried.has(session));
-      if (member) return { to: member, down: true };
-    }
-    if (route.above && !route.above.gone && !route.tried.has(route.above)) return { back: route.above };
-    return { none: true };
-  }
-
   private park(clusterId: string, deadline: number, resume: () => void, expire: () => void): boolean {
     return this.parking.park({ clusterId, deadline, resume, expire }, this.host.clock.now());
   }
@@ -505,75 +348,4 @@ export class Router {
     if (hop.kind === "peer" && hop.gone) return this.host.peer(callerHex);
     return hop;
   }
-
-  private markDirty(idHex: string): void {
-    this.dirty.add(idHex);
-    if (this.flushTimer !== null) return;
-    this.flushTimer = this.host.clock.setTimeout(() => {
-      this.flushTimer = null;
-      const ids = [...this.dirty];
-      this.dirty.clear();
-      for (const id of ids) {
-        const tree = this.trees.get(id);
-        if (tree) this.refresh(tree, true);
-      }
-    }, WEIGHT_REPORT_MS);
-  }
-
-  private refreshAll(force: boolean): void {
-    for (const tree of [...this.trees.all()]) this.refresh(tree, force, force);
-  }
-
-  /** Recomputes a tree's aggregate and tells the parent what changed (and an old parent that it left). */
-  private refresh(tree: TreeState<RelayLink>, weightToo = false, resend = false): void {
-    const local = this.localAggregate(tree.id);
-    const aggregate = aggregateOf(tree, local);
-    const parent = this.host.nextHop(keyOfService(tree.idBytes));
-    if (parent !== tree.parent) {
-      if (tree.parent && !tree.parent.gone && tree.reported.count > 0) this.sendTree(tree.parent, tree, { count: 0, weight: 0 });
-      tree.parent = parent;
-      tree.reported = { count: 0, weight: 0 };
-    }
-    if (parent) {
-      const countChanged = aggregate.count !== tree.reported.count;
-      const weightChanged = aggregate.weight !== tree.reported.weight;
-      if (countChanged || resend || (weightChanged && weightToo)) {
-        if (aggregate.count > 0 || tree.reported.count > 0) this.sendTree(parent, tree, aggregate);
-        tree.reported = aggregate;
-      } else if (weightChanged) {
-        this.markDirty(tree.id);
-      }
-    } else {
-      tree.reported = aggregate;
-    }
-    if (aggregate.count === 0 && tree.children.size === 0) {
-      tree.reported = { count: 0, weight: 0 };
-      this.trees.prune(tree, 0);
-    }
-  }
-
-  private sendTree(link: RelayLink, tree: TreeState<RelayLink>, aggregate: Aggregate): void {
-    link.send(encodeFrame({ type: FrameType.TreeUpdate, id: tree.idBytes, count: aggregate.count, weight: aggregate.weight }));
-  }
-
-  /** The weight of local members not yet tried, by their reported load. */
-  private localWeight(idHex: string, tried: Set<Hop>): number {
-    let weight = 0;
-    for (const session of this.services.membersOf(idHex)) {
-      if (!tried.has(session)) weight += memberWeight(this.services.loadOf(idHex, session)!.reported);
-    }
-    return weight;
-  }
-
-  private localAggregate(idHex: string): Aggregate {
-    let count = 0;
-    let weight = 0;
-    for (const session of this.services.membersOf(idHex)) {
-      count++;
-      weight += memberWeight(this.services.loadOf(idHex, session)!.reported);
-    }
-    count += this.services.subscriberCount(idHex);
-    return { count, weight };
-  }
 }
-
