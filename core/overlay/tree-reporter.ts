@@ -2,8 +2,8 @@
 // at most every WEIGHT_REPORT_MS so load reports do not flood the backbone, and everything again every
 // TREE_REFRESH_MS in case a race lost an update.
 
-import type { Clock } from "../clock.ts";
 import { every } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import { FrameType, encodeFrame } from "../wire/frames.ts";
 import type { ServiceTable } from "./membership.ts";
 import type { PeerSession } from "./peer-session.ts";
