@@ -89,16 +89,23 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
   };
 }
 
-/** GET /status: the relay's links, peers and trees as JSON (what the dashboard draws). */
+/**
+ * GET /status: the relay's links, peers and trees as JSON (what the dashboard draws), and its memory.
+ * `?gc=1` collects garbage first when Node runs with --expose-gc, so that `memory.live` says what the
+ * relay really holds (tests use it to show an attack leaves nothing behind).
+ */
 function serveHttp(relay: Relay | null, request: IncomingMessage, response: ServerResponse): void {
-  const path = (request.url ?? "/").split("?")[0];
+  const [path, query = ""] = (request.url ?? "/").split("?");
   if (request.method === "GET" && path === "/status" && relay) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc && new URLSearchParams(query).get("gc") === "1") gc();
+    const { rss, heapUsed, external } = process.memoryUsage();
     response.writeHead(200, {
       "content-type": "application/json",
       "access-control-allow-origin": "*",
       "cache-control": "no-store",
     });
-    response.end(JSON.stringify(relay.snapshot()));
+    response.end(JSON.stringify({ ...relay.snapshot(), memory: { rss, heapUsed, external, live: heapUsed + external } }));
     return;
   }
   response.writeHead(path === "/status" ? 503 : 426, { "content-type": "text/plain" });
