@@ -32,7 +32,7 @@ export { Relay, RELAY_DEFAULTS } from "./overlay/relay.ts";
 export type { RelayOptions, RelaySnapshot, RelayLog } from "./overlay/relay.ts";
 export { MemoryNetwork, memoryLinkPair } from "./transports/memory.ts";
 export type { Link, LinkHandlers, Dialer, DialOptions } from "./transports/link.ts";
-export { CloseCode } from "./transports/link.ts";
+export { CloseCode, LinkWrapper } from "./transports/link.ts";
 export { webSocketDialer } from "./transports/websocket.ts";
 export type { WebSocketLike, WebSocketFactory } from "./transports/websocket.ts";
 export {

@@ -3,6 +3,7 @@
 // relay handles contains plaintext.
 
 import { openSync, writeSync, closeSync } from "node:fs";
+import { LinkWrapper } from "../core/node.ts";
 import type { Link, LinkHandlers } from "../core/node.ts";
 
 export class FrameTap {
@@ -22,34 +23,34 @@ export class FrameTap {
 
   /** Wraps a link so both directions are recorded. */
   wrap(link: Link): Link {
-    const tap = this;
-    return {
-      kind: link.kind,
-      remote: link.remote,
-      get bufferedAmount() {
-        return link.bufferedAmount;
-      },
-      get closed() {
-        return link.closed;
-      },
-      listen(handlers: LinkHandlers) {
-        link.listen({
-          frame: (bytes) => {
-            tap.record("in", bytes);
-            handlers.frame(bytes);
-          },
-          close: (code, reason) => handlers.close(code, reason),
-        });
-      },
-      send(frame: Uint8Array) {
-        tap.record("out", frame);
-        link.send(frame);
-      },
-      close: (code?: number, reason?: string) => link.close(code, reason),
-    };
+    return new TappedLink(link, this);
   }
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+class TappedLink extends LinkWrapper {
+  constructor(
+    inner: Link,
+    private readonly tap: FrameTap,
+  ) {
+    super(inner);
+  }
+
+  override listen(handlers: LinkHandlers): void {
+    this.inner.listen({
+      frame: (bytes) => {
+        this.tap.record("in", bytes);
+        handlers.frame(bytes);
+      },
+      close: (code, reason) => handlers.close(code, reason),
+    });
+  }
+
+  override send(frame: Uint8Array): void {
+    this.tap.record("out", frame);
+    this.inner.send(frame);
   }
 }

@@ -53,6 +53,36 @@ export const CloseCode = {
   Redundant: 4010,
 } as const;
 
+/**
+ * A link in front of another, forwarding everything: sealing layers, taps and test instruments extend it
+ * and override only what they change.
+ */
+export class LinkWrapper implements Link {
+  constructor(protected readonly inner: Link) {}
+
+  get kind(): LinkKind {
+    return this.inner.kind;
+  }
+  get remote(): string {
+    return this.inner.remote;
+  }
+  get bufferedAmount(): number {
+    return this.inner.bufferedAmount;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+  listen(handlers: LinkHandlers): void {
+    this.inner.listen(handlers);
+  }
+  send(frame: Uint8Array): void {
+    this.inner.send(frame);
+  }
+  close(code?: number, reason?: string): void {
+    this.inner.close(code, reason);
+  }
+}
+
 /** Calls the queued handler calls once listen() installs handlers. Shared by transports. */
 export class HandlerSlot {
   private handlers: LinkHandlers | null = null;

@@ -15,7 +15,7 @@ import { SessionHandshake } from "../crypto/session.ts";
 import type { SessionCipher } from "../crypto/session.ts";
 import { WireError } from "../wire/codec.ts";
 import { FrameType, LINK_MAC_BYTES, decodeFrame, encodeFrame } from "../wire/frames.ts";
-import { CloseCode, HandlerSlot } from "./link.ts";
+import { CloseCode, HandlerSlot, LinkWrapper } from "./link.ts";
 import type { Link, LinkHandlers } from "./link.ts";
 
 const LABEL = "iris-mesh/v1/network";
@@ -36,38 +36,23 @@ function mac(keys: NetworkKeys, ...parts: Uint8Array[]): Uint8Array {
 }
 
 /** A link whose frames are sealed with the handshake's session keys; counters are implicit (links keep order). */
-class SecuredLink implements Link {
+class SecuredLink extends LinkWrapper {
   private readonly slot = new HandlerSlot();
   private received = 0;
 
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly cipher: SessionCipher,
-  ) {}
-
-  get kind() {
-    return this.inner.kind;
-  }
-  get remote() {
-    return this.inner.remote;
-  }
-  get bufferedAmount() {
-    return this.inner.bufferedAmount;
-  }
-  get closed() {
-    return this.inner.closed;
+  ) {
+    super(inner);
   }
 
-  listen(handlers: LinkHandlers): void {
+  override listen(handlers: LinkHandlers): void {
     this.slot.install(handlers);
   }
 
-  send(frame: Uint8Array): void {
+  override send(frame: Uint8Array): void {
     this.inner.send(this.cipher.seal(frame).box);
-  }
-
-  close(code?: number, reason?: string): void {
-    this.inner.close(code, reason);
   }
 
   /** A sealed frame from the other end, in order. */

@@ -1,7 +1,7 @@
 // Shared plumbing for the unit tests: a relay on an in-memory network, peers attached to it, a
 // deterministic random source, a link wrapper that counts what crosses it, and small promise helpers.
 
-import { connect, generateKey, MemoryNetwork, Relay } from "../../../core/index.ts";
+import { connect, generateKey, LinkWrapper, MemoryNetwork, Relay } from "../../../core/index.ts";
 import type { ConnectOptions, Connection, Dialer, Link, LinkHandlers, RelayOptions } from "../../../core/index.ts";
 import { decodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
@@ -62,24 +62,14 @@ export function counter(target: number): { bump(): number; readonly value: numbe
 }
 
 /** A link that reports every frame that crosses it, both ways, to `observe`; otherwise transparent. */
-export class TappedLink implements Link {
+export class TappedLink extends LinkWrapper {
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly observe: (direction: "out" | "in", bytes: Uint8Array) => void,
-  ) {}
-  get kind() {
-    return this.inner.kind;
+  ) {
+    super(inner);
   }
-  get remote() {
-    return this.inner.remote;
-  }
-  get bufferedAmount() {
-    return this.inner.bufferedAmount;
-  }
-  get closed() {
-    return this.inner.closed;
-  }
-  listen(handlers: LinkHandlers): void {
+  override listen(handlers: LinkHandlers): void {
     this.inner.listen({
       frame: (bytes) => {
         this.observe("in", bytes);
@@ -88,12 +78,9 @@ export class TappedLink implements Link {
       close: (code, reason) => handlers.close(code, reason),
     });
   }
-  send(frame: Uint8Array): void {
+  override send(frame: Uint8Array): void {
     if (!this.inner.closed) this.observe("out", frame);
     this.inner.send(frame);
-  }
-  close(code?: number, reason?: string): void {
-    this.inner.close(code, reason);
   }
 }
 
@@ -142,21 +129,19 @@ export function meddlingDialer(inner: Dialer): {
   const meddling = {
     meddle: null as ((bytes: Uint8Array) => Uint8Array[]) | null,
     inject: (bytes: Uint8Array) => deliver?.(bytes),
-    dialer: (async (address, options) => {
-      const link = await inner(address, options);
-      const listen = link.listen.bind(link);
-      link.listen = (handlers) => {
-        deliver = (bytes) => handlers.frame(bytes);
-        listen({
-          frame: (bytes) => {
-            for (const out of meddling.meddle ? meddling.meddle(bytes.slice()) : [bytes]) handlers.frame(out);
-          },
-          close: (code, reason) => handlers.close(code, reason),
-        });
-      };
-      return link;
-    }) as Dialer,
+    dialer: (async (address, options) => new MeddledLink(await inner(address, options))) as Dialer,
   };
+  class MeddledLink extends LinkWrapper {
+    override listen(handlers: LinkHandlers): void {
+      deliver = (bytes) => handlers.frame(bytes);
+      this.inner.listen({
+        frame: (bytes) => {
+          for (const out of meddling.meddle ? meddling.meddle(bytes.slice()) : [bytes]) handlers.frame(out);
+        },
+        close: (code, reason) => handlers.close(code, reason),
+      });
+    }
+  }
   return meddling;
 }
 

@@ -8,6 +8,7 @@
 //   cluster and echoes requests (as a member), or sends requests and checks each reply (as a caller).
 
 import { memoryLinkPair } from "../../../core/transports/memory.ts";
+import { LinkWrapper } from "../../../core/transports/link.ts";
 import type { Link, LinkHandlers } from "../../../core/transports/link.ts";
 import type { Relay } from "../../../core/overlay/relay.ts";
 import { signHello, signJoin, peerIdOf } from "../../../core/crypto/keys.ts";
@@ -18,32 +19,13 @@ import { FrameType, JoinKind, MAX_HOPS, ReplyStatus, decodeFrame, encodeFrame } 
 import type { ChallengeFrame, Frame } from "../../../core/wire/frames.ts";
 
 /** A link whose handlers never let an exception out: it is recorded in `thrown` instead. */
-export class GuardedLink implements Link {
+export class GuardedLink extends LinkWrapper {
   readonly thrown: unknown[] = [];
-  constructor(private readonly inner: Link) {}
-  get kind() {
-    return this.inner.kind;
-  }
-  get remote() {
-    return this.inner.remote;
-  }
-  get bufferedAmount() {
-    return this.inner.bufferedAmount;
-  }
-  get closed() {
-    return this.inner.closed;
-  }
-  listen(handlers: LinkHandlers): void {
+  override listen(handlers: LinkHandlers): void {
     this.inner.listen({
       frame: (bytes) => this.guard(() => handlers.frame(bytes)),
       close: (code, reason) => this.guard(() => handlers.close(code, reason)),
     });
-  }
-  send(frame: Uint8Array): void {
-    this.inner.send(frame);
-  }
-  close(code?: number, reason?: string): void {
-    this.inner.close(code, reason);
   }
   private guard(fn: () => void): void {
     try {

@@ -12,7 +12,8 @@ import {
   TimeoutError,
   TooLargeError,
 } from "../../../core/index.ts";
-import type { Connection, Dialer, Link } from "../../../core/index.ts";
+import { LinkWrapper } from "../../../core/index.ts";
+import type { Connection, Dialer, Link, LinkHandlers } from "../../../core/index.ts";
 import { FrameType, decodeFrame } from "../../../core/wire/frames.ts";
 import { FrameLog, Mesh, decode, deferred, makeKeys, noiseBytes, TEST_TIMEOUT } from "../helpers/mesh.ts";
 
@@ -335,21 +336,12 @@ describe("a reply lost with its link", TEST_TIMEOUT, () => {
 
 /** A link that, when `drop(frame)` says so, loses that incoming frame and closes as if it crashed. */
 function dropFirst(link: Link, drop: (bytes: Uint8Array) => boolean): Link {
-  return {
-    kind: link.kind,
-    remote: link.remote,
-    get bufferedAmount() {
-      return link.bufferedAmount;
-    },
-    get closed() {
-      return link.closed;
-    },
-    listen: (handlers) =>
-      link.listen({
-        frame: (bytes) => (drop(bytes) ? link.close(1006, "dropped by the test") : handlers.frame(bytes)),
+  return new (class extends LinkWrapper {
+    override listen(handlers: LinkHandlers): void {
+      this.inner.listen({
+        frame: (bytes) => (drop(bytes) ? this.inner.close(1006, "dropped by the test") : handlers.frame(bytes)),
         close: handlers.close,
-      }),
-    send: (frame) => link.send(frame),
-    close: (code, reason) => link.close(code, reason),
-  };
+      });
+    }
+  })(link);
 }
