@@ -6,17 +6,9 @@ import type { ConnectOptions, Connection, Dialer, Link, LinkHandlers, RelayOptio
 import { decodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
 
-/** mulberry32: a tiny seeded PRNG, so load balancing and reconnect jitter are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so load balancing and reconnect jitter are the same on every run.
+import { seededRandom } from "../../fixtures/virtual-clock.ts";
+export { seededRandom };
 
 export interface Deferred<T> {
   promise: Promise<T>;
