@@ -2,9 +2,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { connect, generateKey } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
 import { deriveServiceKeys, parseKey, signJoin } from "../../core/crypto/keys.ts";
@@ -13,7 +11,7 @@ import { FrameType, JoinKind, NackCode, decodeFrame, encodeFrame } from "../../c
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { rawClient } from "../fixtures/raw-client.ts";
-import { tapFrames } from "../fixtures/tap.ts";
+import { tapFile } from "../fixtures/tap.ts";
 
 const keys = { vault: generateKey(), alerts: generateKey() };
 const CANARY = "CANARY-b9f1c2d7e8a34f56";
@@ -21,16 +19,14 @@ const canaryBytes = Buffer.from(CANARY);
 const payload = (what: string) => `${what} carrying ${CANARY} inside`;
 
 describe("a blind relay", () => {
-  let dir: string;
-  let tapFile: string;
+  let tap: Awaited<ReturnType<typeof tapFile>>;
   let relay: RelayProcess;
   let member: Connection;
   let caller: Connection;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "iris-tap-"));
-    tapFile = join(dir, "frames.bin");
-    relay = await startRelay(["--tap", tapFile, "--log", "debug"]);
+    tap = await tapFile();
+    relay = await startRelay(["--tap", tap.path, "--log", "debug"]);
     // Compression off: the canary must be hidden by sealing alone, not by deflate scrambling it.
     const options = { relays: [relay.url], keys, compressAbove: Infinity };
     member = await connect(options);
@@ -41,7 +37,7 @@ describe("a blind relay", () => {
     await caller?.close();
     await member?.close();
     await relay?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await tap?.remove();
   });
 
   test("no byte the relay receives, sends or logs contains a payload's plaintext", async () => {
@@ -77,14 +73,14 @@ describe("a blind relay", () => {
     assert.ok(heard.some((message) => message.includes(CANARY)));
 
     await relay.stop();
-    const frames = tapFrames(await readFile(tapFile));
+    const frames = await tap.frames();
     const peerIds = [member.peerId, caller.peerId].map((hex) => Buffer.from(hex, "hex"));
     // The tap saw the traffic: the routing headers (peer ids) are there in the clear.
     assert.ok(frames.length > 20, `tap recorded ${frames.length} frames`);
     assert.ok(frames.some((frame) => peerIds.some((id) => frame.bytes.includes(id))), "routing headers are visible");
     // ...but no payload: not in any frame in or out, not in the whole file, not in the logs.
     for (const frame of frames) assert.ok(!frame.bytes.includes(canaryBytes), `plaintext in a ${frame.direction} frame`);
-    assert.ok(!(await readFile(tapFile)).includes(canaryBytes));
+    assert.ok(!(await readFile(tap.path)).includes(canaryBytes));
     assert.ok(relay.lines.length > 3 && !relay.lines.some((line) => line.includes(CANARY)));
     // The sealed payloads in the tap do open with the cluster key: the canary really was in them.
     const vault = deriveServiceKeys("cluster", "vault", parseKey(keys.vault));

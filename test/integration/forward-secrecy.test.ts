@@ -5,9 +5,6 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect, generateKey } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
 import { deriveServiceKeys, parseKey } from "../../core/crypto/keys.ts";
@@ -19,7 +16,7 @@ import { FrameType, decodeFrame } from "../../core/wire/frames.ts";
 import type { Frame } from "../../core/wire/frames.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
-import { tapFrames } from "../fixtures/tap.ts";
+import { tapFile } from "../fixtures/tap.ts";
 
 const clusterKey = generateKey();
 const SECRET = "SECRET-5d1e8c0f-";
@@ -39,16 +36,14 @@ function opens(attempt: () => Uint8Array | null): boolean {
 }
 
 describe("forward secrecy of tunnel sessions", () => {
-  let dir: string;
-  let tapFile: string;
+  let tap: Awaited<ReturnType<typeof tapFile>>;
   let relay: RelayProcess;
   let member: Connection;
   let caller: Connection;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "iris-fs-"));
-    tapFile = join(dir, "frames.bin");
-    relay = await startRelay(["--tap", tapFile]);
+    tap = await tapFile();
+    relay = await startRelay(["--tap", tap.path]);
     const options = { relays: [relay.url], keys: { vault: clusterKey }, compressAbove: Infinity };
     member = await connect(options);
     caller = await connect(options);
@@ -64,7 +59,7 @@ describe("forward secrecy of tunnel sessions", () => {
     await caller?.close();
     await member?.close();
     await relay?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await tap?.remove();
   });
 
   test("a recorded tunnel session does not open with the cluster key handed over afterwards", { timeout: 30_000 }, async () => {
@@ -78,7 +73,7 @@ describe("forward secrecy of tunnel sessions", () => {
     await relay.stop();
 
     // Every frame the relay received, as the attacker recorded it.
-    const recorded = tapFrames(await readFile(tapFile))
+    const recorded = (await tap.frames())
       .filter((frame) => frame.direction === "in")
       .map((frame) => decodeFrame(frame.bytes));
     const data = framesOfType(recorded, FrameType.TunnelData);
