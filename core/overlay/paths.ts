@@ -22,7 +22,12 @@ export interface PendingRequest<Hop> {
   above: Hop | null;
   /** Hops that already failed this request, or sent it back: not tried again. */
   readonly tried: Set<Hop>;
-  retried: boolean;
+  /**
+   * This relay already placed the request again after a hop failed. Each relay does so once: relays
+   * hear of a crash at different moments, so a request placed again upstream may still be sent into the
+   * dead relay by one that has not heard yet, and that is the same failure, not a second one.
+   */
+  placedAgain: boolean;
   readonly deadline: number;
 }
 

@@ -57,6 +57,7 @@ const PENDING_GRACE_MS = 1000;
 const PARKING_CAPACITY = 10_000;
 /** After relay links change, how long memberless work may wait for the trees to be rebuilt. */
 const SETTLE_MS = 3000;
+const MEMBER_LOST = "member left before replying";
 
 export class Router {
   readonly services: ServiceTable<PeerSession>;
@@ -171,7 +172,7 @@ export class Router {
       mode: (flags & (ROUTE_DOWN | ROUTE_BACK)) !== 0 ? "down" : "up",
       above: (flags & ROUTE_DOWN) !== 0 ? from : null,
       tried: (flags & ROUTE_BACK) !== 0 ? new Set([from]) : new Set(),
-      retried: (flags & REQUEST_RETRIED) !== 0,
+      placedAgain: false,
       deadline: this.host.clock.now() + frame.timeoutMs + PENDING_GRACE_MS,
     };
     this.pending.add(entry);
@@ -210,7 +211,8 @@ export class Router {
         this.placeRequest(entry);
       }, () => this.answer(entry, ReplyStatus.NoMembers, NO_MEMBERS));
       if (parked) return;
-      if (entry.retried) this.answer(entry, ReplyStatus.MemberLost, "member left before replying");
+      // A request placed again after its member was lost says so; a first try just found nobody.
+      if ((entry.frame[REQUEST_FLAGS_OFFSET]! & REQUEST_RETRIED) !== 0) this.answer(entry, ReplyStatus.MemberLost, MEMBER_LOST);
       else this.answer(entry, ReplyStatus.NoMembers, NO_MEMBERS);
       return;
     }
@@ -222,19 +224,19 @@ export class Router {
     if (!entry || entry.to !== from) return;
     if (from.kind === "peer") this.services.trackOutstanding(entry.clusterId, from as PeerSession, -1);
     // A member that left the cluster while the request was on its way: another member can still take it.
-    if (frame.status === ReplyStatus.MemberLost && from.kind === "peer" && !entry.retried) return this.retry(entry, from);
+    if (frame.status === ReplyStatus.MemberLost && from.kind === "peer" && !entry.placedAgain) return this.retry(entry, from);
     this.pending.delete(entry);
     this.towardCaller(entry.from, entry.callerHex)?.send(bytes);
   }
 
-  /** The hop a request went to failed: place it again from here, once per request. */
+  /** The hop a request went to failed: place it again from here, once at this relay. */
   private retry(entry: PendingRequest<Hop>, failed: Hop): void {
-    if (entry.retried) {
+    if (entry.placedAgain) {
       this.pending.delete(entry);
-      this.answer(entry, ReplyStatus.MemberLost, "member left before replying");
+      this.answer(entry, ReplyStatus.MemberLost, MEMBER_LOST);
       return;
     }
-    entry.retried = true;
+    entry.placedAgain = true;
     entry.frame[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
     entry.tried.add(failed);
     this.placeRequest(entry);

@@ -78,7 +78,7 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     console.log(
       `chaos: ${REQUESTS - failed.length}/${REQUESTS} succeeded (${(successRate * 100).toFixed(1)}%), ` +
         `slowest settled after ${Math.max(...results.map((r) => r.at - started))} ms; failures: ` +
-        JSON.stringify([...new Set(failed.map((f) => (f.error as Error | null)?.name ?? "wrong reply"))]),
+        JSON.stringify([...new Set(failed.map((f) => (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : "wrong reply")))]),
     );
     assert.ok(successRate >= 0.99, `only ${(successRate * 100).toFixed(1)}% succeeded`);
     assert.equal(caller.pendingRequests, 0, "no pending request is left at the caller");

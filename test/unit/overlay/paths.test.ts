@@ -29,7 +29,7 @@ function request(callerHex: string, reqId: number, from: Hop, to: Hop, deadline:
     mode: "up",
     above: null,
     tried: new Set(),
-    retried: false,
+    placedAgain: false,
     deadline,
   };
 }
