@@ -1,12 +1,17 @@
 // Chaos with real processes: 1,000 requests in flight to a cluster whose members sit on three relays,
-// and one of those relays is killed with SIGKILL. Every request settles within its deadline, nearly all
-// succeed, nothing leaks, and once the relay is back a publish reaches every subscriber again.
+// and one of those relays is killed with SIGKILL. It is also the root of the cluster's tree, the hardest
+// case: every request climbed through it, so every relay on the way must place its requests again.
+// Every request settles within its deadline, nearly all succeed, nothing leaks, and once the relay is
+// back a publish reaches every subscriber again.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { fromBase64Url, fromHex, toHex } from "../../core/bytes.ts";
+import { deriveServiceKeys } from "../../core/crypto/keys.ts";
 import { connect, generateKey, IrisError } from "../../core/node.ts";
-import type { Connection } from "../../core/node.ts";
-import { startBackbone, waitForStatus } from "../fixtures/network.ts";
+import type { Connection, RelaySnapshot } from "../../core/node.ts";
+import { compareDistance, keyOfService } from "../../core/overlay/routing-table.ts";
+import { rootOf, startBackbone, status, waitForStatus } from "../fixtures/network.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { startPeer } from "../fixtures/peer-process.ts";
@@ -26,6 +31,8 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
 
   before(async () => {
     relays = await startBackbone(5, ["--startup-grace", "0"]);
+    const relayIds = (await Promise.all(relays.map(status))).map((s) => fromHex(s.relayId));
+    keys.work = clusterKeyRootedAt("work", VICTIM, relayIds);
     for (const index of MEMBER_RELAYS) {
       for (let i = 0; i < 2; i++) {
         const member = await startPeer();
@@ -42,10 +49,8 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
       subscribers.push(subscriber);
     }
     caller = await connect({ relays: [relays[0]!.url], keys });
-    await waitForStatus(relays, (all) => {
-      const root = all.find((s) => s.trees.some((t) => t.root && t.local + t.children.reduce((n, c) => n + c.count, 0) === 6));
-      return root !== undefined;
-    });
+    // The victim is the root, and its tree counts all six members.
+    await waitForStatus(relays, (all) => treeCount(all, idOf("cluster", "work")) === 6 && rootOf(all, idOf("cluster", "work")) === VICTIM);
   });
 
   after(async () => {
@@ -96,6 +101,9 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     relays[VICTIM] = await startRelay(["--port", String(relays[VICTIM]!.port), "--seed", relays[0]!.url, "--startup-grace", "0"]);
     await waitForStatus(relays, (all) => all.every((s) => s.links.length > 0 && s.directory.length >= 4));
     for (const subscriber of subscribers) await subscriber.call("restored");
+    // A publish reaches the subscribers its topic's tree reaches when it is sent: wait for the tree to
+    // be whole again around the relay that came back.
+    await waitForStatus(relays, (all) => treeCount(all, idOf("topic", "news")) === subscribers.length);
     await caller.publish("news", "after the storm");
     for (const subscriber of subscribers) {
       await subscriber.call("received", { kind: "published", name: "news", count: 1 });
@@ -103,3 +111,24 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     }
   });
 });
+
+function idOf(kind: "cluster" | "topic", name: string): string {
+  return toHex(deriveServiceKeys(kind, name, fromBase64Url(keys[name as keyof typeof keys])).id);
+}
+
+/** How many members or subscribers the root of tree `id` counts, or -1 unless one relay alone is its root. */
+function treeCount(statuses: RelaySnapshot[], id: string): number {
+  const roots = statuses.flatMap((s) => s.trees.filter((t) => t.id === id && t.root));
+  if (roots.length !== 1) return -1;
+  return roots[0]!.local + roots[0]!.children.reduce((n, c) => n + c.count, 0);
+}
+
+/** A key under which the tree of cluster `name` is rooted at relay `index`: the relay closest to its id. */
+function clusterKeyRootedAt(name: string, index: number, relayIds: Uint8Array[]): string {
+  for (;;) {
+    const key = generateKey();
+    const target = keyOfService(deriveServiceKeys("cluster", name, fromBase64Url(key)).id);
+    const closest = relayIds.reduce((best, id, i) => (compareDistance(target, id, relayIds[best]!) < 0 ? i : best), 0);
+    if (closest === index) return key;
+  }
+}
