@@ -1,7 +1,7 @@
 // Chaos with real processes: 1,000 requests in flight to a cluster whose members sit on three relays,
 // and one of those relays is killed with SIGKILL. It is also the root of the cluster's tree, the hardest
 // case: every request climbed through it, so every relay on the way must place its requests again.
-// Every request settles within its deadline, nearly all succeed, nothing leaks, and once the relay is
+// Every request settles within its deadline and succeeds, nothing leaks, and once the relay is
 // back a publish reaches every subscriber again.
 
 import { after, before, describe, test } from "node:test";
@@ -59,7 +59,7 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     await Promise.all(relays.map((relay) => relay.stop("SIGKILL")));
   });
 
-  test("every request settles in time, at least 99% succeed, nothing leaks, and pub/sub heals", async () => {
+  test("every request settles in time and succeeds, nothing leaks, and pub/sub heals", async () => {
     const started = Date.now();
     const outcomes = Array.from({ length: REQUESTS }, (_, i) =>
       caller.request("work", `job-${i}`, { timeout: DEADLINE_MS }).then(
@@ -85,7 +85,8 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
         `slowest settled after ${Math.max(...results.map((r) => r.at - started))} ms; failures: ` +
         JSON.stringify([...new Set(failed.map((f) => (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : "wrong reply")))]),
     );
-    assert.ok(successRate >= 0.99, `only ${(successRate * 100).toFixed(1)}% succeeded`);
+    // One relay died: each request gets the retry that one failure earns it, so none may fail.
+    assert.equal(failed.length, 0, `only ${(successRate * 100).toFixed(1)}% succeeded`);
     assert.equal(caller.pendingRequests, 0, "no pending request is left at the caller");
     // The victim's members moved to other relays by themselves, keeping their peer ids.
     await Promise.all(failedOver);
