@@ -1,24 +1,25 @@
 // A peer's connection to the network: the public face of core. It owns the relay attachment, the
 // outbox, the keyring and the replay window, dispatches arriving frames to the patterns, and restores
 // joins after every reconnect. Runtime specifics (how to dial, what a clock is) are injected; node.ts and
-// browser.ts supply them.
+// browser.ts supply them (connection-options.ts lists what can be set).
+
+export type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
 
 import { RelayAttachment } from "./attachment.ts";
 import type { Attached, Detached } from "./attachment.ts";
-import { fromHex, toHex, utf8 } from "./bytes.ts";
+import { toHex, utf8 } from "./bytes.ts";
 import { systemClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import { generateIdentity, parseKey } from "./crypto/keys.ts";
 import { networkKeys } from "./transports/secure-link.ts";
 import { Keyring } from "./crypto/keyring.ts";
 import type { KeyInput } from "./crypto/keyring.ts";
-import type { SigningKeyPair } from "./crypto/nacl.ts";
 import { ReplayWindow } from "./crypto/replay.ts";
-import type { ReplayWindowOptions } from "./crypto/replay.ts";
 import { ClosedError, DeniedError, TimeoutError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { DirectLinks } from "./direct-links.ts";
-import type { DirectLinkSettings } from "./direct-links.ts";
+import { Inspector } from "./inspector.ts";
+import type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
 import { Joins } from "./joins.ts";
 import { Memberships } from "./memberships.ts";
 import type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
@@ -33,64 +34,13 @@ import { RequestCaller } from "./patterns/request.ts";
 import { RequestAffinity } from "./patterns/request-affinity.ts";
 import type { RequestOptions } from "./patterns/request.ts";
 import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel.ts";
-import type { Tunnel, TunnelSettings } from "./patterns/tunnel.ts";
+import type { Tunnel } from "./patterns/tunnel.ts";
 import { Tunnels } from "./patterns/tunnels.ts";
 import type { TunnelOptions } from "./patterns/tunnels.ts";
 import { CloseCode } from "./transports/link.ts";
-import type { Dialer } from "./transports/link.ts";
-import { FRAME_HEADROOM, FrameType, MAX_HOPS, RELAY_ID_BYTES, ReplyStatus, encodeFrame } from "./wire/frames.ts";
+import { FRAME_HEADROOM, FrameType, ReplyStatus, encodeFrame } from "./wire/frames.ts";
 import type { RelaySnapshot } from "./overlay/relay.ts";
 import type { Frame } from "./wire/frames.ts";
-
-export interface ConnectOptions {
-  /** Relay addresses; the peer attaches to one and fails over to the others. */
-  relays: string[];
-  /** Keys by cluster or topic name, base64url text or 32 bytes. */
-  keys?: Record<string, KeyInput>;
-  /** INSECURE: derive a key from the name for any service without one. For demos only. */
-  development?: boolean;
-  /** The backbone's network key, when its relays admit only key holders. */
-  networkKey?: KeyInput;
-  /** How to reach a relay address; node.ts and browser.ts inject a WebSocket dialer. */
-  dialer: Dialer;
-  clock?: Clock;
-  random?: () => number;
-  /** Names this peer's runtime in relay logs and introspection, e.g. "node" or "browser". */
-  agent?: string;
-  /** A long-lived identity; a fresh one is made otherwise. The peer id derives from it. */
-  identity?: SigningKeyPair;
-  /** Largest message body this peer sends or accepts. Default 1 MiB (the relay may set it lower). */
-  maxMessage?: number;
-  /** Bodies at least this long are compressed before sealing. Default 4 KiB. */
-  compressAbove?: number;
-  /** How long connect() tries before giving up. Default 10 s. */
-  connectTimeout?: number;
-  handshakeTimeout?: number;
-  reconnect?: { initialDelay?: number; maxDelay?: number };
-  /** Outbound bytes buffered in the link before writers wait. Default 1 MiB. */
-  highWaterMark?: number;
-  tunnels?: Partial<TunnelSettings>;
-  replay?: ReplayWindowOptions;
-  /**
-   * Direct WebRTC links to other peers, which tunnels move onto when both ends can make them. The
-   * browser entry fills in the page's RTCPeerConnection; the Node entry, werift's when asked for.
-   */
-  webrtc?: DirectLinkSettings;
-}
-
-export interface ConnectionEvents {
-  [name: string]: unknown;
-  /** Every time a relay link completes its handshake, the first one included. */
-  attach: { relay: string };
-  /** The relay link went away; the connection is already dialing again. */
-  drop: { relay: string; code: number; reason: string };
-  /** Attached again after a drop, with every registration and subscription restored. */
-  reconnect: { relay: string };
-  /** Something non-fatal went wrong: an unreadable message, a handler that threw, a refused rejoin. */
-  error: { error: Error; context: string };
-  /** A direct WebRTC link to another peer opened or closed. */
-  direct: { peerId: string; open: boolean };
-}
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
 function keyBytes(key: KeyInput, what: string): Uint8Array {
@@ -123,8 +73,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private closedError: ClosedError | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
   private lastDialError: string | null = null;
-  private readonly inspections = new Map<number, (report: string) => void>();
-  private nextInspection = 1;
+  private readonly inspector: Inspector;
 
   constructor(options: ConnectOptions) {
     super();
@@ -139,6 +88,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     const identity = options.identity ?? generateIdentity();
     const random = options.random ?? Math.random;
     this.outbox = new Outbox(this.clock, options.highWaterMark ?? 1024 * 1024);
+    this.inspector = new Inspector(this.clock, this.outbox);
     this.attachment = new RelayAttachment(
       {
         relays: options.relays,
@@ -316,25 +266,7 @@ export class Connection extends Emitter<ConnectionEvents> {
    */
   inspect(relayId?: string, options: { timeout?: number } = {}): Promise<RelaySnapshot> {
     if (this.closedError) return Promise.reject(this.closedError);
-    const timeoutMs = options.timeout ?? 5000;
-    const timeoutError = new TimeoutError(`no inspection report within ${timeoutMs} ms`);
-    const target = relayId ? fromHex(relayId) : new Uint8Array(RELAY_ID_BYTES);
-    if (target.length !== RELAY_ID_BYTES) return Promise.reject(new TypeError("a relay id is 32 hex digits"));
-    const corr = this.nextInspection++;
-    return new Promise<RelaySnapshot>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.inspections.delete(corr);
-        reject(timeoutError);
-      }, timeoutMs);
-      this.inspections.set(corr, (report) => {
-        this.clock.clearTimeout(timer);
-        const parsed = JSON.parse(report) as RelaySnapshot | { error: string };
-        if ("error" in parsed) reject(new Error(`inspection failed: ${parsed.error}`));
-        else resolve(parsed);
-      });
-      const frame = encodeFrame({ type: FrameType.Inspect, hops: MAX_HOPS, corr, origin: new Uint8Array(RELAY_ID_BYTES), target });
-      this.outbox.write(frame, timeoutMs).catch(() => {});
-    });
+    return this.inspector.ask(relayId, options.timeout ?? 5000);
   }
 
   /** Resolves once every registration and subscription is confirmed by the current relay. */
@@ -351,6 +283,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.caller.failAll(error);
     this.tunnels.failAll(error);
     this.joins.failAll(error);
+    this.inspector.failAll(error);
     this.outbox.close(error);
     this.direct?.close();
     this.attachment.stop();
@@ -430,11 +363,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         return this.joins.onAck(frame);
       case FrameType.Nack:
         return this.joins.onNack(frame);
-      case FrameType.InspectReply: {
-        const answer = this.inspections.get(frame.corr);
-        this.inspections.delete(frame.corr);
-        return answer?.(frame.report);
-      }
+      case FrameType.InspectReply:
+        return this.inspector.onReply(frame);
       case FrameType.Relays:
         return this.attachment.learn(frame.relays.map((relay) => relay.address));
       case FrameType.GoAway:
