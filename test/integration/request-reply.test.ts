@@ -93,6 +93,8 @@ describe("request/reply through a relay process", () => {
     const started = performance.now();
     await assert.rejects(caller.request("empty", "anyone?", { timeout: 5000 }), NoMembersError);
     const elapsed = performance.now() - started;
-    assert.ok(elapsed < 100, `took ${elapsed.toFixed(1)} ms`);
+    console.log(`NoMembersError after ${elapsed.toFixed(1)} ms`);
+    // Parked or timed out, it would take the whole 5 s; a fifth of that leaves room for a loaded machine.
+    assert.ok(elapsed < 1000, `took ${elapsed.toFixed(1)} ms`);
   });
 });

@@ -202,7 +202,6 @@ unitTest("fuzz: decodeFrame allocates nothing for what a frame claims: 20,000 li
     lies.push(Uint8Array.of(1, 0x57, 64, 1, ...new Uint8Array(16), ...big)); // an inspection report
   }
   const before = process.memoryUsage().arrayBuffers;
-  const started = performance.now();
   let refused = 0;
   for (let i = 0; i < 20_000; i++) {
     const error = thrownBy(() => decodeFrame(lies[i % lies.length]!));
@@ -210,9 +209,7 @@ unitTest("fuzz: decodeFrame allocates nothing for what a frame claims: 20,000 li
     assert.ok(error.reason === "oversized" || error.reason === "truncated", error.message);
     refused++;
   }
-  const elapsed = performance.now() - started;
   const grown = process.memoryUsage().arrayBuffers - before;
   assert.equal(refused, 20_000);
-  assert.ok(elapsed < 2000, `20,000 refusals took ${elapsed.toFixed(0)} ms`);
   assert.ok(grown < 16 * 1024 * 1024, `live ArrayBuffers grew by ${grown} bytes while refusing lies`);
 });
