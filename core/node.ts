@@ -5,13 +5,17 @@ import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.
 import type { WeriftOptions } from "./transports/webrtc.node.ts";
 import type { DirectLinkSettings } from "./direct-links.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
-import { useSigningBackend } from "./crypto/nacl.ts";
+import { useSecretboxBackend, useSigningBackend } from "./crypto/nacl.ts";
+import { loadSodiumSecretbox } from "./crypto/secretbox.node.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
 import { useYield } from "./yield.ts";
 import { immediateYield } from "./yield.node.ts";
 
 // Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
 useSigningBackend(nodeSigning);
+// libsodium's secretbox, when sodium-native is installed, seals the same boxes about four times faster.
+const sodiumSecretbox = loadSodiumSecretbox();
+if (sodiumSecretbox) useSecretboxBackend(sodiumSecretbox);
 // A producer that never has to wait yields with setImmediate, the only yield that lets Node's timers run.
 useYield(immediateYield);
 
