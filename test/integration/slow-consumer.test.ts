@@ -11,10 +11,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
-import type { WebSocket } from "ws";
+import { WebSocket } from "ws";
 import { CloseCode, connect, generateKey, webSocketDialer } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
-import { nodeWebSocketFactory } from "../../core/transports/websocket.node.ts";
+import type { WebSocketLike } from "../../core/transports/websocket.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 
@@ -38,7 +38,7 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
   let relay: RelayProcess;
   let publisher: Connection;
   let slow: Connection;
-  let slowSocket: WebSocket | null = null;
+  let slowTcp: Socket | null = null;
   const fast: Connection[] = [];
   const heard: number[][] = [[], []];
   /** Resolved by each fast subscriber's handler when it has heard every message. */
@@ -50,11 +50,13 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
 
   before(async () => {
     relay = await startRelay(["--queue-limit", String(QUEUE_LIMIT)]);
-    // The slow peer dials through a factory that keeps its socket, so the test can stop it reading.
+    // The slow peer dials with a plain `ws` client that keeps its TCP socket (given by the public
+    // 'upgrade' event), so the test can stop it reading.
     const dialer = webSocketDialer((url, maxFrame) => {
-      const socket = nodeWebSocketFactory(url, maxFrame);
-      slowSocket = socket as unknown as WebSocket;
-      return socket;
+      const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
+      socket.binaryType = "nodebuffer";
+      socket.once("upgrade", (response) => (slowTcp = response.socket as Socket));
+      return socket as unknown as WebSocketLike;
     });
     slow = await connect({ relays: [relay.url], keys, dialer });
     await slow.subscribe("news", () => {});
@@ -83,10 +85,12 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
     const baseline = await relay.rss();
     let sampledPeak = baseline;
     const sampler = setInterval(() => void relay.rss().then((rss) => (sampledPeak = Math.max(sampledPeak, rss)), () => {}), 50);
+    t.after(() => clearInterval(sampler));
 
-    // Stop the slow peer's socket reading (a test-only reach into ws's underlying net.Socket), then let
-    // it read one chunk every TRICKLE_MS: it falls behind, yet hears enough not to time the relay out.
-    const socket = (slowSocket as unknown as { _socket: Socket })._socket;
+    // Stop the slow peer's socket reading, then let it read one chunk every TRICKLE_MS: it falls
+    // behind, yet hears enough not to time the relay out.
+    const socket = slowTcp as Socket | null;
+    assert.ok(socket, "the slow peer's TCP socket");
     socket.pause();
     let slowBytes = 0;
     const repause = (chunk: Buffer) => {
@@ -95,6 +99,7 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
     };
     socket.on("data", repause);
     const trickle = setInterval(() => socket.resume(), TRICKLE_MS);
+    t.after(() => clearInterval(trickle));
     const dropped = new Promise<{ code: number; reason: string }>((resolve) => slow.once("drop", resolve));
     const logged = relay.waitForLine(/slow-consumer /, 60_000);
 

@@ -140,8 +140,12 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
     const total = 8 * MiB;
     let maxBuffered = 0;
     const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, a.bufferedAmount)), 1);
-    await sendWithBackpressure(a, testChunks(total, 64 * KiB, 1000));
-    await within(atB.untilBytes(total), 60_000, "8 MiB").finally(() => clearInterval(sampler));
+    try {
+      await sendWithBackpressure(a, testChunks(total, 64 * KiB, 1000));
+      await within(atB.untilBytes(total), 60_000, "8 MiB");
+    } finally {
+      clearInterval(sampler);
+    }
     assert.equal(atB.digest(), sha256(...testChunks(total, 64 * KiB, 1000)));
     assert.ok(maxBuffered > 0 && maxBuffered < 4 * MiB, `max bufferedAmount ${maxBuffered}`);
   });
