@@ -16,7 +16,9 @@ export class Keyring {
   private readonly current = new Map<string, Uint8Array>();
   /** Keys accepted besides the current one, per name. */
   private readonly accepted = new Map<string, Uint8Array[]>();
-  private readonly derived = new Map<string, ServiceKeys>();
+  /** Derived keys by key (the array held for it), then by kind and name; a retired key's go with it. */
+  private readonly derived = new WeakMap<Uint8Array, Map<string, ServiceKeys>>();
+  private readonly developmentKeys = new Map<string, Uint8Array>();
 
   /**
    * @param development derive a key from the name for any service without one. Anyone can compute
@@ -31,7 +33,7 @@ export class Keyring {
 
   /** Makes `key` the key this peer uses for `name` (the previous one is no longer accepted). */
   set(name: string, key: KeyInput): void {
-    this.current.set(name, toKey(name, key));
+    this.current.set(name, this.own(name, key));
   }
 
   has(name: string): boolean {
@@ -44,7 +46,8 @@ export class Keyring {
     let key = this.current.get(name);
     if (!key) {
       if (!this.development) throw new KeyError(`no key for ${kind} "${name}"`);
-      key = insecureDevelopmentKey(name);
+      key = this.developmentKeys.get(name);
+      if (!key) this.developmentKeys.set(name, (key = this.own(name, insecureDevelopmentKey(name))));
     }
     return this.derive(kind, name, key);
   }
@@ -56,7 +59,7 @@ export class Keyring {
 
   /** Accepts `key` for `name` besides the current one. False if it is held already. */
   accept(name: string, key: KeyInput): boolean {
-    const bytes = toKey(name, key);
+    const bytes = this.own(name, key);
     const held = [this.current.get(name), ...(this.accepted.get(name) ?? [])];
     if (held.some((other) => other !== undefined && sameKey(other, bytes))) return false;
     this.accepted.set(name, [...(this.accepted.get(name) ?? []), bytes]);
@@ -65,7 +68,7 @@ export class Keyring {
 
   /** Sends with `key` from now on; the former current key stays accepted until retired. */
   use(name: string, key: KeyInput): void {
-    const bytes = toKey(name, key);
+    const bytes = this.own(name, key);
     const previous = this.current.get(name);
     const others = (this.accepted.get(name) ?? []).filter((held) => !sameKey(held, bytes));
     if (previous && !sameKey(previous, bytes)) others.push(previous);
@@ -75,7 +78,7 @@ export class Keyring {
 
   /** Stops accepting `key` for `name`. False if it was not accepted. The current key cannot be retired. */
   retire(name: string, key: KeyInput): boolean {
-    const bytes = toKey(name, key);
+    const bytes = this.own(name, key);
     const current = this.current.get(name);
     if (current && sameKey(current, bytes)) throw new KeyError(`the current key for "${name}" cannot be retired; use another first`);
     const held = this.accepted.get(name) ?? [];
@@ -86,13 +89,28 @@ export class Keyring {
 
   /** The keys a given key gives for a cluster or topic, held or not. */
   keysFor(kind: ServiceKind, name: string, key: KeyInput): ServiceKeys {
-    return this.derive(kind, name, toKey(name, key));
+    return this.derive(kind, name, this.own(name, key));
   }
 
+  /**
+   * The array held for a key of `name` with these bytes, or a copy of our own: equal keys are then one
+   * object, and a caller reusing its array changes nothing here.
+   */
+  private own(name: string, key: KeyInput): Uint8Array {
+    const bytes = toKey(name, key);
+    for (const held of [this.current.get(name), ...(this.accepted.get(name) ?? [])]) {
+      if (held && sameKey(held, bytes)) return held;
+    }
+    return bytes.slice();
+  }
+
+  // Called for every message sent, so the cache is looked up by the key's identity, not its hex.
   private derive(kind: ServiceKind, name: string, key: Uint8Array): ServiceKeys {
-    const cacheKey = `${kind}:${name}:${toHex(key)}`;
-    let keys = this.derived.get(cacheKey);
-    if (!keys) this.derived.set(cacheKey, (keys = deriveServiceKeys(kind, name, key)));
+    let byName = this.derived.get(key);
+    if (!byName) this.derived.set(key, (byName = new Map()));
+    const cacheKey = `${kind}:${name}`;
+    let keys = byName.get(cacheKey);
+    if (!keys) byName.set(cacheKey, (keys = deriveServiceKeys(kind, name, key)));
     return keys;
   }
 }

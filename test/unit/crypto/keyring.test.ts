@@ -135,4 +135,17 @@ describe("Keyring", () => {
     assert.equal(keyring.all("cluster", "db").length, 2);
     assert.equal(toHex(keyring.get("cluster", "db").id), toHex(keyring.keysFor("cluster", "db", cacheKey).id));
   });
+
+  test("derived keys are found again however the key is given, and a caller reusing its array changes nothing", () => {
+    const raw = parseKey(dbKey);
+    const keyring = new Keyring({ db: raw });
+    const first = keyring.get("cluster", "db");
+    raw.fill(0); // the caller reuses its array for something else
+    assert.equal(keyring.get("cluster", "db"), first, "the same derived object, from the keyring's own copy");
+    assert.equal(toHex(first.id), toHex(deriveServiceKeys("cluster", "db", parseKey(dbKey)).id));
+    assert.equal(keyring.keysFor("cluster", "db", dbKey), first, "the same key as text finds the same derivation");
+    assert.equal(keyring.keysFor("cluster", "db", parseKey(dbKey)), first, "and as another array of the same bytes");
+    const development = new Keyring({}, true);
+    assert.equal(development.get("topic", "news"), development.get("topic", "news"), "development keys are derived once");
+  });
 });
