@@ -359,6 +359,10 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
       reason: reason.slice(0, 200),
     });
     this.write(this.sentClose).catch(() => {});
+    // Over a direct link, a close goes by the relay route too. The end that confirms a close is done
+    // with the tunnel at once, so if the link had died unnoticed, nothing would be left to send the
+    // confirmation again once the loss is found. A second copy is harmless: a close counts once.
+    if (this.params.routes.direct()) void this.relay(this.sentClose);
   }
 
   /** Sends a frame by the current route; over a direct link, waits while its buffer is full. */
