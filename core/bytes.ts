@@ -15,7 +15,7 @@ export function fromUtf8(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
