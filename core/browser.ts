@@ -3,7 +3,7 @@
 // bundle check in test/integration/browser-bundle.test.ts proves it.
 
 import { connect as connectWith, connectWebRtc as connectWebRtcWith } from "./index.ts";
-import type { DirectLinkSettings } from "./direct-links.ts";
+import type { DirectLinkSettings } from "./peer/direct-links.ts";
 import type {
   ConnectOptions,
   Connection,
@@ -26,7 +26,8 @@ export function browserWebSocketFactory(url: string): WebSocketLike {
 export const browserDialer = webSocketDialer(browserWebSocketFactory);
 
 /** The page's RTCPeerConnection, for connectWebRtc(). Looked up on each call, so tests may replace it. */
-export const browserPeerConnections: PeerConnectionFactory = (configuration) => new globalThis.RTCPeerConnection(configuration);
+export const browserPeerConnections: PeerConnectionFactory = (configuration) =>
+  new globalThis.RTCPeerConnection(configuration);
 
 export type BrowserConnectOptions = Omit<ConnectOptions, "dialer" | "webrtc"> &
   Partial<Pick<ConnectOptions, "dialer">> & {
@@ -49,7 +50,8 @@ export function connect(options: BrowserConnectOptions): Promise<Connection> {
   });
 }
 
-export type BrowserWebRtcOptions = Omit<WebRtcOptions, "peerConnection"> & Partial<Pick<WebRtcOptions, "peerConnection">>;
+export type BrowserWebRtcOptions = Omit<WebRtcOptions, "peerConnection"> &
+  Partial<Pick<WebRtcOptions, "peerConnection">>;
 
 /** Starts opening a direct link with the page's RTCPeerConnection. */
 export function connectWebRtc(options: BrowserWebRtcOptions): WebRtcAttempt {

@@ -1,19 +1,19 @@
 // The runtime-neutral public API. Applications import the package's node or browser entry, which inject
 // a WebSocket dialer; this module serves tests and custom transports directly.
 
-import { Connection } from "./connection.ts";
-import type { ConnectOptions } from "./connection.ts";
+import { Connection } from "./peer/connection.ts";
+import type { ConnectOptions } from "./peer/connection.ts";
 
-export { Connection } from "./connection.ts";
-export type { ConnectOptions, ConnectionEvents } from "./connection.ts";
-export type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
+export { Connection } from "./peer/connection.ts";
+export type { ConnectOptions, ConnectionEvents } from "./peer/connection.ts";
+export type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./peer/memberships.ts";
 export type { KeyInput } from "./crypto/keyring.ts";
-export type { Payload, MessageInfo } from "./patterns/context.ts";
-export type { RequestOptions, RequestHandler, ServiceLimits } from "./patterns/request.ts";
-export type { SendOptions, BroadcastHandler } from "./patterns/broadcast.ts";
-export type { TopicHandler } from "./patterns/pubsub.ts";
-export type { Tunnel, TunnelSettings } from "./patterns/tunnel.ts";
-export type { TunnelOptions, TunnelHandler } from "./patterns/tunnels.ts";
+export type { Payload, MessageInfo } from "./peer/patterns/context.ts";
+export type { RequestOptions, RequestHandler, ServiceLimits } from "./peer/patterns/request/request.ts";
+export type { SendOptions, BroadcastHandler } from "./peer/patterns/broadcast.ts";
+export type { TopicHandler } from "./peer/patterns/pubsub.ts";
+export type { Tunnel, TunnelSettings } from "./peer/patterns/tunnel/tunnel.ts";
+export type { TunnelOptions, TunnelHandler } from "./peer/patterns/tunnel/tunnel-table.ts";
 export {
   IrisError,
   TimeoutError,
@@ -28,8 +28,8 @@ export {
 } from "./errors.ts";
 export type { IrisErrorCode } from "./errors.ts";
 export { generateKey } from "./crypto/keys.ts";
-export { Relay, RELAY_DEFAULTS } from "./overlay/relay.ts";
-export type { RelayOptions, RelaySnapshot, RelayLog } from "./overlay/relay.ts";
+export { Relay, RELAY_DEFAULTS } from "./relay/relay.ts";
+export type { RelayOptions, RelaySnapshot, RelayLog } from "./relay/relay.ts";
 export { MemoryNetwork, memoryLinkPair } from "./transports/memory.ts";
 export type { Link, LinkHandlers, Dialer, DialOptions } from "./transports/link.ts";
 export { CloseCode, LinkWrapper } from "./transports/link.ts";

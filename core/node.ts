@@ -3,13 +3,13 @@
 import { connect as connectWith } from "./index.ts";
 import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.ts";
 import type { WeriftOptions } from "./transports/webrtc.node.ts";
-import type { DirectLinkSettings } from "./direct-links.ts";
+import type { DirectLinkSettings } from "./peer/direct-links.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
 import { useSecretboxBackend, useSigningBackend } from "./crypto/nacl.ts";
 import { loadSodiumSecretbox } from "./crypto/secretbox.node.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
-import { useYield } from "./yield.ts";
-import { immediateYield } from "./yield.node.ts";
+import { useYield } from "./util/yield.ts";
+import { immediateYield } from "./util/yield.node.ts";
 
 // Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
 useSigningBackend(nodeSigning);

@@ -1,11 +1,13 @@
 // iris-relay: start a relay from the command line.
 
 import { ConfigError, HELP, parseConfig } from "./config.ts";
+import type { RelayServerConfig } from "./config.ts";
 import { lineLogger } from "./log.ts";
 import { startRelayServer } from "./server.ts";
+import type { RelayServer } from "./server.ts";
 
 async function main(): Promise<void> {
-  let config;
+  let config: RelayServerConfig | "help";
   try {
     config = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = lineLogger((line) => process.stdout.write(line + "\n"), config.logLevel);
-  let server;
+  let server: RelayServer;
   try {
     server = await startRelayServer(config, log);
   } catch (error) {

@@ -90,7 +90,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   }
   if (seeds.length === 0 && env.IRIS_SEEDS) seeds.push(...env.IRIS_SEEDS.split(/[\s,]+/).filter(Boolean));
   for (const seed of seeds) {
-    if (!/^wss?:\/\//.test(seed)) throw new ConfigError(`--seed must be a ws:// or wss:// URL, not ${JSON.stringify(seed)}`);
+    if (!/^wss?:\/\//.test(seed))
+      throw new ConfigError(`--seed must be a ws:// or wss:// URL, not ${JSON.stringify(seed)}`);
   }
   return {
     host: pick("host", "IRIS_HOST") ?? "127.0.0.1",
@@ -98,9 +99,21 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     seeds,
     advertise: pick("advertise", "IRIS_ADVERTISE") ?? null,
     networkKey: networkKeyOf(pick("network-key", "IRIS_NETWORK_KEY")),
-    maxRelayLinks: integer("max-relay-links", pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"), RELAY_DEFAULTS.maxRelayLinks, 1, 1024),
+    maxRelayLinks: integer(
+      "max-relay-links",
+      pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"),
+      RELAY_DEFAULTS.maxRelayLinks,
+      1,
+      1024,
+    ),
     drainTimeoutMs: integer("drain-timeout", flags.get("drain-timeout"), 10_000, 0, 600_000),
-    maxLinksPerAddress: integer("max-links-per-address", flags.get("max-links-per-address"), RELAY_DEFAULTS.maxLinksPerAddress, 1, 1_000_000),
+    maxLinksPerAddress: integer(
+      "max-links-per-address",
+      flags.get("max-links-per-address"),
+      RELAY_DEFAULTS.maxLinksPerAddress,
+      1,
+      1_000_000,
+    ),
     maxHandshakesPerAddress: integer(
       "max-handshakes-per-address",
       flags.get("max-handshakes-per-address"),
@@ -108,9 +121,27 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       1,
       1_000_000,
     ),
-    maxJoinsPerPeer: integer("max-joins-per-peer", flags.get("max-joins-per-peer"), RELAY_DEFAULTS.maxJoinsPerPeer, 1, 1_000_000),
-    maxTunnelsPerPeer: integer("max-tunnels-per-peer", flags.get("max-tunnels-per-peer"), RELAY_DEFAULTS.maxTunnelsPerPeer, 1, 1_000_000),
-    maxMessage: integer("max-message", pick("max-message", "IRIS_MAX_MESSAGE"), RELAY_DEFAULTS.maxMessage, 1024, 2 ** 30),
+    maxJoinsPerPeer: integer(
+      "max-joins-per-peer",
+      flags.get("max-joins-per-peer"),
+      RELAY_DEFAULTS.maxJoinsPerPeer,
+      1,
+      1_000_000,
+    ),
+    maxTunnelsPerPeer: integer(
+      "max-tunnels-per-peer",
+      flags.get("max-tunnels-per-peer"),
+      RELAY_DEFAULTS.maxTunnelsPerPeer,
+      1,
+      1_000_000,
+    ),
+    maxMessage: integer(
+      "max-message",
+      pick("max-message", "IRIS_MAX_MESSAGE"),
+      RELAY_DEFAULTS.maxMessage,
+      1024,
+      2 ** 30,
+    ),
     heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
     outboundQueueLimit: integer(
       "queue-limit",
@@ -120,7 +151,13 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       2 ** 32,
     ),
     slowConsumer,
-    handshakeTimeoutMs: integer("handshake-timeout", flags.get("handshake-timeout"), RELAY_DEFAULTS.handshakeTimeoutMs, 100, 600_000),
+    handshakeTimeoutMs: integer(
+      "handshake-timeout",
+      flags.get("handshake-timeout"),
+      RELAY_DEFAULTS.handshakeTimeoutMs,
+      100,
+      600_000,
+    ),
     startupGraceMs: integer(
       "startup-grace",
       pick("startup-grace", "IRIS_STARTUP_GRACE_MS"),

@@ -44,7 +44,9 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
   relay = new Relay({
     address: config.advertise ?? listener.url,
     seeds: config.seeds,
-    dialer: tap ? async (address, options) => tap.wrap(await nodeWebSocketDialer(address, options)) : nodeWebSocketDialer,
+    dialer: tap
+      ? async (address, options) => tap.wrap(await nodeWebSocketDialer(address, options))
+      : nodeWebSocketDialer,
     maxMessage: config.maxMessage,
     heartbeatMs: config.heartbeatMs,
     outboundQueueLimit: config.outboundQueueLimit,
@@ -105,9 +107,15 @@ function serveHttp(relay: Relay | null, request: IncomingMessage, response: Serv
       "access-control-allow-origin": "*",
       "cache-control": "no-store",
     });
-    response.end(JSON.stringify({ ...relay.snapshot(), memory: { rss, heapUsed, external, live: heapUsed + external } }));
+    response.end(
+      JSON.stringify({ ...relay.snapshot(), memory: { rss, heapUsed, external, live: heapUsed + external } }),
+    );
     return;
   }
   response.writeHead(path === "/status" ? 503 : 426, { "content-type": "text/plain" });
-  response.end(path === "/status" ? "starting\n" : "this is an iris-mesh relay: connect with a WebSocket; GET /status for its state\n");
+  response.end(
+    path === "/status"
+      ? "starting\n"
+      : "this is an iris-mesh relay: connect with a WebSocket; GET /status for its state\n",
+  );
 }

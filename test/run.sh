@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, or one part of it: typecheck | unit | integration | e2e | all (default).
+# The whole test suite, or one part of it: typecheck | lint | unit | integration | e2e | all (default).
 # Node 20's test runner does not find .ts files by itself, so the files are listed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,11 @@ node_tests() {
 
 run_part() {
   case "$1" in
-    typecheck) echo "== typecheck" && npx tsc --noEmit -p . ;;
+    typecheck)
+      # Everything with Node's types, then the browser-reachable core against the DOM's types only.
+      echo "== typecheck" && npx tsc --noEmit -p . && npx tsc --noEmit -p tsconfig.core.json
+      ;;
+    lint) echo "== lint and format (Biome)" && npx biome check . ;;
     unit) echo "== unit tests" && node_tests unit --test-concurrency=2 ;;
     integration) echo "== integration tests (real relay and peer processes)" && node_tests integration --test-concurrency=1 ;;
     e2e)
@@ -27,12 +31,12 @@ run_part() {
         echo "== end-to-end tests (Playwright, Chromium)" && npx playwright test
       fi
       ;;
-    *) echo "unknown part: $1 (typecheck, unit, integration, e2e, all)" >&2 && return 2 ;;
+    *) echo "unknown part: $1 (typecheck, lint, unit, integration, e2e, all)" >&2 && return 2 ;;
   esac
 }
 
 if [ "$part" = "all" ]; then
-  for p in typecheck unit integration e2e; do run_part "$p"; done
+  for p in typecheck lint unit integration e2e; do run_part "$p"; done
 else
   run_part "$part"
 fi

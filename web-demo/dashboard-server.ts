@@ -27,7 +27,11 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboard(options: { host: string; port: number; config: DashboardConfig }): Promise<DashboardServer> {
+export async function startDashboard(options: {
+  host: string;
+  port: number;
+  config: DashboardConfig;
+}): Promise<DashboardServer> {
   const outDir = await mkdtemp(path.join(tmpdir(), "iris-dashboard-"));
   try {
     await build({ configFile: CONFIG_FILE, logLevel: "warn", build: { outDir, emptyOutDir: true } });

@@ -54,7 +54,9 @@ export async function startDemoPeers(relays: string[], log: (line: string) => vo
   const publisher = await start("ticker");
   let tick = 0;
   const ticker = setInterval(() => {
-    publisher.publish(DEMO_SERVICES.ticks, JSON.stringify({ tick: ++tick, at: new Date().toISOString() })).catch(() => {});
+    publisher
+      .publish(DEMO_SERVICES.ticks, JSON.stringify({ tick: ++tick, at: new Date().toISOString() }))
+      .catch(() => {});
   }, 1000);
 
   return {

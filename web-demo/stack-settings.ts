@@ -44,7 +44,11 @@ export function stackSettings(env: Record<string, string | undefined>): StackSet
     host: env.IRIS_HOST || "127.0.0.1",
     relayPorts,
     dashboardPort,
-    candidates: env.IRIS_DASHBOARD_CANDIDATES ? env.IRIS_DASHBOARD_CANDIDATES.split(",").map((a) => a.trim()).filter(Boolean) : null,
+    candidates: env.IRIS_DASHBOARD_CANDIDATES
+      ? env.IRIS_DASHBOARD_CANDIDATES.split(",")
+          .map((a) => a.trim())
+          .filter(Boolean)
+      : null,
     tour: env.IRIS_TOUR !== "0",
   };
 }

@@ -2,8 +2,8 @@
 // demo's Node peers spread over them, and the dashboard (http://127.0.0.1:7680/), all in this process;
 // a short tour shows every pattern once; Ctrl-C stops everything. Settings: stack-settings.ts.
 
-import { startBackbone, linked } from "./backbone.ts";
-import type { Backbone } from "./backbone.ts";
+import { startBackbone, linked } from "./demo-relays.ts";
+import type { Backbone } from "./demo-relays.ts";
 import { startDashboard } from "./dashboard-server.ts";
 import type { DashboardServer } from "./dashboard-server.ts";
 import { DEMO_SERVICES, startDemoPeers } from "./demo-peers.ts";
@@ -31,7 +31,11 @@ async function main(): Promise<void> {
   const backbone = await startBackbone(settings.host, settings.relayPorts, process.env, say);
   running.backbone = backbone;
   say(`building the dashboard...`);
-  const dashboardStarting = startDashboard({ host: settings.host, port: settings.dashboardPort, config: { relays: backbone.urls, candidates: settings.candidates } });
+  const dashboardStarting = startDashboard({
+    host: settings.host,
+    port: settings.dashboardPort,
+    config: { relays: backbone.urls, candidates: settings.candidates },
+  });
   running.dashboard = dashboardStarting;
   dashboardStarting.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
   if (!(await linked(backbone))) say("warning: the relays have not linked up yet; the first requests may wait");
@@ -64,9 +68,17 @@ async function stop(code: number): Promise<never> {
   const steps: Array<Promise<unknown>> = [];
   const dashboard = running.dashboard;
   if (dashboard) {
-    const built = Promise.race([dashboard, new Promise<null>((resolve) => setTimeout(() => resolve(null), BUILD_GRACE_MS))]);
+    const built = Promise.race([
+      dashboard,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), BUILD_GRACE_MS)),
+    ]);
     // A dashboard that failed to start has nothing to close; main() already reported why.
-    steps.push(built.then((server) => server?.close(), () => {}));
+    steps.push(
+      built.then(
+        (server) => server?.close(),
+        () => {},
+      ),
+    );
   }
   // Peers leave before their relays close, so no relay sees them drop.
   steps.push((running.peers?.stop() ?? Promise.resolve()).then(() => running.backbone?.close()));
@@ -87,7 +99,9 @@ main().catch(async (error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof SettingsError) process.stderr.write(`npm start: ${message}\n\n${STACK_HELP}`);
   else if (/already in use|EADDRINUSE/.test(message)) {
-    process.stderr.write(`demo failed: ${message}. Another demo may be running; IRIS_PORT=0 npm start picks free ports.\n`);
+    process.stderr.write(
+      `demo failed: ${message}. Another demo may be running; IRIS_PORT=0 npm start picks free ports.\n`,
+    );
   } else process.stderr.write(`demo failed: ${(error as Error).stack ?? message}\n`);
   await stop(1);
 });

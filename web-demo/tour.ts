@@ -13,7 +13,9 @@ export async function tour(relay: string, say: (line: string) => void): Promise<
   try {
     for (let i = 1; i <= 3; i++) {
       const started = performance.now();
-      const reply = new TextDecoder().decode(await client.request(DEMO_SERVICES.echo, `hello #${i}`, { timeout: 10_000 }));
+      const reply = new TextDecoder().decode(
+        await client.request(DEMO_SERVICES.echo, `hello #${i}`, { timeout: 10_000 }),
+      );
       say(`request -> ${reply} (${(performance.now() - started).toFixed(1)} ms)`);
     }
     await client.broadcast(DEMO_SERVICES.echo, "a broadcast to every member");
@@ -30,12 +32,20 @@ export async function tour(relay: string, say: (line: string) => void): Promise<
 
     const file = new Uint8Array(TOUR_FILE_BYTES);
     for (let i = 0; i < file.length; i++) file[i] = (i * 31 + (i >> 12)) & 0xff;
-    const chunks = Array.from({ length: file.length / FILE_CHUNK }, (_, i) => file.subarray(i * FILE_CHUNK, (i + 1) * FILE_CHUNK));
+    const chunks = Array.from({ length: file.length / FILE_CHUNK }, (_, i) =>
+      file.subarray(i * FILE_CHUNK, (i + 1) * FILE_CHUNK),
+    );
     const tunnel = await client.tunnel(DEMO_SERVICES.files, { timeout: 10_000 });
-    const receipt = await sendFile(tunnel, { name: "tour.bin", size: file.length, type: "application/octet-stream" }, chunks);
+    const receipt = await sendFile(
+      tunnel,
+      { name: "tour.bin", size: file.length, type: "application/octet-stream" },
+      chunks,
+    );
     const sent = createHash("sha256").update(file).digest("hex");
     const verdict = receipt.sha256 === sent ? "hashes match" : "HASHES DIFFER";
-    say(`tunnel -> sent 1 MiB to the files cluster over the ${tunnel.route} route; ${receipt.by} hashed it: ${verdict}`);
+    say(
+      `tunnel -> sent 1 MiB to the files cluster over the ${tunnel.route} route; ${receipt.by} hashed it: ${verdict}`,
+    );
   } finally {
     await client.close();
   }

@@ -5,7 +5,7 @@
 // over it may have others it still (or already) accepts: a member serves the cluster under each of
 // them. See Connection.addKey, useKey and retireKey.
 
-import { toHex } from "../bytes.ts";
+import { toHex } from "../util/bytes.ts";
 import { KeyError } from "../errors.ts";
 import { deriveServiceKeys, insecureDevelopmentKey, parseKey } from "./keys.ts";
 import type { ServiceKeys, ServiceKind } from "./keys.ts";
@@ -80,7 +80,8 @@ export class Keyring {
   retire(name: string, key: KeyInput): boolean {
     const bytes = this.own(name, key);
     const current = this.current.get(name);
-    if (current && sameKey(current, bytes)) throw new KeyError(`the current key for "${name}" cannot be retired; use another first`);
+    if (current && sameKey(current, bytes))
+      throw new KeyError(`the current key for "${name}" cannot be retired; use another first`);
     const held = this.accepted.get(name) ?? [];
     const rest = held.filter((other) => !sameKey(other, bytes));
     this.accepted.set(name, rest);

@@ -6,7 +6,7 @@
 // The id on the wire hashes (kind, name hash, membership public key): two services with one name but
 // different keys never meet, and a relay can check a proof against the id without ever learning K.
 
-import { concat, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../bytes.ts";
+import { concat, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../util/bytes.ts";
 import { KeyError } from "../errors.ts";
 import { ID_BYTES, JoinKind, PEER_ID_BYTES } from "../wire/frames.ts";
 import { sha512, signDetached, signingKeyPair, signingKeyPairFromSeed, verifyDetached } from "./nacl.ts";
@@ -146,7 +146,12 @@ export function signJoin(keys: ServiceKeys, challenge: Uint8Array): Uint8Array {
   return signDetached(proofMessage("join", challenge, keys.id), keys.membership.secretKey);
 }
 
-export function verifyJoin(id: Uint8Array, publicKey: Uint8Array, signature: Uint8Array, challenge: Uint8Array): boolean {
+export function verifyJoin(
+  id: Uint8Array,
+  publicKey: Uint8Array,
+  signature: Uint8Array,
+  challenge: Uint8Array,
+): boolean {
   return verifyDetached(proofMessage("join", challenge, id), signature, publicKey);
 }
 

@@ -2,7 +2,7 @@
 // faster backend (libsodium in Node, for example) can replace the hot secretbox path in one place.
 
 import nacl from "tweetnacl";
-import { randomBytes } from "../bytes.ts";
+import { randomBytes } from "../util/bytes.ts";
 
 export const SECRETBOX_KEY_BYTES = 32;
 export const SECRETBOX_NONCE_BYTES = 24;

@@ -3,7 +3,7 @@
 // full the oldest ids are forgotten and the floor rises to their timestamp, so a forgotten id can never
 // be replayed successfully: anything at or below the floor is refused as stale.
 
-import { toHex } from "../bytes.ts";
+import { toHex } from "../util/bytes.ts";
 
 export interface ReplayWindowOptions {
   /** How far in the past a timestamp may lie. */

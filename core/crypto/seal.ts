@@ -10,7 +10,7 @@
 // request body from being replayed as a broadcast; in-reply-to binds a reply to its request; the message
 // id and timestamp feed the receiver's replay window.
 
-import { randomBytes } from "../bytes.ts";
+import { randomBytes } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { Reader, Writer, varintSize } from "../wire/codec.ts";
 import { deflate, inflateCapped } from "./compress.ts";
@@ -74,7 +74,10 @@ export function seal(key: Uint8Array, body: Uint8Array, options: SealOptions): U
     }
   }
   if (options.inReplyTo) flags |= FLAG_IN_REPLY_TO;
-  const plain = new Writer(MAX_HEADER + content.length).u8(flags).u8(options.purpose).fixed(messageId, MESSAGE_ID_BYTES);
+  const plain = new Writer(MAX_HEADER + content.length)
+    .u8(flags)
+    .u8(options.purpose)
+    .fixed(messageId, MESSAGE_ID_BYTES);
   plain.varint(options.timestamp);
   if (options.inReplyTo) plain.fixed(options.inReplyTo, MESSAGE_ID_BYTES);
   if (flags & FLAG_COMPRESSED) plain.varint(body.length);

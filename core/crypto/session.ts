@@ -10,7 +10,7 @@
 // counter it was sealed with, so the receiver knows each message's place for certain and can restore
 // the order, drop repeats and notice gaps.
 
-import { concat, utf8 } from "../bytes.ts";
+import { concat, utf8 } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { hkdf } from "./keys.ts";
 import { SECRETBOX_NONCE_BYTES, ephemeralKeyPair, secretbox, secretboxOpen, x25519 } from "./nacl.ts";
@@ -85,7 +85,12 @@ export class SessionHandshake {
     if (!shared) throw new ProtocolError("handshake: invalid ephemeral key");
     const [initiatorKey, responderKey] =
       this.role === "initiator" ? [this.publicKey, peerPublicKey] : [peerPublicKey, this.publicKey];
-    const keys = hkdf(this.psk, shared, concat(utf8(`iris-mesh/v1/session/${this.label}`), initiatorKey, responderKey), 64);
+    const keys = hkdf(
+      this.psk,
+      shared,
+      concat(utf8(`iris-mesh/v1/session/${this.label}`), initiatorKey, responderKey),
+      64,
+    );
     shared.fill(0);
     const initiatorToResponder = keys.slice(0, 32);
     const responderToInitiator = keys.slice(32, 64);

@@ -7,14 +7,15 @@
 // SHA-512 runs; only after it passes does the accepting side do any public-key work, so a flood of
 // garbage or of forged hellos costs a relay next to nothing.
 
-import { concat, utf8 } from "../bytes.ts";
-import type { Clock, TimerHandle } from "../clock.ts";
+import { concat, utf8 } from "../util/bytes.ts";
+import type { Clock, TimerHandle } from "../util/clock.ts";
 import { hkdf, hmacSha512 } from "../crypto/keys.ts";
 import { constantTimeEqual } from "../crypto/nacl.ts";
 import { SessionHandshake } from "../crypto/session.ts";
 import type { SessionCipher } from "../crypto/session.ts";
 import { WireError } from "../wire/codec.ts";
 import { FrameType, LINK_MAC_BYTES, decodeFrame, encodeFrame } from "../wire/frames.ts";
+import type { Frame } from "../wire/frames.ts";
 import { CloseCode, HandlerSlot, LinkWrapper } from "./link.ts";
 import type { Link, LinkHandlers } from "./link.ts";
 
@@ -90,7 +91,10 @@ export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link
   return new Promise<Link>((resolve, reject) => {
     let secured: SecuredLink | null = null;
     let done = false;
-    const timer: TimerHandle = clock.setTimeout(() => fail(CloseCode.HandshakeTimeout, "no network-key handshake in time"), options.timeoutMs);
+    const timer: TimerHandle = clock.setTimeout(
+      () => fail(CloseCode.HandshakeTimeout, "no network-key handshake in time"),
+      options.timeoutMs,
+    );
     function fail(code: number, reason: string): void {
       if (done) return;
       done = true;
@@ -108,7 +112,7 @@ export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link
       frame: (bytes) => {
         if (secured) return secured.receive(bytes);
         if (done) return;
-        let frame;
+        let frame: Frame;
         try {
           frame = decodeFrame(bytes);
         } catch (error) {
@@ -156,7 +160,13 @@ export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link
       },
     });
     if (role === "initiator") {
-      link.send(encodeFrame({ type: FrameType.LinkHello, ephemeral: handshake.publicKey, mac: mac(keys, Uint8Array.of(1), handshake.publicKey) }));
+      link.send(
+        encodeFrame({
+          type: FrameType.LinkHello,
+          ephemeral: handshake.publicKey,
+          mac: mac(keys, Uint8Array.of(1), handshake.publicKey),
+        }),
+      );
     }
   });
 }

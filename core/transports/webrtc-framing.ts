@@ -17,7 +17,7 @@
 // closing side sends End after everything else, and the receiver learns the close code and reason from
 // it rather than from the channel.
 
-import { fromUtf8 } from "../bytes.ts";
+import { fromUtf8 } from "../util/bytes.ts";
 import { CloseCode } from "./link.ts";
 
 /** Largest channel message we send; 16 KiB interoperates with every browser and werift. */
@@ -51,7 +51,11 @@ export class MessagePacker {
   private used = 0;
 
   constructor(private readonly maxMessage: number = MAX_CHANNEL_MESSAGE) {
-    if (!Number.isInteger(maxMessage) || maxMessage < RECORD_HEADER_BYTES + 4 || maxMessage > 0xffff + RECORD_HEADER_BYTES) {
+    if (
+      !Number.isInteger(maxMessage) ||
+      maxMessage < RECORD_HEADER_BYTES + 4 ||
+      maxMessage > 0xffff + RECORD_HEADER_BYTES
+    ) {
       throw new RangeError(`channel message size must be an integer from ${RECORD_HEADER_BYTES + 4} to 65538`);
     }
   }
@@ -160,7 +164,8 @@ export class RecordReader {
     let at = 0;
     while (at < message.length) {
       if (this.ended) throw new FramingError(CloseCode.Protocol, "data after end of stream");
-      if (message.length - at < RECORD_HEADER_BYTES) throw new FramingError(CloseCode.Protocol, "truncated record header");
+      if (message.length - at < RECORD_HEADER_BYTES)
+        throw new FramingError(CloseCode.Protocol, "truncated record header");
       const kind = message[at]!;
       const length = (message[at + 1]! << 8) | message[at + 2]!;
       const start = at + RECORD_HEADER_BYTES;

@@ -24,7 +24,7 @@ export interface DataChannelLike {
   send(data: Uint8Array<ArrayBuffer>): void;
   close(): void;
   // Event objects differ between stacks; the link reads only `data` of message events.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void;
 }
 
@@ -98,7 +98,10 @@ export class DataChannelLink implements Link {
     this.packer = new MessagePacker(this.settings.maxMessage);
     this.reader = new RecordReader(this.settings.maxFrame);
     channel.binaryType = "arraybuffer";
-    channel.bufferedAmountLowThreshold = Math.min(this.settings.lowWaterMark, this.settings.highWaterMark - this.settings.maxMessage);
+    channel.bufferedAmountLowThreshold = Math.min(
+      this.settings.lowWaterMark,
+      this.settings.highWaterMark - this.settings.maxMessage,
+    );
     channel.addEventListener("open", () => this.pump());
     channel.addEventListener("message", (event: { data: unknown }) => this.onMessage(event.data));
     channel.addEventListener("bufferedamountlow", () => {
@@ -108,7 +111,8 @@ export class DataChannelLink implements Link {
     channel.addEventListener("close", () => this.onChannelClosed());
     // A close follows every error; that is where the link reports it.
     channel.addEventListener("error", () => {});
-    if (channel.readyState === "closed" || channel.readyState === "closing") queueMicrotask(() => this.onChannelClosed());
+    if (channel.readyState === "closed" || channel.readyState === "closing")
+      queueMicrotask(() => this.onChannelClosed());
   }
 
   get bufferedAmount(): number {

@@ -49,7 +49,9 @@ export function parseSignal(value: unknown): WebRtcSignal {
       return { type: "abort", reason: text(input.reason ?? "", "reason", SIGNAL_LIMITS.reason) };
     default:
       // Not String(input.type): JSON.parse can make {"toString": 1}, which String() throws a TypeError on.
-      throw new ProtocolError(`signal: unknown type ${typeof input.type === "string" ? JSON.stringify(input.type).slice(0, 40) : typeof input.type}`);
+      throw new ProtocolError(
+        `signal: unknown type ${typeof input.type === "string" ? JSON.stringify(input.type).slice(0, 40) : typeof input.type}`,
+      );
   }
 }
 
@@ -103,7 +105,11 @@ export function onlyAddresses(addresses: readonly string[]): CandidateFilter {
 }
 
 /** Removes the `a=candidate` lines the filter rejects (some stacks put candidates in the SDP itself). */
-export function filterSdpCandidates(sdp: string, filter: CandidateFilter | undefined, origin: "local" | "remote"): string {
+export function filterSdpCandidates(
+  sdp: string,
+  filter: CandidateFilter | undefined,
+  origin: "local" | "remote",
+): string {
   if (!filter) return sdp;
   const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
   const lines = sdp.split(/\r?\n/);

@@ -41,7 +41,8 @@ export function weriftPeerConnectionFactory(options: WeriftOptions = {}): PeerCo
       ...(options.additionalHostAddresses ? { iceAdditionalHostAddresses: options.additionalHostAddresses } : {}),
       ...(allowed
         ? {
-            iceFilterCandidatePair: (pair) => allowed.has(pair.localCandidate.host) && allowed.has(pair.remoteCandidate.host),
+            iceFilterCandidatePair: (pair) =>
+              allowed.has(pair.localCandidate.host) && allowed.has(pair.remoteCandidate.host),
             iceFilterStunResponse: (_message, address) => allowed.has(address[0]),
           }
         : {}),
@@ -95,10 +96,13 @@ class WeriftPeerConnection implements PeerConnectionLike {
   }
 
   // Listener signatures follow the event; werift passes plain objects (see PeerConnectionLike).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void {
     if (type === "datachannel") {
-      this.pc.addEventListener(type, (event: { channel: RTCDataChannel }) => listener({ channel: new WeriftDataChannel(event.channel) }));
+      this.pc.addEventListener(type, (event: { channel: RTCDataChannel }) =>
+        listener({ channel: new WeriftDataChannel(event.channel) }),
+      );
     } else {
       this.pc.addEventListener(type, listener);
     }
@@ -163,7 +167,8 @@ class WeriftDataChannel implements DataChannelLike {
   }
 
   // See WeriftPeerConnection.addEventListener.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void {
     if (type === "close") this.closeListeners.push(listener);
     else this.channel.addEventListener(type, listener);

@@ -10,8 +10,15 @@
 import { ClosedError, ProtocolError, TimeoutError } from "../errors.ts";
 import { DataChannelLink } from "./webrtc-link.ts";
 import type { DataChannelLike, DataChannelLinkOptions } from "./webrtc-link.ts";
-import { extractFingerprints, filterSdpCandidates, parseCandidate, parseSignal, sdpCandidates } from "./webrtc-signals.ts";
+import {
+  extractFingerprints,
+  filterSdpCandidates,
+  parseCandidate,
+  parseSignal,
+  sdpCandidates,
+} from "./webrtc-signals.ts";
 import type { CandidateFilter, WebRtcSignal } from "./webrtc-signals.ts";
+import { asError } from "../util/errors.ts";
 
 export { DataChannelLink, DATA_CHANNEL_DEFAULTS } from "./webrtc-link.ts";
 export type { DataChannelLike, DataChannelLinkOptions } from "./webrtc-link.ts";
@@ -55,7 +62,7 @@ export interface PeerConnectionLike {
   createDataChannel(label: string, options: { ordered: boolean }): DataChannelLike;
   close(): unknown;
   // Event objects differ between stacks; the connector reads only `candidate` and `channel`.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void;
 }
 
@@ -121,8 +128,10 @@ export class WebRtcAttempt {
     this.pc = options.peerConnection({ iceServers: options.iceServers ?? [] });
     const timeout = options.timeout ?? WEBRTC_DEFAULTS.timeout;
     this.timer = setTimeout(() => this.fail(new TimeoutError(`webrtc: no data channel within ${timeout} ms`)), timeout);
-    this.pc.addEventListener("icecandidate", (event: { candidate?: { candidate?: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) =>
-      this.onLocalCandidate(event.candidate ?? null),
+    this.pc.addEventListener(
+      "icecandidate",
+      (event: { candidate?: { candidate?: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) =>
+        this.onLocalCandidate(event.candidate ?? null),
     );
     this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
     this.pc.addEventListener("datachannel", (event: { channel: DataChannelLike }) => this.adopt(event.channel));
@@ -130,7 +139,9 @@ export class WebRtcAttempt {
     if (abortSignal?.aborted) {
       queueMicrotask(() => this.abort(`aborted: ${String(abortSignal.reason)}`));
     } else {
-      abortSignal?.addEventListener("abort", () => this.abort(`aborted: ${String(abortSignal.reason)}`), { once: true });
+      abortSignal?.addEventListener("abort", () => this.abort(`aborted: ${String(abortSignal.reason)}`), {
+        once: true,
+      });
     }
     if (options.role === "initiator") {
       this.adopt(this.pc.createDataChannel(options.label ?? WEBRTC_DEFAULTS.label, { ordered: true }));
@@ -169,7 +180,9 @@ export class WebRtcAttempt {
   }
 
   private run(task: () => Promise<void>): void {
-    this.tasks = this.tasks.then(() => (this.settled ? undefined : task())).catch((error: unknown) => this.fail(asError(error)));
+    this.tasks = this.tasks
+      .then(() => (this.settled ? undefined : task()))
+      .catch((error: unknown) => this.fail(asError(error)));
   }
 
   private async offer(): Promise<void> {
@@ -212,7 +225,8 @@ export class WebRtcAttempt {
       }
       case "end-of-candidates":
         // Only lets ICE give up sooner; stacks differ in how they take it, so a refusal is harmless.
-        if (this.haveRemoteDescription) await this.pc.addIceCandidate({ candidate: "", sdpMid: null, sdpMLineIndex: null }).catch(() => {});
+        if (this.haveRemoteDescription)
+          await this.pc.addIceCandidate({ candidate: "", sdpMid: null, sdpMLineIndex: null }).catch(() => {});
         return;
       case "abort":
         this.fail(new ClosedError(`webrtc: the other side gave up: ${signal.reason}`), false);
@@ -241,9 +255,11 @@ export class WebRtcAttempt {
     }
   }
 
-  private onLocalCandidate(candidate: { candidate?: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null): void {
+  private onLocalCandidate(
+    candidate: { candidate?: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null,
+  ): void {
     if (this.settled) return;
-    if (!candidate || !candidate.candidate) {
+    if (!candidate?.candidate) {
       if (this.endOfCandidatesSent) return;
       this.endOfCandidatesSent = true;
       return this.signal({ type: "end-of-candidates" });
@@ -253,7 +269,12 @@ export class WebRtcAttempt {
     if (!info || this.signaledCandidates.has(text)) return;
     if (this.options.candidateFilter && !this.options.candidateFilter(info, "local")) return;
     this.signaledCandidates.add(text);
-    this.signal({ type: "candidate", candidate: text, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null });
+    this.signal({
+      type: "candidate",
+      candidate: text,
+      sdpMid: candidate.sdpMid ?? null,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+    });
   }
 
   /** Candidates can appear before the description is sent (werift gathers inside setLocalDescription). */
@@ -323,8 +344,4 @@ export class WebRtcAttempt {
 /** Starts opening a direct link; feed the other side's signals to the returned attempt's receive(). */
 export function connectWebRtc(options: WebRtcOptions): WebRtcAttempt {
   return new WebRtcAttempt(options);
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

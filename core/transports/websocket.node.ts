@@ -60,7 +60,8 @@ class CorkingWebSocket implements WebSocketLike {
   }
 
   // The listener's event type differs between `ws` and WHATWG sockets; WebSocketLike declares it loosely.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void {
     this.socket.addEventListener(type as "message", listener);
   }

@@ -13,7 +13,7 @@ export interface WebSocketLike {
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   // The event objects differ between browsers and `ws`; only `data`, `code` and `reason` are read.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void;
 }
 
@@ -35,7 +35,9 @@ export class WebSocketLink implements Link {
   ) {
     if (socket.binaryType !== "nodebuffer") socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (event: { data: unknown }) => this.onMessage(event.data));
-    socket.addEventListener("close", (event: { code: number; reason: string }) => this.onClose(event.code, event.reason));
+    socket.addEventListener("close", (event: { code: number; reason: string }) =>
+      this.onClose(event.code, event.reason),
+    );
     // A close always follows an error, and that is where the link reports it. Without a listener,
     // Node's `ws` would throw the error (an oversized frame, say) and take the whole relay down.
     socket.addEventListener("error", () => {});

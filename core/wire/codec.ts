@@ -3,7 +3,7 @@
 // present (and a per-field cap) first, and hands out views into the input rather than copies.
 
 import { ProtocolError } from "../errors.ts";
-import { fromUtf8, utf8 } from "../bytes.ts";
+import { fromUtf8, utf8 } from "../util/bytes.ts";
 
 export type WireErrorReason = "truncated" | "oversized" | "malformed" | "version" | "unknown-type";
 

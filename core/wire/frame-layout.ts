@@ -2,7 +2,8 @@
 // keep their hop budget and flags. It is its own file so the per-group codecs (frames-*.ts) can use it
 // without importing the catalogue (frames.ts), which imports them.
 
-import { Reader, Writer, WireError, varintSize } from "./codec.ts";
+import type { Reader } from "./codec.ts";
+import { Writer, WireError, varintSize } from "./codec.ts";
 
 export const WIRE_VERSION = 1;
 
@@ -75,6 +76,17 @@ export const MAX_VARINT = 8;
 /** A writer for a frame of `type`, its header written, with room for `bodyBound` bytes of fields. */
 export function startFrame(type: FrameType, bodyBound: number): Writer {
   return new Writer(HEADER + bodyBound).u8(WIRE_VERSION).u8(type);
+}
+
+/**
+ * A group of frames with a codec of its own (frames-session.ts, frames-message.ts, frames-tunnel.ts,
+ * frames-overlay.ts): the type codes it owns, and how to encode and decode them. The decoder gets the
+ * header read already and the type it announced.
+ */
+export interface FrameGroup<F extends { type: FrameType }> {
+  readonly types: readonly F["type"][];
+  encode(frame: F): Uint8Array;
+  decode(type: F["type"], r: Reader): F;
 }
 
 export function textSize(text: string): number {

@@ -3,6 +3,7 @@
 
 import type { Reader } from "./codec.ts";
 import { FrameType, ID_BYTES, MAX_VARINT, PEER_ID_BYTES, enumValue, startFrame } from "./frame-layout.ts";
+import type { FrameGroup } from "./frame-layout.ts";
 
 /** Status of a Reply. Ok and Remote carry sealed bodies; the others carry plain explanatory text. */
 export const ReplyStatus = {
@@ -52,7 +53,13 @@ export type PublishFrame = {
 
 export type MessageFrame = RequestFrame | ReplyFrame | BroadcastFrame | PublishFrame;
 
-export function encodeMessageFrame(frame: MessageFrame): Uint8Array {
+export const MESSAGE_FRAMES: FrameGroup<MessageFrame> = {
+  types: [FrameType.Request, FrameType.Reply, FrameType.Broadcast, FrameType.Publish],
+  encode: (frame) => encodeMessageFrame(frame),
+  decode: (type, r) => decodeMessageFrame(type, r),
+};
+
+function encodeMessageFrame(frame: MessageFrame): Uint8Array {
   switch (frame.type) {
     case FrameType.Request:
       return startFrame(frame.type, 2 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
@@ -83,7 +90,7 @@ export function encodeMessageFrame(frame: MessageFrame): Uint8Array {
 }
 
 /** Reads the fields after the header. Each of these frames ends in its payload, so nothing can trail. */
-export function decodeMessageFrame(type: MessageFrame["type"], r: Reader): MessageFrame {
+function decodeMessageFrame(type: MessageFrame["type"], r: Reader): MessageFrame {
   switch (type) {
     case FrameType.Request:
       return {

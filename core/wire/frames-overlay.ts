@@ -14,6 +14,7 @@ import {
   startFrame,
   textSize,
 } from "./frame-layout.ts";
+import type { FrameGroup } from "./frame-layout.ts";
 
 /** Relay addresses are URLs; a Relays frame lists at most this many. */
 export const MAX_ADDRESS_BYTES = 512;
@@ -90,7 +91,23 @@ export type OverlayFrame =
   | InspectReplyFrame
   | DrainingFrame;
 
-export function encodeOverlayFrame(frame: OverlayFrame): Uint8Array {
+export const OVERLAY_FRAMES: FrameGroup<OverlayFrame> = {
+  types: [
+    FrameType.RelayHello,
+    FrameType.RelayWelcome,
+    FrameType.Relays,
+    FrameType.TreeUpdate,
+    FrameType.Probe,
+    FrameType.ProbeReply,
+    FrameType.Inspect,
+    FrameType.InspectReply,
+    FrameType.Draining,
+  ],
+  encode: (frame) => encodeOverlayFrame(frame),
+  decode: (type, r) => decodeOverlayFrame(type, r),
+};
+
+function encodeOverlayFrame(frame: OverlayFrame): Uint8Array {
   switch (frame.type) {
     case FrameType.RelayHello:
       return startFrame(frame.type, 1 + textSize(frame.address) + NONCE_BYTES)
@@ -154,7 +171,7 @@ export function encodeOverlayFrame(frame: OverlayFrame): Uint8Array {
 }
 
 /** Reads the fields after the header of an overlay frame of `type`. */
-export function decodeOverlayFrame(type: OverlayFrame["type"], r: Reader): OverlayFrame {
+function decodeOverlayFrame(type: OverlayFrame["type"], r: Reader): OverlayFrame {
   switch (type) {
     case FrameType.RelayHello:
       return endFrame(r, {

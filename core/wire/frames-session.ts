@@ -17,6 +17,7 @@ import {
   startFrame,
   textSize,
 } from "./frame-layout.ts";
+import type { FrameGroup } from "./frame-layout.ts";
 
 export const LINK_MAC_BYTES = 32;
 
@@ -75,7 +76,27 @@ export type SessionFrame =
   | NackFrame
   | LoadFrame;
 
-export function encodeSessionFrame(frame: SessionFrame): Uint8Array {
+export const SESSION_FRAMES: FrameGroup<SessionFrame> = {
+  types: [
+    FrameType.Challenge,
+    FrameType.Hello,
+    FrameType.Welcome,
+    FrameType.Ping,
+    FrameType.Pong,
+    FrameType.GoAway,
+    FrameType.LinkHello,
+    FrameType.LinkWelcome,
+    FrameType.Join,
+    FrameType.Leave,
+    FrameType.Ack,
+    FrameType.Nack,
+    FrameType.Load,
+  ],
+  encode: (frame) => encodeSessionFrame(frame),
+  decode: (type, r) => decodeSessionFrame(type, r),
+};
+
+function encodeSessionFrame(frame: SessionFrame): Uint8Array {
   switch (frame.type) {
     case FrameType.Challenge:
       return startFrame(frame.type, RELAY_ID_BYTES + NONCE_BYTES)
@@ -129,12 +150,15 @@ export function encodeSessionFrame(frame: SessionFrame): Uint8Array {
         .string(frame.message, MAX_TEXT_BYTES)
         .finish();
     case FrameType.Load:
-      return startFrame(frame.type, ID_BYTES + MAX_VARINT).fixed(frame.id, ID_BYTES).varint(frame.load).finish();
+      return startFrame(frame.type, ID_BYTES + MAX_VARINT)
+        .fixed(frame.id, ID_BYTES)
+        .varint(frame.load)
+        .finish();
   }
 }
 
 /** Reads the fields after the header of a session frame of `type`. */
-export function decodeSessionFrame(type: SessionFrame["type"], r: Reader): SessionFrame {
+function decodeSessionFrame(type: SessionFrame["type"], r: Reader): SessionFrame {
   switch (type) {
     case FrameType.Challenge:
       return endFrame(r, { type, relayId: r.fixed("relayId", RELAY_ID_BYTES), nonce: r.fixed("nonce", NONCE_BYTES) });
@@ -160,7 +184,11 @@ export function decodeSessionFrame(type: SessionFrame["type"], r: Reader): Sessi
       return endFrame(r, { type, reason: r.string("reason", MAX_TEXT_BYTES) });
     case FrameType.LinkHello:
     case FrameType.LinkWelcome:
-      return endFrame(r, { type, ephemeral: r.fixed("ephemeral", PUBLIC_KEY_BYTES), mac: r.fixed("mac", LINK_MAC_BYTES) });
+      return endFrame(r, {
+        type,
+        ephemeral: r.fixed("ephemeral", PUBLIC_KEY_BYTES),
+        mac: r.fixed("mac", LINK_MAC_BYTES),
+      });
     case FrameType.Join:
       return endFrame(r, {
         type,

@@ -2,7 +2,18 @@
 // pieces, credit and close, which retrace the path the open took.
 
 import type { Reader, Writer } from "./codec.ts";
-import { FrameType, ID_BYTES, MAX_TEXT_BYTES, MAX_VARINT, PEER_ID_BYTES, endFrame, enumValue, startFrame, textSize } from "./frame-layout.ts";
+import {
+  FrameType,
+  ID_BYTES,
+  MAX_TEXT_BYTES,
+  MAX_VARINT,
+  PEER_ID_BYTES,
+  endFrame,
+  enumValue,
+  startFrame,
+  textSize,
+} from "./frame-layout.ts";
+import type { FrameGroup } from "./frame-layout.ts";
 
 export const TunnelCloseCode = {
   Normal: 0,
@@ -75,7 +86,19 @@ export type TunnelPathFrame = TunnelDataFrame | TunnelCreditFrame | TunnelCloseF
 
 export type TunnelFrame = TunnelOpenFrame | TunnelAcceptFrame | TunnelPathFrame;
 
-export function encodeTunnelFrame(frame: TunnelFrame): Uint8Array {
+export const TUNNEL_FRAMES: FrameGroup<TunnelFrame> = {
+  types: [
+    FrameType.TunnelOpen,
+    FrameType.TunnelAccept,
+    FrameType.TunnelData,
+    FrameType.TunnelCredit,
+    FrameType.TunnelClose,
+  ],
+  encode: (frame) => encodeTunnelFrame(frame),
+  decode: (type, r) => decodeTunnelFrame(type, r),
+};
+
+function encodeTunnelFrame(frame: TunnelFrame): Uint8Array {
   switch (frame.type) {
     case FrameType.TunnelOpen:
       return startFrame(frame.type, 2 + ID_BYTES + PEER_ID_BYTES + 2 * MAX_VARINT + frame.sealed.length)
@@ -95,9 +118,15 @@ export function encodeTunnelFrame(frame: TunnelFrame): Uint8Array {
         .rest(frame.sealed)
         .finish();
     case FrameType.TunnelData:
-      return tunnelPath(frame, MAX_VARINT + frame.sealed.length).varint(frame.seq).rest(frame.sealed).finish();
+      return tunnelPath(frame, MAX_VARINT + frame.sealed.length)
+        .varint(frame.seq)
+        .rest(frame.sealed)
+        .finish();
     case FrameType.TunnelCredit:
-      return tunnelPath(frame, 2 * MAX_VARINT).varint(frame.granted).varint(frame.ack).finish();
+      return tunnelPath(frame, 2 * MAX_VARINT)
+        .varint(frame.granted)
+        .varint(frame.ack)
+        .finish();
     case FrameType.TunnelClose:
       return tunnelPath(frame, 1 + MAX_VARINT + textSize(frame.reason))
         .u8(frame.code)
@@ -115,7 +144,7 @@ function tunnelPath(frame: TunnelPathFrame, extra: number): Writer {
 }
 
 /** Reads the fields after the header; frames that end in a payload have nothing left to check. */
-export function decodeTunnelFrame(type: TunnelFrame["type"], r: Reader): TunnelFrame {
+function decodeTunnelFrame(type: TunnelFrame["type"], r: Reader): TunnelFrame {
   switch (type) {
     case FrameType.TunnelOpen:
       return {

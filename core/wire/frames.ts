@@ -9,14 +9,16 @@
 // frames-tunnel.ts, frames-overlay.ts); this file is where the rest of the code finds them all.
 
 import { Reader, WireError } from "./codec.ts";
-import { FrameType, HEADER, WIRE_VERSION } from "./frame-layout.ts";
-import { decodeMessageFrame, encodeMessageFrame } from "./frames-message.ts";
+import type { FrameType } from "./frame-layout.ts";
+import { HEADER, WIRE_VERSION } from "./frame-layout.ts";
+import type { FrameGroup } from "./frame-layout.ts";
+import { MESSAGE_FRAMES } from "./frames-message.ts";
 import type { MessageFrame } from "./frames-message.ts";
-import { decodeOverlayFrame, encodeOverlayFrame } from "./frames-overlay.ts";
+import { OVERLAY_FRAMES } from "./frames-overlay.ts";
 import type { OverlayFrame } from "./frames-overlay.ts";
-import { decodeSessionFrame, encodeSessionFrame } from "./frames-session.ts";
+import { SESSION_FRAMES } from "./frames-session.ts";
 import type { SessionFrame } from "./frames-session.ts";
-import { decodeTunnelFrame, encodeTunnelFrame } from "./frames-tunnel.ts";
+import { TUNNEL_FRAMES } from "./frames-tunnel.ts";
 import type { TunnelFrame } from "./frames-tunnel.ts";
 
 export {
@@ -81,45 +83,23 @@ export type {
 
 export type Frame = SessionFrame | MessageFrame | TunnelFrame | OverlayFrame;
 
+/**
+ * The group that owns each type code. Each group is stored under the codes it owns only, so the cast
+ * to the union's group is sound: a frame always reaches the codec of its own type.
+ */
+const GROUP_OF: Array<FrameGroup<Frame> | undefined> = [];
+for (const group of [SESSION_FRAMES, MESSAGE_FRAMES, TUNNEL_FRAMES, OVERLAY_FRAMES] as FrameGroup<Frame>[]) {
+  for (const type of group.types) {
+    if (GROUP_OF[type]) throw new Error(`frame type 0x${type.toString(16)} is claimed by two groups`);
+    GROUP_OF[type] = group;
+  }
+}
+
 /** Encodes any frame. Payload-carrying frames copy their payload once, into the frame. */
 export function encodeFrame(frame: Frame): Uint8Array {
-  switch (frame.type) {
-    case FrameType.Challenge:
-    case FrameType.Hello:
-    case FrameType.Welcome:
-    case FrameType.Ping:
-    case FrameType.Pong:
-    case FrameType.GoAway:
-    case FrameType.LinkHello:
-    case FrameType.LinkWelcome:
-    case FrameType.Join:
-    case FrameType.Leave:
-    case FrameType.Ack:
-    case FrameType.Nack:
-    case FrameType.Load:
-      return encodeSessionFrame(frame);
-    case FrameType.Request:
-    case FrameType.Reply:
-    case FrameType.Broadcast:
-    case FrameType.Publish:
-      return encodeMessageFrame(frame);
-    case FrameType.TunnelOpen:
-    case FrameType.TunnelAccept:
-    case FrameType.TunnelData:
-    case FrameType.TunnelCredit:
-    case FrameType.TunnelClose:
-      return encodeTunnelFrame(frame);
-    case FrameType.RelayHello:
-    case FrameType.RelayWelcome:
-    case FrameType.Relays:
-    case FrameType.TreeUpdate:
-    case FrameType.Probe:
-    case FrameType.ProbeReply:
-    case FrameType.Inspect:
-    case FrameType.InspectReply:
-    case FrameType.Draining:
-      return encodeOverlayFrame(frame);
-  }
+  const group = GROUP_OF[frame.type];
+  if (!group) throw new TypeError(`frame type ${frame.type} has no codec`);
+  return group.encode(frame);
 }
 
 /**
@@ -133,45 +113,14 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new WireError("version", `wire version ${version} is not supported (this end speaks ${WIRE_VERSION})`);
   }
   const type = r.u8("type");
-  switch (type) {
-    case FrameType.Challenge:
-    case FrameType.Hello:
-    case FrameType.Welcome:
-    case FrameType.Ping:
-    case FrameType.Pong:
-    case FrameType.GoAway:
-    case FrameType.LinkHello:
-    case FrameType.LinkWelcome:
-    case FrameType.Join:
-    case FrameType.Leave:
-    case FrameType.Ack:
-    case FrameType.Nack:
-    case FrameType.Load:
-      return decodeSessionFrame(type, r);
-    case FrameType.Request:
-    case FrameType.Reply:
-    case FrameType.Broadcast:
-    case FrameType.Publish:
-      return decodeMessageFrame(type, r);
-    case FrameType.TunnelOpen:
-    case FrameType.TunnelAccept:
-    case FrameType.TunnelData:
-    case FrameType.TunnelCredit:
-    case FrameType.TunnelClose:
-      return decodeTunnelFrame(type, r);
-    case FrameType.RelayHello:
-    case FrameType.RelayWelcome:
-    case FrameType.Relays:
-    case FrameType.TreeUpdate:
-    case FrameType.Probe:
-    case FrameType.ProbeReply:
-    case FrameType.Inspect:
-    case FrameType.InspectReply:
-    case FrameType.Draining:
-      return decodeOverlayFrame(type, r);
-    default:
-      throw new WireError("unknown-type", `frame type 0x${type.toString(16).padStart(2, "0")}`);
-  }
+  const group = GROUP_OF[type];
+  if (!group) throw new WireError("unknown-type", `frame type 0x${type.toString(16).padStart(2, "0")}`);
+  return group.decode(type as FrameType, r);
+}
+
+/** Whether a type code names a frame of the catalogue. */
+export function isFrameType(type: number): type is FrameType {
+  return GROUP_OF[type] !== undefined;
 }
 
 /** Reads only the frame type; used where a hot path must not decode more than it routes on. */

@@ -69,12 +69,20 @@ interface Metric {
 
 const METRICS: Metric[] = [
   { label: "pub/sub 1 KiB, msg/s received", value: (f) => f.pubsub?.receivedPerSecond ?? NaN, show: fmt.int },
-  { label: "pub/sub 1 KiB, payload MB/s received", value: (f) => ((f.pubsub?.receivedPerSecond ?? NaN) * 1024) / 1e6, show: (n) => fmt.fixed(n) },
+  {
+    label: "pub/sub 1 KiB, payload MB/s received",
+    value: (f) => ((f.pubsub?.receivedPerSecond ?? NaN) * 1024) / 1e6,
+    show: (n) => fmt.fixed(n),
+  },
   { label: "pub/sub 1 KiB, msg/s published", value: (f) => f.pubsub?.publishedPerSecond ?? NaN, show: fmt.int },
   { label: "req/rep 1 KiB, p50 latency (us)", value: (f) => f.requestReply?.latency.p50Us ?? NaN, show: fmt.int },
   { label: "req/rep 1 KiB, p99 latency (us)", value: (f) => f.requestReply?.latency.p99Us ?? NaN, show: fmt.int },
   { label: "req/rep 1 KiB, mean latency (us)", value: (f) => f.requestReply?.latency.meanUs ?? NaN, show: fmt.int },
-  { label: "req/rep 1 KiB, sequential req/s", value: (f) => 1e6 / (f.requestReply?.latency.meanUs ?? NaN), show: fmt.int },
+  {
+    label: "req/rep 1 KiB, sequential req/s",
+    value: (f) => 1e6 / (f.requestReply?.latency.meanUs ?? NaN),
+    show: fmt.int,
+  },
 ];
 
 function figuresOf(measurements: Measurements, system: System): Figures {
@@ -99,7 +107,10 @@ export function resultsTable(measurements: Measurements, systems: System[]): str
     };
     return [metric.label, ...systems.map(cell), ...ratios.map((system) => fmt.ratio(value(system), value("nats")))];
   });
-  return table(["metric", ...systems.map((system) => NAMES[system]), ...ratios.map((system) => ratioHeader[system])], rows);
+  return table(
+    ["metric", ...systems.map((system) => NAMES[system]), ...ratios.map((system) => ratioHeader[system])],
+    rows,
+  );
 }
 
 /** The three-relay figures against the one-relay ones, metric by metric; empty unless both ran. */
@@ -108,7 +119,9 @@ export function backboneRatios(measurements: Measurements): string[] {
   const one = figuresOf(measurements, "iris");
   const three = figuresOf(measurements, "iris3");
   const width = Math.max(...METRICS.map((metric) => metric.label.length));
-  return METRICS.map((metric) => `${metric.label.padEnd(width)}  ${fmt.ratio(metric.value(three), metric.value(one)).padStart(6)}`);
+  return METRICS.map(
+    (metric) => `${metric.label.padEnd(width)}  ${fmt.ratio(metric.value(three), metric.value(one)).padStart(6)}`,
+  );
 }
 
 /** Everything a reader should know beyond the table: spread, losses, reordering, failures, warnings. */
@@ -137,7 +150,9 @@ export function notes(measurements: Measurements): string[] {
       `pub/sub ${name}: msg/s received per round ${rates} (median in the table); ` +
         `${runs.done.length} x (${fmt.int(plan.warmup)} warm-up + ${fmt.int(plan.count)} measured) sent, ` +
         `${fmt.int(received)}/${fmt.int(sent)} measured received` +
-        (lost > 0 || warmupLost > 0 ? ` (LOST ${fmt.int(lost)} measured, ${fmt.int(warmupLost)} warm-up)` : " (no loss)") +
+        (lost > 0 || warmupLost > 0
+          ? ` (LOST ${fmt.int(lost)} measured, ${fmt.int(warmupLost)} warm-up)`
+          : " (no loss)") +
         (outOfOrder ? `, ${fmt.int(outOfOrder)} out of order` : "") +
         (wrongSize ? `, ${fmt.int(wrongSize)} of the wrong size` : ""),
     );
@@ -211,18 +226,25 @@ function deliveryNotes(name: string, runs: PubSubResult[]): string[] {
     const parts: string[] = [];
     if (afterDrop > 0) {
       parts.push(
-        `${fmt.int(afterDrop)} in ${count(sum((run) => run.report.gapsAfterDrop), "gap")} at the subscriber's first message after its ` +
+        `${fmt.int(afterDrop)} in ${count(
+          sum((run) => run.report.gapsAfterDrop),
+          "gap",
+        )} at the subscriber's first message after its ` +
           `connection dropped (${count(drops, "drop")}${reasons.length ? `: ${reasons.join("; ")}` : ""})`,
       );
     }
     if (missing - afterDrop > 0) {
       parts.push(
-        `${fmt.int(missing - afterDrop)} in ${count(sum((run) => run.report.gaps - run.report.gapsAfterDrop), "gap")} with no drop of ` +
-          `the subscriber's connection before them (lost upstream of the subscriber's own link)`,
+        `${fmt.int(missing - afterDrop)} in ${count(
+          sum((run) => run.report.gaps - run.report.gapsAfterDrop),
+          "gap",
+        )} with no drop of ` + `the subscriber's connection before them (lost upstream of the subscriber's own link)`,
       );
     }
     if (lost - missing > 0) parts.push(`${fmt.int(lost - missing)} at the end, after the last message that arrived`);
-    out.push(`pub/sub ${name}, where the ${fmt.int(lost)} lost messages (warm-up included) went missing: ${parts.join("; ")}`);
+    out.push(
+      `pub/sub ${name}, where the ${fmt.int(lost)} lost messages (warm-up included) went missing: ${parts.join("; ")}`,
+    );
   }
   const stalls = runs.map((run) => run.publisherLongestStallMs);
   if (Math.max(...stalls) >= STALL_WORTH_NOTING_MS) {
@@ -234,7 +256,9 @@ function deliveryNotes(name: string, runs: PubSubResult[]): string[] {
   }
   if (publisherDrops > 0) {
     const reasons = unique(runs.flatMap((run) => run.publisherDropReasons));
-    out.push(`pub/sub ${name}: the publisher's connection dropped ${count(publisherDrops, "time")} while or right after publishing (${reasons.join("; ")})`);
+    out.push(
+      `pub/sub ${name}: the publisher's connection dropped ${count(publisherDrops, "time")} while or right after publishing (${reasons.join("; ")})`,
+    );
   }
   if (late > 0 || duplicates > 0) {
     out.push(
@@ -244,10 +268,14 @@ function deliveryNotes(name: string, runs: PubSubResult[]): string[] {
   }
   if (out.length) {
     // The first round where something went wrong, step by step.
-    const index = runs.findIndex((run) => run.report.drops || run.report.gaps || run.report.late || run.report.duplicates || run.publisherDrops);
+    const index = runs.findIndex(
+      (run) => run.report.drops || run.report.gaps || run.report.late || run.report.duplicates || run.publisherDrops,
+    );
     const run = runs[index];
     if (run?.report.events.length) {
-      out.push(`pub/sub ${name}, round ${index + 1} of those completed, as the subscriber saw it${run.route ? ` (${run.route.path})` : ""}: ${run.report.events.join("; ")}`);
+      out.push(
+        `pub/sub ${name}, round ${index + 1} of those completed, as the subscriber saw it${run.route ? ` (${run.route.path})` : ""}: ${run.report.events.join("; ")}`,
+      );
     }
   }
   return out;

@@ -67,21 +67,30 @@ async function main(): Promise<void> {
       await measure(`pub/sub ${NAMES[system]}`, round, measurements.pubsub.get(system)!, async () => {
         const result = await runPubSub(system, PUBSUB_PLANS[system], keys, natsBinary);
         const { received } = result.report;
-        return { result, line: `${fmt.int(result.receivedPerSecond)} msg/s received, ${fmt.int(received)}/${fmt.int(result.plan.count)} arrived${via(result.route)}` };
+        return {
+          result,
+          line: `${fmt.int(result.receivedPerSecond)} msg/s received, ${fmt.int(received)}/${fmt.int(result.plan.count)} arrived${via(result.route)}`,
+        };
       });
     }
     for (const system of systems) {
       await measure(`req/rep ${NAMES[system]}`, round, measurements.requestReply.get(system)!, async () => {
         const result = await runRequestReply(system, REQUEST_REPLY_PLANS[system], keys, natsBinary);
         const { p50Us, p99Us, count } = summarize(result.samplesUs);
-        return { result, line: `p50 ${fmt.int(p50Us)} us, p99 ${fmt.int(p99Us)} us over ${fmt.int(count)} requests, ${fmt.int(result.failures)} failed${via(result.route)}` };
+        return {
+          result,
+          line: `p50 ${fmt.int(p50Us)} us, p99 ${fmt.int(p99Us)} us over ${fmt.int(count)} requests, ${fmt.int(result.failures)} failed${via(result.route)}`,
+        };
       });
     }
   }
 
   console.log("\n" + resultsTable(measurements, systems));
-  if (natsBinary) console.log("\nratio = iris-mesh / NATS: above 1x means more throughput, or more latency, than NATS.");
-  console.log(`${natsBinary ? "" : "\n"}pub/sub figures are the median of the rounds; latency percentiles pool every round's samples.`);
+  if (natsBinary)
+    console.log("\nratio = iris-mesh / NATS: above 1x means more throughput, or more latency, than NATS.");
+  console.log(
+    `${natsBinary ? "" : "\n"}pub/sub figures are the median of the rounds; latency percentiles pool every round's samples.`,
+  );
   const remarks = notes(measurements);
   const versusOneRelay = backboneRatios(measurements);
   if (versusOneRelay.length) {
@@ -91,26 +100,40 @@ async function main(): Promise<void> {
     );
   }
   if (remarks.length) console.log("\nnotes:\n" + remarks.map((remark) => `  - ${remark}`).join("\n"));
-  if (!natsBinary) console.log(`\nNATS was not measured: nats-server is not installed. Install it with:\n  ${INSTALL_NATS_HINT}`);
+  if (!natsBinary)
+    console.log(`\nNATS was not measured: nats-server is not installed. Install it with:\n  ${INSTALL_NATS_HINT}`);
   console.log(`\ndone in ${fmt.fixed((performance.now() - started) / 1000)} s; ${load().text} at the end`);
-  const failed = [...measurements.pubsub.values(), ...measurements.requestReply.values()].some((runs) => runs.failed.length);
+  const failed = [...measurements.pubsub.values(), ...measurements.requestReply.values()].some(
+    (runs) => runs.failed.length,
+  );
   process.exitCode = failed ? 1 : 0;
 }
 
 function printHeader(systems: System[], natsBinary: string | null): void {
   const perRound = <P extends { warmup: number; count: number }>(plans: Record<System, P>) => {
-    const text = (system: System) => `${fmt.int(plans[system].warmup)} warm-up + ${fmt.int(plans[system].count)} measured`;
+    const text = (system: System) =>
+      `${fmt.int(plans[system].warmup)} warm-up + ${fmt.int(plans[system].count)} measured`;
     const all = systems.map(text);
-    return all.every((one) => one === all[0]) ? all[0]! : systems.map((system) => `${NAMES[system]} ${text(system)}`).join("; ");
+    return all.every((one) => one === all[0])
+      ? all[0]!
+      : systems.map((system) => `${NAMES[system]} ${text(system)}`).join("; ");
   };
   const atStart = load();
-  console.log(`iris-mesh benchmark: iris-mesh (one relay, and three relays as one backbone)${natsBinary ? " next to NATS" : ""}, one run, loopback (127.0.0.1) only\n`);
+  console.log(
+    `iris-mesh benchmark: iris-mesh (one relay, and three relays as one backbone)${natsBinary ? " next to NATS" : ""}, one run, loopback (127.0.0.1) only\n`,
+  );
   console.log(
     block([
       ["command", commandLine()],
       ["machine", machine()],
-      ["load", `${atStart.text} at start${atStart.busy ? " (other work is running: expect lower, noisier figures)" : ""}`],
-      ["iris-mesh", `secretbox backend ${secretboxBackend()}; bodies under 4 KiB are sealed uncompressed; relays run with --log quiet --startup-grace 0`],
+      [
+        "load",
+        `${atStart.text} at start${atStart.busy ? " (other work is running: expect lower, noisier figures)" : ""}`,
+      ],
+      [
+        "iris-mesh",
+        `secretbox backend ${secretboxBackend()}; bodies under 4 KiB are sealed uncompressed; relays run with --log quiet --startup-grace 0`,
+      ],
       [
         "3 relays",
         "relay A, then B and C seeded with A's address; roles start once every relay's /status shows >= 1 link and 2 relays " +
@@ -123,10 +146,16 @@ function printHeader(systems: System[], natsBinary: string | null): void {
           "tree, so 1 or 2 relay-to-relay links each way; measuring starts once C's receiver is counted at the rendezvous",
       ],
       ["NATS", natsDescription(natsBinary)],
-      ["processes", "publisher, server, subscriber (or requester, server, responder) each in its own process: 3, or 5 on 3 relays"],
+      [
+        "processes",
+        "publisher, server, subscriber (or requester, server, responder) each in its own process: 3, or 5 on 3 relays",
+      ],
       ["pub/sub", `1 KiB random payloads, 1 publisher, 1 subscriber; per round: ${perRound(PUBSUB_PLANS)}`],
       ["req/rep", `1 KiB random payloads echoed, one request at a time; per round: ${perRound(REQUEST_REPLY_PLANS)}`],
-      ["rounds", `${ROUNDS}, ${systems.map((system) => NAMES[system]).join(", then ")} taking turns; fresh processes every round`],
+      [
+        "rounds",
+        `${ROUNDS}, ${systems.map((system) => NAMES[system]).join(", then ")} taking turns; fresh processes every round`,
+      ],
     ]),
   );
   if (!natsBinary) console.log(`\nnats-server is not installed: only iris-mesh is measured (${INSTALL_NATS_HINT}).`);
@@ -139,7 +168,12 @@ function via(route: Route | null): string {
 }
 
 /** Runs one round of one measurement and prints a progress line; a failure is recorded, not fatal. */
-async function measure<T>(label: string, round: number, into: Rounds<T>, run: () => Promise<{ result: T; line: string }>): Promise<void> {
+async function measure<T>(
+  label: string,
+  round: number,
+  into: Rounds<T>,
+  run: () => Promise<{ result: T; line: string }>,
+): Promise<void> {
   process.stdout.write(`round ${round}/${ROUNDS}  ${label.padEnd(30)} ... `);
   const started = performance.now();
   try {

@@ -63,7 +63,8 @@ async function weriftLinks(): Promise<void> {
   for (const { size, total } of CASES) {
     const count = total / size;
     const times: number[] = [];
-    for (let run = 0; run < RUNS; run++) times.push(await blast(a, size, count, atB.untilBytes(atB.bytes + count * size)));
+    for (let run = 0; run < RUNS; run++)
+      times.push(await blast(a, size, count, atB.untilBytes(atB.bytes + count * size)));
     record(`werift -> werift, link, ${HIGH_WATER / KiB} KiB buffered`, size, count, median(times));
   }
   a.close();
@@ -73,12 +74,17 @@ async function weriftLinks(): Promise<void> {
 async function rawWeriftChannels(): Promise<{ sender: RTCDataChannel; receiver: RTCDataChannel; close(): void }> {
   const config = { iceAdditionalHostAddresses: [LOOPBACK], iceUseIpv6: false };
   const [a, b] = [new RTCPeerConnection(config), new RTCPeerConnection(config)];
-  const loopback = (candidate: { candidate?: string } | undefined) => candidate?.candidate?.includes(` ${LOOPBACK} `) ?? false;
+  const loopback = (candidate: { candidate?: string } | undefined) =>
+    candidate?.candidate?.includes(` ${LOOPBACK} `) ?? false;
   a.onIceCandidate.subscribe((candidate) => void (loopback(candidate) && b.addIceCandidate(candidate)));
   b.onIceCandidate.subscribe((candidate) => void (loopback(candidate) && a.addIceCandidate(candidate)));
   const sender = a.createDataChannel("raw");
   const receiving = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
-  const onlyLoopback = (sdp: string) => sdp.split("\r\n").filter((line) => !line.startsWith("a=candidate:") || line.includes(` ${LOOPBACK} `)).join("\r\n");
+  const onlyLoopback = (sdp: string) =>
+    sdp
+      .split("\r\n")
+      .filter((line) => !line.startsWith("a=candidate:") || line.includes(` ${LOOPBACK} `))
+      .join("\r\n");
   await a.setLocalDescription(await a.createOffer());
   await b.setRemoteDescription({ type: "offer", sdp: onlyLoopback(a.localDescription!.sdp) });
   await b.setLocalDescription(await b.createAnswer());
@@ -136,7 +142,15 @@ async function chromiumAndWerift(): Promise<void> {
   if (!url) throw new Error("vite preview has no local URL");
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-loopback-in-peer-connection"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--allow-loopback-in-peer-connection",
+    ],
   });
   try {
     // Media permission makes Chromium offer its 127.0.0.1 candidate (see test/e2e/webrtc.spec.ts).
@@ -151,7 +165,10 @@ async function chromiumAndWerift(): Promise<void> {
       role: "initiator",
       peerConnection: loopbackWerift(),
       candidateFilter: loopbackOnly,
-      signaling: { send: (signal: WebRtcSignal) => void page.evaluate(([s]) => window.harness.receive("bench", s), [signal] as const).catch(() => {}) },
+      signaling: {
+        send: (signal: WebRtcSignal) =>
+          void page.evaluate(([s]) => window.harness.receive("bench", s), [signal] as const).catch(() => {}),
+      },
     });
     const link = await attempt.link;
     const atNode = recordLink(link, { keep: false });
@@ -163,12 +180,23 @@ async function chromiumAndWerift(): Promise<void> {
       for (let run = 0; run < RUNS; run++) {
         const started = performance.now();
         const arrived = atNode.untilBytes(atNode.bytes + count * size);
-        await page.evaluate(([n, s, hw]) => window.harness.sendRepeated("bench", n, s, hw), [count, size, HIGH_WATER] as const);
+        await page.evaluate(([n, s, hw]) => window.harness.sendRepeated("bench", n, s, hw), [
+          count,
+          size,
+          HIGH_WATER,
+        ] as const);
         await arrived;
         up.push(performance.now() - started);
         pageBytes += count * size;
         const target = pageBytes;
-        down.push(await blast(link, size, count, page.evaluate((t) => window.harness.receivedBytes("bench", t), target)));
+        down.push(
+          await blast(
+            link,
+            size,
+            count,
+            page.evaluate((t) => window.harness.receivedBytes("bench", t), target),
+          ),
+        );
       }
       record(`Chromium -> werift, link, ${HIGH_WATER / KiB} KiB buffered`, size, count, median(up));
       record(`werift -> Chromium, link, ${HIGH_WATER / KiB} KiB buffered`, size, count, median(down));
@@ -185,10 +213,16 @@ async function main(): Promise<void> {
   await weriftLinks();
   await weriftRaw();
   await chromiumAndWerift();
-  const rows = figures.map((f) => [f.path, `${f.size / KiB} KiB`, Math.round(f.msgPerSec).toLocaleString("en-US"), f.mbPerSec.toFixed(1)]);
+  const rows = figures.map((f) => [
+    f.path,
+    `${f.size / KiB} KiB`,
+    Math.round(f.msgPerSec).toLocaleString("en-US"),
+    f.mbPerSec.toFixed(1),
+  ]);
   const header = ["path", "frame", "frames/s", "MB/s"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ");
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ");
   console.log([line(header), widths.map((w) => "-".repeat(w)).join("-|-"), ...rows.map(line)].join("\n"));
 }
 

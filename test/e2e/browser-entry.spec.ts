@@ -26,7 +26,9 @@ test("a page connects to a relay with connect() and serves a Node peer's request
 
   const pageView = await page.evaluate(async (url) => {
     const conn = await window.iris.connect({ relays: [url], development: true });
-    await conn.register("browser-echo", { request: (body) => new TextEncoder().encode(`page got ${new TextDecoder().decode(body)}`) });
+    await conn.register("browser-echo", {
+      request: (body) => new TextEncoder().encode(`page got ${new TextDecoder().decode(body)}`),
+    });
     // The page's own request goes through the relay to itself: self-delivery, as in Iris.
     const own = new TextDecoder().decode(await conn.request("browser-echo", "from the page", { timeout: 5_000 }));
     return { peerId: conn.peerId, own };

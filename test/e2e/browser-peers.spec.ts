@@ -28,7 +28,10 @@ test.beforeAll(async () => {
   nodePeer = await connect({
     relays: [relay.url],
     keys,
-    webrtc: { werift: { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false }, candidateFilter: loopbackOnly },
+    webrtc: {
+      werift: { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false },
+      candidateFilter: loopbackOnly,
+    },
   });
   await nodePeer.register("work", {
     request: (body) => `node:${new TextDecoder().decode(body)}`,
@@ -50,7 +53,9 @@ async function openPeer(page: Page, name: string): Promise<string> {
   return page.evaluate(([n, url, k]) => window.peerKit.connect(n, url, k), [name, relay.url, keys] as const);
 }
 
-test("two pages and a Node peer: requests served by both members, broadcast and pub/sub across all three", async ({ browser }) => {
+test("two pages and a Node peer: requests served by both members, broadcast and pub/sub across all three", async ({
+  browser,
+}) => {
   const [pageA, pageB] = await Promise.all([browser.newPage(), browser.newPage()]);
   await openPeer(pageA, "A");
   await openPeer(pageB, "B");
@@ -63,7 +68,7 @@ test("two pages and a Node peer: requests served by both members, broadcast and 
     for (let i = 0; i < 200; i++) out.push(await window.peerKit.request("A", "work", `r${i}`));
     return out;
   });
-  replies.forEach((reply, i) => expect(reply.endsWith(`:r${i}`)).toBe(true));
+  for (const [i, reply] of replies.entries()) expect(reply.endsWith(`:r${i}`)).toBe(true);
   const byPage = replies.filter((r) => r.startsWith("B:")).length;
   const byNode = replies.filter((r) => r.startsWith("node:")).length;
   expect(byPage + byNode).toBe(200);
@@ -73,16 +78,22 @@ test("two pages and a Node peer: requests served by both members, broadcast and 
   await pageA.evaluate(() => window.peerKit.broadcast("A", "work", "hello members"));
   await pageA.evaluate(() => window.peerKit.publish("A", "news", "from page A"));
   await nodePeer.publish("news", "from Node");
-  await expect.poll(() => pageB.evaluate(() => window.peerKit.heard("B"))).toEqual(
-    expect.arrayContaining(["broadcast:hello members", "publish:from page A", "publish:from Node"]),
-  );
+  await expect
+    .poll(() => pageB.evaluate(() => window.peerKit.heard("B")))
+    .toEqual(expect.arrayContaining(["broadcast:hello members", "publish:from page A", "publish:from Node"]));
   // Two publishers: each one's order is kept, not the order between them.
-  await expect.poll(async () => (await pageA.evaluate(() => window.peerKit.heard("A"))).sort()).toEqual(["publish:from Node", "publish:from page A"]);
-  await expect.poll(() => nodeHeard).toEqual(expect.arrayContaining(["broadcast:hello members", "publish:from page A", "publish:from Node"]));
+  await expect
+    .poll(async () => (await pageA.evaluate(() => window.peerKit.heard("A"))).sort())
+    .toEqual(["publish:from Node", "publish:from page A"]);
+  await expect
+    .poll(() => nodeHeard)
+    .toEqual(expect.arrayContaining(["broadcast:hello members", "publish:from page A", "publish:from Node"]));
   await Promise.all([pageA.close(), pageB.close()]);
 });
 
-test("page to page: a tunnel goes direct and carries 8 MiB byte-exact; cut mid-transfer, it falls back and still does", async ({ browser }) => {
+test("page to page: a tunnel goes direct and carries 8 MiB byte-exact; cut mid-transfer, it falls back and still does", async ({
+  browser,
+}) => {
   const [pageA, pageB] = await Promise.all([browser.newPage(), browser.newPage()]);
   await openPeer(pageA, "A2");
   const memberId = await openPeer(pageB, "B2");
@@ -96,7 +107,9 @@ test("page to page: a tunnel goes direct and carries 8 MiB byte-exact; cut mid-t
   expect(received).toMatchObject({ bytes: 8 * 1024 * 1024, inOrder: true, error: null, sha256: first.sha256 });
   expect(await pageA.evaluate(() => window.peerKit.directPeers("A2"))).toEqual([memberId]);
 
-  const second = await pageA.evaluate(() => window.peerKit.sendThroughTunnel("A2", "files", 8 * 1024 * 1024, 12, 3 * 1024 * 1024));
+  const second = await pageA.evaluate(() =>
+    window.peerKit.sendThroughTunnel("A2", "files", 8 * 1024 * 1024, 12, 3 * 1024 * 1024),
+  );
   expect(second.routes.slice(-2)).toEqual(["direct", "relay"]);
   await expect.poll(() => pageB.evaluate(() => window.peerKit.tunnels().length)).toBe(2);
   const after = (await pageB.evaluate(() => window.peerKit.tunnels()))[1]!;
@@ -154,8 +167,12 @@ test("a relay that alters tunnel traffic cannot feed the page a forged signal: t
   proxy.on("connection", (pageSide) => {
     const relaySide = new WebSocket(relay.url);
     const early: Buffer[] = [];
-    relaySide.on("open", () => early.splice(0).forEach((frame) => relaySide.send(frame)));
-    pageSide.on("message", (data: Buffer) => (relaySide.readyState === WebSocket.OPEN ? relaySide.send(data) : early.push(data)));
+    relaySide.on("open", () => {
+      for (const frame of early.splice(0)) relaySide.send(frame);
+    });
+    pageSide.on("message", (data: Buffer) =>
+      relaySide.readyState === WebSocket.OPEN ? relaySide.send(data) : early.push(data),
+    );
     relaySide.on("message", (data: Buffer) => {
       if (data[1] === 0x32) {
         data[data.length - 1]! ^= 0x01; // TunnelData toward the page: flip a bit of the sealed piece
@@ -171,13 +188,19 @@ test("a relay that alters tunnel traffic cannot feed the page a forged signal: t
   const member = await connect({
     relays: [relay.url],
     keys: guarded,
-    webrtc: { werift: { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false }, candidateFilter: loopbackOnly },
+    webrtc: {
+      werift: { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false },
+      candidateFilter: loopbackOnly,
+    },
   });
   try {
     await member.register("guarded", { tunnel: async (tunnel) => void (await tunnel.receive().catch(() => null)) });
     await page.goto("/");
     await expect(page.locator("#status")).toHaveText("ready");
-    await page.evaluate(([url, k]) => window.peerKit.connect("D", url, k), [`ws://127.0.0.1:${port}`, guarded] as const);
+    await page.evaluate(([url, k]) => window.peerKit.connect("D", url, k), [
+      `ws://127.0.0.1:${port}`,
+      guarded,
+    ] as const);
     const outcome = await page.evaluate(() => window.peerKit.probeTunnel("D", "guarded"));
     expect(tampered).toBeGreaterThan(0);
     expect(outcome).toMatch(/^ProtocolError: /);

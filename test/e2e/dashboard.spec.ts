@@ -9,7 +9,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { joinCluster, openDashboard, ready, sendRequests, shot, watchErrors } from "../fixtures/dashboard/dashboard-page.ts";
+import {
+  joinCluster,
+  openDashboard,
+  ready,
+  sendRequests,
+  shot,
+  watchErrors,
+} from "../fixtures/dashboard/dashboard-page.ts";
 import { startStack } from "../fixtures/dashboard/stack-process.ts";
 import type { StackProcess } from "../fixtures/dashboard/stack-process.ts";
 
@@ -30,7 +37,9 @@ test.afterAll(async () => {
 // direct WebRTC links that core is gaining can form between the two tabs on this machine.
 test.use({ permissions: ["camera", "microphone"], viewport: { width: 1280, height: 900 } });
 
-test("two tabs: a member tab answers beside the Node members, a file crosses a tunnel intact, the topology shows both", async ({ context }) => {
+test("two tabs: a member tab answers beside the Node members, a file crosses a tunnel intact, the topology shows both", async ({
+  context,
+}) => {
   const a = await openDashboard(context, stack.dashboard);
   const b = await openDashboard(context, stack.dashboard);
   await expect(a.page.locator("#mode-banner")).toHaveAttribute("data-mode", "development");
@@ -45,10 +54,14 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
   await expect(async () => {
     await sendRequests(a.page, "echo", 20);
     await expect(a.page.locator(`#request-tally li[data-responder="${b.label}"]`)).toBeVisible({ timeout: 1000 });
-    await expect(a.page.locator('#request-tally li[data-responder^="echo-member-"]').first()).toBeVisible({ timeout: 1000 });
+    await expect(a.page.locator('#request-tally li[data-responder^="echo-member-"]').first()).toBeVisible({
+      timeout: 1000,
+    });
   }).toPass({ timeout: 60_000 });
   await expect(a.page.locator("#request-results li").first()).toContainText(/in \d+(\.\d+)? m?s/);
-  await expect(a.page.locator(`#request-results li[data-responder="${b.label}"]`).first()).toContainText(`${b.label} says: hello #`);
+  await expect(a.page.locator(`#request-results li[data-responder="${b.label}"]`).first()).toContainText(
+    `${b.label} says: hello #`,
+  );
   await expect(b.page.locator('#member-list li[data-cluster="echo"]')).toContainText(/answered [1-9]\d* requests?/);
   await expect(a.page.locator("#request-error")).toBeHidden();
   await shot(a.page, "02-tab-a-requests");
@@ -62,13 +75,17 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
     await expect(topology.locator(`[data-kind="attach"][data-from="${tab.peerId}"]`)).toHaveCount(1);
   }
   await expect(topology.locator(`[data-peer-id="${a.peerId}"]`)).toContainText("(this tab)");
-  await expect(a.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster echo" })).toContainText(`4 members`);
+  await expect(a.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster echo" })).toContainText(
+    `4 members`,
+  );
   // Relays report ids, not names: tab B named "drop" and can label it; tab A learns the name only when
   // it uses it (below), and until then sees a hash.
   await expect(b.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster drop" })).toContainText(b.label);
   await expect(a.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster drop" })).toHaveCount(0);
   // Direct links: drawn when core reports them; none can exist before it does.
-  const hasDirect = await a.page.evaluate(() => typeof (window.irisDashboard.conn as { directPeers?: unknown } | null)?.directPeers === "function");
+  const hasDirect = await a.page.evaluate(
+    () => typeof (window.irisDashboard.conn as { directPeers?: unknown } | null)?.directPeers === "function",
+  );
   if (!hasDirect) await expect(topology.locator('[data-kind="direct"]')).toHaveCount(0);
 
   // A file from tab A to tab B through a tunnel: both show the same SHA-256, the one computed here.
@@ -76,7 +93,9 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
   const sha256 = createHash("sha256").update(file).digest("hex");
   const filePanel = a.page.locator("#file-panel");
   await filePanel.getByLabel("To a member of cluster", { exact: true }).fill("drop");
-  await filePanel.getByLabel("File", { exact: true }).setInputFiles({ name: "random.bin", mimeType: "application/octet-stream", buffer: file });
+  await filePanel
+    .getByLabel("File", { exact: true })
+    .setInputFiles({ name: "random.bin", mimeType: "application/octet-stream", buffer: file });
   await filePanel.getByRole("button", { name: "Send file" }).click();
   await expect(a.page.locator("#file-verdict")).toHaveAttribute("data-match", "true", { timeout: 60_000 });
   await expect(a.page.locator("#file-sha-sent")).toHaveText(sha256);
@@ -89,7 +108,9 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
   await expect(a.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster drop" })).toContainText(b.label);
 
   // The route shown is the route the tunnel reports: "relay" until direct links land, then maybe "direct".
-  const route = await a.page.evaluate(() => (window.irisDashboard.lastTunnel as { route?: string } | null)?.route ?? null);
+  const route = await a.page.evaluate(
+    () => (window.irisDashboard.lastTunnel as { route?: string } | null)?.route ?? null,
+  );
   expect(["relay", "direct"]).toContain(route);
   if (!hasDirect) expect(route).toBe("relay");
   await expect(a.page.locator("#file-route")).toHaveAttribute("data-route", route!);
@@ -102,10 +123,14 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
   // A broadcast reaches tab B (and the Node members); a subscription hears the Node ticker and this
   // tab's own publish.
   await a.page.getByRole("button", { name: "Broadcast" }).click();
-  await expect(b.page.locator('#member-list li[data-cluster="echo"]')).toContainText('heard 1 broadcast, last: "hello"');
+  await expect(b.page.locator('#member-list li[data-cluster="echo"]')).toContainText(
+    'heard 1 broadcast, last: "hello"',
+  );
   const pubsub = a.page.locator("#pubsub-panel");
   await pubsub.getByRole("button", { name: "Subscribe" }).click();
-  await expect(pubsub.locator('#topic-messages li[data-topic="ticks"]').first()).toContainText('{"tick":', { timeout: 10_000 });
+  await expect(pubsub.locator('#topic-messages li[data-topic="ticks"]').first()).toContainText('{"tick":', {
+    timeout: 10_000,
+  });
   await pubsub.getByLabel("Message", { exact: true }).fill("hello from tab A");
   await pubsub.getByRole("button", { name: "Publish" }).click();
   await expect(pubsub.locator("#topic-messages li", { hasText: "from this tab: hello from tab A" })).toHaveCount(1);
@@ -130,7 +155,9 @@ test("two tabs: a member tab answers beside the Node members, a file crosses a t
   expect(errorsOfB).toEqual([]);
 });
 
-test("private keys travel in the link: a tab opening it serves the cluster; another key finds no members", async ({ context }) => {
+test("private keys travel in the link: a tab opening it serves the cluster; another key finds no members", async ({
+  context,
+}) => {
   const a = await openDashboard(context, stack.dashboard);
   await a.page.locator("#keys-panel").getByLabel("Cluster or topic name", { exact: true }).fill("secret");
   await a.page.getByRole("button", { name: "Generate private key" }).click();
@@ -151,7 +178,10 @@ test("private keys travel in the link: a tab opening it serves the cluster; anot
   expect(b.page.url()).toBe(link);
   await expect(b.page.locator('#member-list li[data-cluster="secret"]')).toBeVisible();
   // Tab A holds the key, so it can name the cluster the relays report by id; once B shows in it, ask.
-  await expect(pageA.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster secret" })).toContainText(b.label, { timeout: 10_000 });
+  await expect(pageA.page.locator('#services li[data-kind="cluster"]', { hasText: "cluster secret" })).toContainText(
+    b.label,
+    { timeout: 10_000 },
+  );
   await sendRequests(pageA.page, "secret", 3);
   await expect(pageA.page.locator("#request-tally li")).toHaveCount(1);
   await expect(pageA.page.locator(`#request-tally li[data-responder="${b.label}"]`)).toHaveAttribute("data-count", "3");
@@ -164,7 +194,9 @@ test("private keys travel in the link: a tab opening it serves the cluster; anot
   await expect(c.page.locator("#mode-banner")).toHaveAttribute("data-mode", "private", { timeout: 20_000 });
   const pageC = await ready(c.page, c.errors);
   await sendRequests(pageC.page, "secret", 1);
-  await expect(pageC.page.locator("#request-error")).toContainText('No members in cluster "secret" for this link\'s key');
+  await expect(pageC.page.locator("#request-error")).toContainText(
+    'No members in cluster "secret" for this link\'s key',
+  );
   // And a private tab has no key for the demo's development services: it says so.
   await sendRequests(pageC.page, "echo", 1);
   await expect(pageC.page.locator("#request-error")).toContainText('No key for cluster "echo" in this link');
@@ -180,7 +212,9 @@ test("an unreachable relay is reported with a way to retry", async ({ page }) =>
   watchErrors(page); // the failed dials are console errors here, as they should be
   await page.goto(`${stack.dashboard}?relay=ws://127.0.0.1:${closedPort}`);
   const alert = page.locator("#connection-error-text");
-  await expect(alert).toContainText(`Relay unreachable: no relay answered at ws://127.0.0.1:${closedPort}`, { timeout: 15_000 });
+  await expect(alert).toContainText(`Relay unreachable: no relay answered at ws://127.0.0.1:${closedPort}`, {
+    timeout: 15_000,
+  });
   await expect(alert).toContainText("?relay=");
   await expect(page.getByRole("button", { name: "Retry" })).toBeFocused();
   await shot(page, "08-relay-unreachable");
@@ -192,9 +226,18 @@ test("at a phone's width the panels fit and work from the keyboard", async ({ br
     const tab = await openDashboard(context, stack.dashboard);
     const page = tab.page;
     await expect(page.locator("#topology")).toHaveClass("layout-column");
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
-    for (const id of ["#request-send", "#broadcast-send", "#member-join", "#topic-subscribe", "#topic-publish", "#file-send"]) {
+    for (const id of [
+      "#request-send",
+      "#broadcast-send",
+      "#member-join",
+      "#topic-subscribe",
+      "#topic-publish",
+      "#file-send",
+    ]) {
       const box = await page.locator(id).boundingBox();
       expect(box, id).not.toBeNull();
       expect(box!.x + box!.width, id).toBeLessThanOrEqual(390);
@@ -226,7 +269,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -31,14 +31,18 @@ async function openPage(page: Page, route: (id: string, signal: WebRtcSignal) =>
 /** Delivers a signal into a page. Calls reach the page in the order they are made. */
 function intoPage(page: Page, id: string): (signal: WebRtcSignal) => void {
   return (signal) => {
-    page.evaluate(([to, s]) => window.harness.receive(to, s), [id, signal] as const).catch(() => {
-      // The page went away at the end of a test; nothing is waiting for this signal any more.
-    });
+    page
+      .evaluate(([to, s]) => window.harness.receive(to, s), [id, signal] as const)
+      .catch(() => {
+        // The page went away at the end of a test; nothing is waiting for this signal any more.
+      });
   };
 }
 
 for (const browserRole of ["responder", "initiator"] as const) {
-  test(`Chromium (${browserRole}) <-> werift: ${TOTAL / MiB} MiB byte-exact both ways, then close with a code`, async ({ page }) => {
+  test(`Chromium (${browserRole}) <-> werift: ${TOTAL / MiB} MiB byte-exact both ways, then close with a code`, async ({
+    page,
+  }) => {
     let nodeAttempt: WebRtcAttempt | null = null;
     await openPage(page, (_id, signal) => nodeAttempt?.receive(signal));
     const startNode = () =>
@@ -58,12 +62,18 @@ for (const browserRole of ["responder", "initiator"] as const) {
     const fingerprints = await page.evaluate(() => window.harness.opened("w"));
     expect(fingerprints.remote).toEqual(nodeAttempt!.localFingerprints);
     expect(fingerprints.local).toEqual(nodeAttempt!.remoteFingerprints);
-    expect(await page.evaluate(() => window.harness.selectedPair("w"))).toMatchObject({ local: LOOPBACK, remote: LOOPBACK });
+    expect(await page.evaluate(() => window.harness.selectedPair("w"))).toMatchObject({
+      local: LOOPBACK,
+      remote: LOOPBACK,
+    });
 
     const atNode = recordLink(link, { keep: false });
     // Odd frame sizes each way: 1 MiB - 1 from the page (reassembled from many channel messages), 64 KiB
     // + 3 from Node.
-    const pageSent = page.evaluate(([total, size]) => window.harness.send("w", total, size, 1), [TOTAL, MiB - 1] as const);
+    const pageSent = page.evaluate(([total, size]) => window.harness.send("w", total, size, 1), [
+      TOTAL,
+      MiB - 1,
+    ] as const);
     const pageGot = page.evaluate((total) => window.harness.received("w", total), TOTAL);
     await sendWithBackpressure(link, testChunks(TOTAL, 64 * KiB + 3, 5000));
     await within(atNode.untilBytes(TOTAL), 60_000, `${TOTAL} bytes from the page`);
@@ -74,11 +84,17 @@ for (const browserRole of ["responder", "initiator"] as const) {
     await page.evaluate(() => window.harness.close("w", 4006, "the page is done"));
     expect(await within(atNode.closed, 10_000, "close at werift")).toEqual({ code: 4006, reason: "the page is done" });
     expect(await page.evaluate(() => window.harness.closed("w"))).toEqual({ code: 4006, reason: "the page is done" });
-    await within(page.evaluate(() => window.harness.peerConnectionClosed("w")), 10_000, "the page's peer connection to close");
+    await within(
+      page.evaluate(() => window.harness.peerConnectionClosed("w")),
+      10_000,
+      "the page's peer connection to close",
+    );
   });
 }
 
-test(`Chromium <-> Chromium between two pages: ${TOTAL / MiB} MiB byte-exact both ways, then close with a code`, async ({ context }) => {
+test(`Chromium <-> Chromium between two pages: ${TOTAL / MiB} MiB byte-exact both ways, then close with a code`, async ({
+  context,
+}) => {
   const first = await context.newPage();
   const second = await context.newPage();
   await openPage(first, (_id, signal) => intoPage(second, "p")(signal));
@@ -102,7 +118,10 @@ test(`Chromium <-> Chromium between two pages: ${TOTAL / MiB} MiB byte-exact bot
   const pairs = await Promise.all([first, second].map((page) => page.evaluate(() => window.harness.selectedPair("p"))));
   console.log("Chromium <-> Chromium selected pairs:", JSON.stringify(pairs));
   const [one, two] = [pairs[0]!, pairs[1]!];
-  for (const [mine, theirs] of [[one, two], [two, one]] as const) {
+  for (const [mine, theirs] of [
+    [one, two],
+    [two, one],
+  ] as const) {
     expect(own.has(mine.local)).toBe(true);
     expect(mine.remotePort).toBe(theirs.localPort);
     expect(mine.remote === "" ? mine.remoteType : mine.remote).toBe(mine.remote === "" ? "prflx" : theirs.local);
@@ -122,6 +141,10 @@ test(`Chromium <-> Chromium between two pages: ${TOTAL / MiB} MiB byte-exact bot
   await second.evaluate(() => window.harness.close("p", 4001, "second page leaves"));
   expect(await first.evaluate(() => window.harness.closed("p"))).toEqual({ code: 4001, reason: "second page leaves" });
   for (const page of [first, second]) {
-    await within(page.evaluate(() => window.harness.peerConnectionClosed("p")), 10_000, "peer connections to close");
+    await within(
+      page.evaluate(() => window.harness.peerConnectionClosed("p")),
+      10_000,
+      "peer connections to close",
+    );
   }
 });

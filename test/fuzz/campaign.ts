@@ -36,12 +36,16 @@ if (!(multiplier > 0) || !Number.isInteger(rounds) || rounds < 1) {
 process.env.IRIS_FUZZ_CAMPAIGN = "1";
 const { registry } = await import("./harness.ts");
 const dir = fileURLToPath(new URL("../unit/fuzz/", import.meta.url));
-for (const file of readdirSync(dir).filter((name) => name.endsWith(".test.ts")).sort()) {
+for (const file of readdirSync(dir)
+  .filter((name) => name.endsWith(".test.ts"))
+  .sort()) {
   await import(pathToFileURL(join(dir, file)).href);
 }
 
 const selected = [...registry].flatMap(([area, properties]) =>
-  properties.filter((p) => !values.only || `${area}: ${p.name}`.includes(values.only)).map((property) => ({ area, property })),
+  properties
+    .filter((p) => !values.only || `${area}: ${p.name}`.includes(values.only))
+    .map((property) => ({ area, property })),
 );
 if (selected.length === 0) {
   console.error(`no property matches ${JSON.stringify(values.only)}`);
@@ -53,7 +57,9 @@ let cases = 0;
 for (let round = 0; round < rounds; round++) {
   // A fixed seed replays; otherwise a fresh one per round, printed before anything runs.
   const seed = values.seed !== undefined ? Number(values.seed) + round : (Math.random() * 2 ** 31) | 0;
-  console.log(`fuzz campaign round ${round + 1}/${rounds}: seed ${seed}, ${selected.length} properties, ${multiplier}x the unit run's cases`);
+  console.log(
+    `fuzz campaign round ${round + 1}/${rounds}: seed ${seed}, ${selected.length} properties, ${multiplier}x the unit run's cases`,
+  );
   for (const { area, property } of selected) {
     const numRuns = Math.max(1, Math.round(property.runs * multiplier));
     const t0 = performance.now();
@@ -63,7 +69,9 @@ for (let round = 0; round < rounds; round++) {
       console.error(`\nFAILED  ${area}: ${property.name}\n${error instanceof Error ? error.message : String(error)}`);
       const path = /path: "([^"]*)"/.exec(String(error instanceof Error ? error.message : error))?.[1];
       const only = JSON.stringify(`${area}: ${property.name}`);
-      console.error(`\nreplay: npm run fuzz -- --seed ${seed} --only ${only}${path ? ` --path "${path}"` : ""} --multiplier ${multiplier}`);
+      console.error(
+        `\nreplay: npm run fuzz -- --seed ${seed} --only ${only}${path ? ` --path "${path}"` : ""} --multiplier ${multiplier}`,
+      );
       process.exit(1);
     }
     cases += numRuns;

@@ -19,11 +19,12 @@ import {
   encodeFrame,
 } from "../../core/wire/frames.ts";
 import type { Frame } from "../../core/wire/frames.ts";
-import { concat } from "../../core/bytes.ts";
+import { concat } from "../../core/util/bytes.ts";
 
 type FrameOf<T extends Frame["type"]> = Extract<Frame, { type: T }>;
 
-export const bytes = (length: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: length, maxLength: length });
+export const bytes = (length: number): fc.Arbitrary<Uint8Array> =>
+  fc.uint8Array({ minLength: length, maxLength: length });
 /** Payloads: mostly short, sometimes empty. */
 export const payload = (maxLength = 200): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength });
 const u8 = fc.integer({ min: 0, max: 255 });
@@ -40,7 +41,11 @@ const values = <T extends Record<string, number>>(record: T): fc.Arbitrary<T[key
 
 /** One generator per frame type; a Record so a new type in FrameType fails to compile until added. */
 const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
-  [FrameType.Challenge]: fc.record({ type: fc.constant(FrameType.Challenge), relayId: bytes(RELAY_ID_BYTES), nonce: bytes(NONCE_BYTES) }),
+  [FrameType.Challenge]: fc.record({
+    type: fc.constant(FrameType.Challenge),
+    relayId: bytes(RELAY_ID_BYTES),
+    nonce: bytes(NONCE_BYTES),
+  }),
   [FrameType.Hello]: fc.record({
     type: fc.constant(FrameType.Hello),
     identityKey: bytes(PUBLIC_KEY_BYTES),
@@ -57,8 +62,16 @@ const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
   [FrameType.Ping]: fc.record({ type: fc.constant(FrameType.Ping), stamp: varint }),
   [FrameType.Pong]: fc.record({ type: fc.constant(FrameType.Pong), stamp: varint }),
   [FrameType.GoAway]: fc.record({ type: fc.constant(FrameType.GoAway), reason: text(1024) }),
-  [FrameType.LinkHello]: fc.record({ type: fc.constant(FrameType.LinkHello), ephemeral: bytes(PUBLIC_KEY_BYTES), mac: bytes(LINK_MAC_BYTES) }),
-  [FrameType.LinkWelcome]: fc.record({ type: fc.constant(FrameType.LinkWelcome), ephemeral: bytes(PUBLIC_KEY_BYTES), mac: bytes(LINK_MAC_BYTES) }),
+  [FrameType.LinkHello]: fc.record({
+    type: fc.constant(FrameType.LinkHello),
+    ephemeral: bytes(PUBLIC_KEY_BYTES),
+    mac: bytes(LINK_MAC_BYTES),
+  }),
+  [FrameType.LinkWelcome]: fc.record({
+    type: fc.constant(FrameType.LinkWelcome),
+    ephemeral: bytes(PUBLIC_KEY_BYTES),
+    mac: bytes(LINK_MAC_BYTES),
+  }),
   [FrameType.Join]: fc.record({
     type: fc.constant(FrameType.Join),
     corr: varint,
@@ -67,9 +80,19 @@ const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
     publicKey: bytes(PUBLIC_KEY_BYTES),
     signature: bytes(SIGNATURE_BYTES),
   }),
-  [FrameType.Leave]: fc.record({ type: fc.constant(FrameType.Leave), corr: varint, kind: values(JoinKind), id: bytes(ID_BYTES) }),
+  [FrameType.Leave]: fc.record({
+    type: fc.constant(FrameType.Leave),
+    corr: varint,
+    kind: values(JoinKind),
+    id: bytes(ID_BYTES),
+  }),
   [FrameType.Ack]: fc.record({ type: fc.constant(FrameType.Ack), corr: varint }),
-  [FrameType.Nack]: fc.record({ type: fc.constant(FrameType.Nack), corr: varint, code: values(NackCode), message: text(1024) }),
+  [FrameType.Nack]: fc.record({
+    type: fc.constant(FrameType.Nack),
+    corr: varint,
+    code: values(NackCode),
+    message: text(1024),
+  }),
   [FrameType.Load]: fc.record({ type: fc.constant(FrameType.Load), id: bytes(ID_BYTES), load: varint }),
   [FrameType.Request]: fc.record({
     type: fc.constant(FrameType.Request),
@@ -144,7 +167,12 @@ const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
     sent: varint,
     reason: text(1024),
   }),
-  [FrameType.RelayHello]: fc.record({ type: fc.constant(FrameType.RelayHello), flags: u8, address: text(512), nonce: bytes(NONCE_BYTES) }),
+  [FrameType.RelayHello]: fc.record({
+    type: fc.constant(FrameType.RelayHello),
+    flags: u8,
+    address: text(512),
+    nonce: bytes(NONCE_BYTES),
+  }),
   [FrameType.RelayWelcome]: fc.record({
     type: fc.constant(FrameType.RelayWelcome),
     address: text(512),
@@ -155,7 +183,12 @@ const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
     type: fc.constant(FrameType.Relays),
     relays: fc.array(fc.record({ id: bytes(RELAY_ID_BYTES), address: text(512, 24), age: varint }), { maxLength: 6 }),
   }),
-  [FrameType.TreeUpdate]: fc.record({ type: fc.constant(FrameType.TreeUpdate), id: bytes(ID_BYTES), count: varint, weight: varint }),
+  [FrameType.TreeUpdate]: fc.record({
+    type: fc.constant(FrameType.TreeUpdate),
+    id: bytes(ID_BYTES),
+    count: varint,
+    weight: varint,
+  }),
   [FrameType.Probe]: fc.record({
     type: fc.constant(FrameType.Probe),
     hops: u8,
@@ -191,7 +224,9 @@ const byType: { [K in Frame["type"]]: fc.Arbitrary<FrameOf<K>> } = {
 export const FRAME_TYPES = Object.values(FrameType) as Frame["type"][];
 
 /** A valid frame of any type, every type equally likely. */
-export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(...FRAME_TYPES.map((type) => byType[type] as fc.Arbitrary<Frame>));
+export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
+  ...FRAME_TYPES.map((type) => byType[type] as fc.Arbitrary<Frame>),
+);
 
 /** A valid frame of one of `types`. */
 export function frameOf(...types: Frame["type"][]): fc.Arbitrary<Frame> {
@@ -199,7 +234,10 @@ export function frameOf(...types: Frame["type"][]): fc.Arbitrary<Frame> {
 }
 
 /** A valid frame's bytes, with the frame they encode. */
-export const validFrame: fc.Arbitrary<{ frame: Frame; bytes: Uint8Array }> = anyFrame.map((frame) => ({ frame, bytes: encodeFrame(frame) }));
+export const validFrame: fc.Arbitrary<{ frame: Frame; bytes: Uint8Array }> = anyFrame.map((frame) => ({
+  frame,
+  bytes: encodeFrame(frame),
+}));
 
 /** Random bytes, most of them behind a valid header so the field decoders behind it get exercised. */
 export const headeredNoise: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -227,7 +265,11 @@ const fraction = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant("flip" as const), at: fraction, bit: fc.integer({ min: 0, max: 7 }) }),
   // The values that matter most to varints and lengths, then any byte.
-  fc.record({ op: fc.constant("set" as const), at: fraction, value: fc.oneof(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff), u8) }),
+  fc.record({
+    op: fc.constant("set" as const),
+    at: fraction,
+    value: fc.oneof(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff), u8),
+  }),
   fc.record({ op: fc.constant("insert" as const), at: fraction, data: fc.uint8Array({ minLength: 1, maxLength: 12 }) }),
   fc.record({ op: fc.constant("delete" as const), at: fraction, count: fc.integer({ min: 1, max: 12 }) }),
   fc.record({ op: fc.constant("truncate" as const), at: fraction }),

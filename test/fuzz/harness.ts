@@ -7,7 +7,6 @@
 // registration off, and runs the properties itself with a fresh seed and many more cases.
 
 import { describe, test } from "node:test";
-import fc from "fast-check";
 
 export interface FuzzParams {
   seed: number;
@@ -53,7 +52,10 @@ export function unitTest(name: string, fn: () => void | Promise<void>): void {
 
 /** fast-check parameters from ours: fc.assert prints the seed and path of any counterexample. */
 export function fcParams(params: FuzzParams): { seed: number; numRuns: number; path?: string; endOnFailure?: boolean } {
-  const out: { seed: number; numRuns: number; path?: string; endOnFailure?: boolean } = { seed: params.seed, numRuns: params.numRuns };
+  const out: { seed: number; numRuns: number; path?: string; endOnFailure?: boolean } = {
+    seed: params.seed,
+    numRuns: params.numRuns,
+  };
   if (params.path !== undefined) out.path = params.path;
   return out;
 }

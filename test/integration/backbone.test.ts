@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { connect, generateKey } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
 import { deriveServiceKeys, parseKey } from "../../core/crypto/keys.ts";
-import { fromHex, toHex } from "../../core/bytes.ts";
-import { compareDistance } from "../../core/overlay/routing-table.ts";
+import { fromHex, toHex } from "../../core/util/bytes.ts";
+import { compareDistance } from "../../core/relay/routing-table.ts";
 import { seededBytes } from "../fixtures/data.ts";
 import { rootOf, startBackbone, waitForStatus } from "../fixtures/network.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -18,7 +18,8 @@ import type { PeerProcess } from "../fixtures/peer-process.ts";
 const MiB = 1024 * 1024;
 const keys = { db: generateKey(), news: generateKey(), files: generateKey() };
 const text = new TextDecoder();
-const idOf = (kind: "cluster" | "topic", name: keyof typeof keys) => toHex(deriveServiceKeys(kind, name, parseKey(keys[name])).id);
+const idOf = (kind: "cluster" | "topic", name: keyof typeof keys) =>
+  toHex(deriveServiceKeys(kind, name, parseKey(keys[name])).id);
 
 describe("five relays from seeds", { timeout: 180_000 }, () => {
   let relays: RelayProcess[] = [];
@@ -54,7 +55,9 @@ describe("five relays from seeds", { timeout: 180_000 }, () => {
 
   test("requests from relay 0 are served by members on four other relays, every reply matching", async () => {
     const servedBy = new Map<string, number>();
-    const replies = await Promise.all(Array.from({ length: 400 }, (_, i) => caller.request("db", `q${i}`, { timeout: 10_000 })));
+    const replies = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => caller.request("db", `q${i}`, { timeout: 10_000 })),
+    );
     replies.forEach((reply, i) => {
       const [peerId, body] = text.decode(reply).split(":");
       assert.equal(body, `q${i}`);

@@ -77,9 +77,13 @@ describe("a blind relay", () => {
     const peerIds = [member.peerId, caller.peerId].map((hex) => Buffer.from(hex, "hex"));
     // The tap saw the traffic: the routing headers (peer ids) are there in the clear.
     assert.ok(frames.length > 20, `tap recorded ${frames.length} frames`);
-    assert.ok(frames.some((frame) => peerIds.some((id) => frame.bytes.includes(id))), "routing headers are visible");
+    assert.ok(
+      frames.some((frame) => peerIds.some((id) => frame.bytes.includes(id))),
+      "routing headers are visible",
+    );
     // ...but no payload: not in any frame in or out, not in the whole file, not in the logs.
-    for (const frame of frames) assert.ok(!frame.bytes.includes(canaryBytes), `plaintext in a ${frame.direction} frame`);
+    for (const frame of frames)
+      assert.ok(!frame.bytes.includes(canaryBytes), `plaintext in a ${frame.direction} frame`);
     assert.ok(!(await readFile(tap.path)).includes(canaryBytes));
     assert.ok(relay.lines.length > 3 && !relay.lines.some((line) => line.includes(CANARY)));
     // The sealed payloads in the tap do open with the cluster key: the canary really was in them.
@@ -87,7 +91,9 @@ describe("a blind relay", () => {
     const opened = frames
       .map((frame) => decodeFrame(frame.bytes))
       .filter((frame) => frame.type === FrameType.Request)
-      .map((frame) => new TextDecoder().decode(open(vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body));
+      .map((frame) =>
+        new TextDecoder().decode(open(vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body),
+      );
     assert.ok(opened.length >= 2 && opened.every((text) => text.includes(CANARY)));
   });
 });
@@ -146,7 +152,8 @@ describe("a peer without the cluster key", () => {
       });
       const caller = await connect({ relays: [relay.url], keys });
       try {
-        for (let i = 0; i < 50; i++) assert.equal(new TextDecoder().decode(await caller.request("vault", `q${i}`)), "secret");
+        for (let i = 0; i < 50; i++)
+          assert.equal(new TextDecoder().decode(await caller.request("vault", `q${i}`)), "secret");
       } finally {
         await caller.close();
       }

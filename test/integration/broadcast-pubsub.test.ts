@@ -46,7 +46,9 @@ describe("broadcast and pub/sub through a relay process", () => {
     await heardOwn;
     // A duplicate would arrive before a later message on the same FIFO path, so the record at the
     // moment the last one lands shows any.
-    await Promise.all(members.map((member) => member.call("received", { kind: "broadcasts", name: "workers", count: 3 })));
+    await Promise.all(
+      members.map((member) => member.call("received", { kind: "broadcasts", name: "workers", count: 3 })),
+    );
     for (const member of members) {
       const { broadcasts } = await member.stats();
       assert.deepEqual(broadcasts.workers, sent);
@@ -71,7 +73,11 @@ describe("broadcast and pub/sub through a relay process", () => {
       assert.equal(received.length, count, "no loss, no duplicates");
       for (const prefix of ["a", "b"]) {
         const fromOne = received.filter((m) => m.startsWith(prefix)).map((m) => Number(m.slice(1)));
-        assert.deepEqual(fromOne, Array.from({ length: count / 2 }, (_, i) => i), `publisher ${prefix} in order`);
+        assert.deepEqual(
+          fromOne,
+          Array.from({ length: count / 2 }, (_, i) => i),
+          `publisher ${prefix} in order`,
+        );
       }
     }
   });

@@ -36,7 +36,8 @@ function builtinRecorder(requests: BuiltinRequest[]): Plugin {
 /** Fails with the text around the first match, not the whole bundle. */
 function absent(code: string, pattern: RegExp, what: string): void {
   const match = pattern.exec(code);
-  if (match) assert.fail(`the bundle contains ${what}: ...${code.slice(Math.max(0, match.index - 80), match.index + 80)}...`);
+  if (match)
+    assert.fail(`the bundle contains ${what}: ...${code.slice(Math.max(0, match.index - 80), match.index + 80)}...`);
 }
 
 test("the browser page builds for production with no Node-only module in the bundle", async () => {
@@ -50,7 +51,9 @@ test("the browser page builds for production with no Node-only module in the bun
   });
   const elapsed = performance.now() - started;
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
-  const chunks = outputs.flatMap((output) => output.output.filter((item): item is Rolldown.OutputChunk => item.type === "chunk"));
+  const chunks = outputs.flatMap((output) =>
+    output.output.filter((item): item is Rolldown.OutputChunk => item.type === "chunk"),
+  );
   assert.equal(chunks.length, 1, `chunks: ${chunks.map((chunk) => chunk.fileName).join(", ")}`);
   const chunk = chunks[0]!;
 
@@ -58,11 +61,20 @@ test("the browser page builds for production with no Node-only module in the bun
   assert.deepEqual(chunk.dynamicImports, []);
 
   const modules = chunk.moduleIds.map((id) => (path.isAbsolute(id) ? path.relative(root, id) : id));
-  for (const needed of ["core/browser.ts", "core/connection.ts", "core/transports/webrtc.ts", "core/transports/websocket.ts"]) {
+  for (const needed of [
+    "core/browser.ts",
+    "core/peer/connection.ts",
+    "core/transports/webrtc.ts",
+    "core/transports/websocket.ts",
+  ]) {
     assert.ok(modules.includes(needed), `${needed} is in the bundle ("iris-mesh" resolved to the browser entry)`);
   }
   const nodeOnly = modules.filter(
-    (id) => /\.node\.ts$/.test(id) || /node_modules\/(ws|werift|@shinyoshiaki)\//.test(id) || id.startsWith("node:") || builtins.has(id),
+    (id) =>
+      /\.node\.ts$/.test(id) ||
+      /node_modules\/(ws|werift|@shinyoshiaki)\//.test(id) ||
+      id.startsWith("node:") ||
+      builtins.has(id),
   );
   assert.deepEqual(nodeOnly, [], "modules that need Node");
   const packages = new Set(modules.filter((id) => id.startsWith("node_modules/")).map((id) => id.split("/")[1]));

@@ -6,11 +6,11 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { fromBase64Url, fromHex, toHex } from "../../core/bytes.ts";
+import { fromBase64Url, fromHex, toHex } from "../../core/util/bytes.ts";
 import { deriveServiceKeys } from "../../core/crypto/keys.ts";
 import { connect, generateKey, IrisError } from "../../core/node.ts";
 import type { Connection, RelaySnapshot } from "../../core/node.ts";
-import { compareDistance, keyOfService } from "../../core/overlay/routing-table.ts";
+import { compareDistance, keyOfService } from "../../core/relay/routing-table.ts";
 import { rootOf, startBackbone, status, waitForStatus } from "../fixtures/network.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -50,7 +50,10 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     }
     caller = await connect({ relays: [relays[0]!.url], keys });
     // The victim is the root, and its tree counts all six members.
-    await waitForStatus(relays, (all) => treeCount(all, idOf("cluster", "work")) === 6 && rootOf(all, idOf("cluster", "work")) === VICTIM);
+    await waitForStatus(
+      relays,
+      (all) => treeCount(all, idOf("cluster", "work")) === 6 && rootOf(all, idOf("cluster", "work")) === VICTIM,
+    );
   });
 
   after(async () => {
@@ -77,13 +80,18 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     const failed = results.filter((r) => !r.ok);
     for (const result of results) {
       assert.ok(result.at - started <= DEADLINE_MS + 2000, "settled within its deadline");
-      if (!result.ok && result.error) assert.ok(result.error instanceof IrisError, `typed error, not ${String(result.error)}`);
+      if (!result.ok && result.error)
+        assert.ok(result.error instanceof IrisError, `typed error, not ${String(result.error)}`);
     }
     const successRate = (REQUESTS - failed.length) / REQUESTS;
     console.log(
       `chaos: ${REQUESTS - failed.length}/${REQUESTS} succeeded (${(successRate * 100).toFixed(1)}%), ` +
         `slowest settled after ${Math.max(...results.map((r) => r.at - started))} ms; failures: ` +
-        JSON.stringify([...new Set(failed.map((f) => (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : "wrong reply")))]),
+        JSON.stringify([
+          ...new Set(
+            failed.map((f) => (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : "wrong reply")),
+          ),
+        ]),
     );
     // One relay died: each request gets the retry that one failure earns it, so none may fail.
     assert.equal(failed.length, 0, `only ${(successRate * 100).toFixed(1)}% succeeded`);
@@ -91,15 +99,25 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
     // The victim's members moved to other relays by themselves, keeping their peer ids.
     await Promise.all(failedOver);
     const moved = new Set(victimMembers.map((member) => member.peerId));
-    await waitForStatus(relays.filter((_, i) => i !== VICTIM), (all) => {
-      const attached = new Set(all.flatMap((s) => s.peers.filter((p) => p.clusters.length > 0).map((p) => p.peerId)));
-      return [...moved].every((peerId) => attached.has(peerId));
-    });
+    await waitForStatus(
+      relays.filter((_, i) => i !== VICTIM),
+      (all) => {
+        const attached = new Set(all.flatMap((s) => s.peers.filter((p) => p.clusters.length > 0).map((p) => p.peerId)));
+        return [...moved].every((peerId) => attached.has(peerId));
+      },
+    );
     const alive = relays.filter((_, i) => i !== VICTIM);
     await waitForStatus(alive, (all) => all.every((s) => s.pendingRequests === 0), DEADLINE_MS + 5000);
 
     // The relay comes back on its port; its peers are elsewhere now, and the overlay takes it back.
-    relays[VICTIM] = await startRelay(["--port", String(relays[VICTIM]!.port), "--seed", relays[0]!.url, "--startup-grace", "0"]);
+    relays[VICTIM] = await startRelay([
+      "--port",
+      String(relays[VICTIM]!.port),
+      "--seed",
+      relays[0]!.url,
+      "--startup-grace",
+      "0",
+    ]);
     await waitForStatus(relays, (all) => all.every((s) => s.links.length > 0 && s.directory.length >= 4));
     for (const subscriber of subscribers) await subscriber.call("restored");
     // A publish reaches the subscribers its topic's tree reaches when it is sent: wait for the tree to

@@ -70,7 +70,10 @@ describe("direct links between Node peers", { timeout: 120_000 }, () => {
     await relay?.stop();
   });
 
-  async function transfer(total: number, duringSend?: (sent: number) => void): Promise<{ sha256: string; routes: string[] }> {
+  async function transfer(
+    total: number,
+    duringSend?: (sent: number) => void,
+  ): Promise<{ sha256: string; routes: string[] }> {
     const done = new Promise<void>((resolve) => ended.push(resolve));
     const tunnel = await caller.tunnel("files");
     const routes: string[] = [tunnel.route];
@@ -142,11 +145,13 @@ describe("requests that keep landing on one member", { timeout: 120_000 }, () =>
 
   test("move onto a direct link (one in eight still through the relay), and back when the link is cut", async () => {
     const opened = caller.next("direct");
-    for (let i = 0; i < 40; i++) assert.equal(new TextDecoder().decode(await caller.request("files", `a${i}`)), `a${i}`);
+    for (let i = 0; i < 40; i++)
+      assert.equal(new TextDecoder().decode(await caller.request("files", `a${i}`)), `a${i}`);
     // 32 replies all named the same member: the caller set up a direct link to it.
     assert.deepEqual(await opened, { peerId: member.peerId, open: true });
     const before = caller.requestRoutes;
-    for (let i = 0; i < 80; i++) assert.equal(new TextDecoder().decode(await caller.request("files", `b${i}`)), `b${i}`);
+    for (let i = 0; i < 80; i++)
+      assert.equal(new TextDecoder().decode(await caller.request("files", `b${i}`)), `b${i}`);
     const after = caller.requestRoutes;
     assert.equal(after.direct - before.direct, 70, "7 in 8 went straight to the member");
     assert.equal(after.relayed - before.relayed, 10, "and 1 in 8 through the relay, to keep watching the balancing");
@@ -155,7 +160,7 @@ describe("requests that keep landing on one member", { timeout: 120_000 }, () =>
     const inFlight = Array.from({ length: 50 }, (_, i) => caller.request("files", `c${i}`, { timeout: 10_000 }));
     caller.dropDirectLink(member.peerId, { abrupt: true });
     const replies = await Promise.all(inFlight);
-    replies.forEach((reply, i) => assert.equal(new TextDecoder().decode(reply), `c${i}`));
+    for (const [i, reply] of replies.entries()) assert.equal(new TextDecoder().decode(reply), `c${i}`);
     assert.equal(caller.pendingRequests, 0);
   });
 });

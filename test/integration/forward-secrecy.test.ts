@@ -62,7 +62,9 @@ describe("forward secrecy of tunnel sessions", () => {
     await tap?.remove();
   });
 
-  test("a recorded tunnel session does not open with the cluster key handed over afterwards", { timeout: 30_000 }, async () => {
+  test("a recorded tunnel session does not open with the cluster key handed over afterwards", {
+    timeout: 30_000,
+  }, async () => {
     const tunnel = await caller.tunnel("vault");
     for (let i = 0; i < MESSAGES; i++) {
       await tunnel.send(`${SECRET}${i}`);
@@ -90,7 +92,7 @@ describe("forward secrecy of tunnel sessions", () => {
     // Everything it can try with what it holds: the cluster key's sealing, and the handshake replayed as
     // either side against the recorded public keys (its own ephemeral secret in place of the lost one).
     const attempts: Array<[string, (seq: number, box: Uint8Array) => Uint8Array | null]> = [
-      ["the payload key", (seq, box) => open(vault.payloadKey, box, 1 << 20).body],
+      ["the payload key", (_seq, box) => open(vault.payloadKey, box, 1 << 20).body],
       ["the payload key with a counter nonce", (seq, box) => secretboxOpen(box, counterNonce(seq), vault.payloadKey)],
     ];
     const replayed: Array<[string, SessionCipher]> = [
@@ -100,7 +102,11 @@ describe("forward secrecy of tunnel sessions", () => {
     for (const [what, cipher] of replayed) attempts.push([what, (seq, box) => cipher.open(box, seq)]);
     for (const frame of data) {
       for (const [what, attempt] of attempts) {
-        assert.equal(opens(() => attempt(frame.seq, frame.sealed)), false, `piece ${frame.seq} opened with ${what}`);
+        assert.equal(
+          opens(() => attempt(frame.seq, frame.sealed)),
+          false,
+          `piece ${frame.seq} opened with ${what}`,
+        );
       }
       assert.ok(!Buffer.from(frame.sealed).includes(Buffer.from(SECRET)), "no plaintext in a piece");
     }

@@ -17,8 +17,16 @@ import { CloseCode, connect, generateKey } from "../../core/node.ts";
 import type { Connection, RelaySnapshot } from "../../core/node.ts";
 import { deriveServiceKeys, generateIdentity, serviceId } from "../../core/crypto/keys.ts";
 import type { ServiceKeys } from "../../core/crypto/keys.ts";
-import { randomBytes } from "../../core/bytes.ts";
-import { FrameType, JoinKind, MAX_HOPS, NackCode, ReplyStatus, TunnelCloseCode, encodeFrame } from "../../core/wire/frames.ts";
+import { randomBytes } from "../../core/util/bytes.ts";
+import {
+  FrameType,
+  JoinKind,
+  MAX_HOPS,
+  NackCode,
+  ReplyStatus,
+  TunnelCloseCode,
+  encodeFrame,
+} from "../../core/wire/frames.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { HostileConnection } from "../fixtures/hostile-client.ts";
@@ -82,12 +90,19 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
 
   before(async () => {
     floodTopics = Array.from({ length: 2200 }, () => topicKeys());
-    relay = await startRelay([
-      "--max-message", String(MAX_MESSAGE),
-      "--handshake-timeout", "2000",
-      "--startup-grace", "0",
-      "--max-links-per-address", String(MAX_LINKS_PER_ADDRESS),
-    ], { NODE_OPTIONS: "--expose-gc" });
+    relay = await startRelay(
+      [
+        "--max-message",
+        String(MAX_MESSAGE),
+        "--handshake-timeout",
+        "2000",
+        "--startup-grace",
+        "0",
+        "--max-links-per-address",
+        String(MAX_LINKS_PER_ADDRESS),
+      ],
+      { NODE_OPTIONS: "--expose-gc" },
+    );
     member = await connect({ relays: [relay.url], keys });
     await member.register("echo", { request: (body) => body });
     caller = await connect({ relays: [relay.url], keys });
@@ -121,7 +136,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
 
   test("random and mutated frames, before and after the handshake, close only the sender", async () => {
     // Deterministic "random" traffic: fast-check samples with a fixed seed.
-    const frame = fc.oneof(anyFrame.map(encodeFrame), fc.tuple(anyFrame, mutations).map(([f, m]) => mutate(encodeFrame(f), m)));
+    const frame = fc.oneof(
+      anyFrame.map(encodeFrame),
+      fc.tuple(anyFrame, mutations).map(([f, m]) => mutate(encodeFrame(f), m)),
+    );
     const scripts = fc.sample(fc.array(frame, { minLength: 5, maxLength: 15 }), { seed: 7, numRuns: 80 });
     const codes = await inBatches(scripts, 10, async (script) => {
       const handshake = scripts.indexOf(script) % 4 !== 0;
@@ -134,7 +152,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
       return code;
     });
     const closedByRelay = codes.filter((code): code is number => code !== null);
-    assert.ok(closedByRelay.length >= scripts.length / 2, `only ${closedByRelay.length} of ${scripts.length} garbage senders were cut off`);
+    assert.ok(
+      closedByRelay.length >= scripts.length / 2,
+      `only ${closedByRelay.length} of ${scripts.length} garbage senders were cut off`,
+    );
     for (const code of closedByRelay) assert.ok(KNOWN_CODES.has(code), `closed with unknown code ${code}`);
     await alive();
   });
@@ -142,7 +163,13 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
   test("oversized frames are refused with 1009, by the socket or by the relay", async () => {
     // Past the socket's limit (refused from the frame header), past the relay's (read, then refused), and
     // one far past both.
-    const sizes = [MAX_MESSAGE + 64 * 1024 + 4096, MAX_MESSAGE + 64 * 1024 + 4096, MAX_MESSAGE + 256 + 100, MAX_MESSAGE + 256 + 100, 4 * MiB];
+    const sizes = [
+      MAX_MESSAGE + 64 * 1024 + 4096,
+      MAX_MESSAGE + 64 * 1024 + 4096,
+      MAX_MESSAGE + 256 + 100,
+      MAX_MESSAGE + 256 + 100,
+      4 * MiB,
+    ];
     const codes = await inBatches(sizes, 5, async (size) => {
       const attacker = (await HostileConnection.peer(relay.url))!;
       const frame = new Uint8Array(size);
@@ -150,7 +177,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
       attacker.send(frame);
       return (await attacker.closed).code;
     });
-    assert.deepEqual(codes, codes.map(() => CloseCode.TooBig));
+    assert.deepEqual(
+      codes,
+      codes.map(() => CloseCode.TooBig),
+    );
     await alive();
   });
 
@@ -163,7 +193,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     for (const c of refused) assert.equal(c.closeInfo?.code, CloseCode.Limit);
     // The challenged ones are closed at the handshake timeout, which frees the address's slots.
     const closes = await Promise.all(challenged.map((c) => c.closed));
-    assert.ok(closes.every(({ code }) => code === CloseCode.HandshakeTimeout), JSON.stringify(closes.slice(0, 3)));
+    assert.ok(
+      closes.every(({ code }) => code === CloseCode.HandshakeTimeout),
+      JSON.stringify(closes.slice(0, 3)),
+    );
     await alive();
   });
 
@@ -176,7 +209,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
       const admitted = batch.filter((c) => c.challenge);
       refusal ??= batch.find((c) => !c.challenge)?.closeInfo ?? null;
       // Completing each handshake frees its slot among the 32 in progress for the next batch.
-      assert.ok((await Promise.all(admitted.map((c) => c.hello("flood")))).every(Boolean), "an admitted link was not welcomed");
+      assert.ok(
+        (await Promise.all(admitted.map((c) => c.hello("flood")))).every(Boolean),
+        "an admitted link was not welcomed",
+      );
       held.push(...admitted);
     }
     assert.equal(refusal?.code, CloseCode.Limit);
@@ -214,7 +250,15 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     sink!.join(own, 1);
     await sink!.waitFor(FrameType.Ack);
     for (let tunnelId = 1; tunnelId <= 300; tunnelId++) {
-      const open = { hops: MAX_HOPS, flags: 0, id: own.id, origin: opener!.peerId, tunnelId, window: 1 << 20, sealed: randomBytes(64) };
+      const open = {
+        hops: MAX_HOPS,
+        flags: 0,
+        id: own.id,
+        origin: opener!.peerId,
+        tunnelId,
+        window: 1 << 20,
+        sealed: randomBytes(64),
+      };
       opener!.sendFrame({ type: FrameType.TunnelOpen, ...open });
     }
     await opener!.waitUntil(() => opener!.count(FrameType.TunnelClose), 44);
@@ -234,7 +278,13 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     await Promise.all(
       attackers.map(async (attacker) => {
         for (let reqId = 1; reqId <= 3000; reqId++) {
-          const nowhere = { id: randomBytes(32), origin: attacker!.peerId, reqId, timeoutMs: 60_000, sealed: randomBytes(200) };
+          const nowhere = {
+            id: randomBytes(32),
+            origin: attacker!.peerId,
+            reqId,
+            timeoutMs: 60_000,
+            sealed: randomBytes(200),
+          };
           attacker!.sendFrame({ type: FrameType.Request, hops: MAX_HOPS, flags: 0, ...nowhere });
         }
         const replies = await attacker!.waitUntil(() => attacker!.count(FrameType.Reply), 3000);
@@ -256,7 +306,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     // last of them (the socket's close follows the closing handshake), so look again briefly.
     const settled = Date.now() + 10_000;
     let snapshot = await status();
-    while ((snapshot.peers.length !== 2 || snapshot.pendingRequests !== 0 || snapshot.tunnels !== 0) && Date.now() < settled) {
+    while (
+      (snapshot.peers.length !== 2 || snapshot.pendingRequests !== 0 || snapshot.tunnels !== 0) &&
+      Date.now() < settled
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100)); // another process's state: nothing to wait on
       snapshot = await status();
     }
@@ -275,7 +328,10 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     t.diagnostic(
       `relay live memory after GC: baseline ${mib(baselineLive)}, after ${mib(live)}; RSS baseline ${mib(baselineRss)}, peak ${mib(peak)}, after ${mib(rss)}; ${requests.ok} legitimate requests, 0 failed`,
     );
-    assert.ok(live <= baselineLive + LIVE_MEMORY_SLACK, `the relay holds ${mib(live)} after the attack, against ${mib(baselineLive)} before it`);
+    assert.ok(
+      live <= baselineLive + LIVE_MEMORY_SLACK,
+      `the relay holds ${mib(live)} after the attack, against ${mib(baselineLive)} before it`,
+    );
     assert.equal(new TextDecoder().decode(await caller.request("echo", "still here")), "still here");
   });
 });

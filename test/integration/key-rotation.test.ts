@@ -23,7 +23,7 @@ class SteadyLoad {
   private readonly finishedEpoch = new Array<number>(WORKERS).fill(-1);
   private running = true;
   private readonly waiters = new Set<() => void>();
-  private readonly done: Promise<void[]>;
+  private readonly done: Promise<unknown[]>;
 
   constructor(private readonly caller: Connection) {
     this.done = Promise.all(Array.from({ length: WORKERS }, (_, worker) => this.work(worker)));
@@ -92,7 +92,9 @@ describe("key rotation", () => {
     await relay?.stop();
   });
 
-  test("a cluster's key rolls under steady load with zero failed requests; the old key then finds no members", { timeout: 30_000 }, async () => {
+  test("a cluster's key rolls under steady load with zero failed requests; the old key then finds no members", {
+    timeout: 30_000,
+  }, async () => {
     const members = await Promise.all([0, 1, 2].map(() => open({ db: oldKey })));
     for (const member of members) {
       await member.register("db", { request: (body) => `${member.peerId}:${text.decode(body)}` });
@@ -110,10 +112,12 @@ describe("key rotation", () => {
     load.epoch++;
     await load.allInCurrentEpoch();
     // 3. Members send with the new key and stop serving under the old one.
-    await Promise.all(members.map(async (member) => {
-      await member.useKey("db", newKey);
-      await member.retireKey("db", oldKey);
-    }));
+    await Promise.all(
+      members.map(async (member) => {
+        await member.useKey("db", newKey);
+        await member.retireKey("db", oldKey);
+      }),
+    );
     await load.more(200);
     await load.stop();
 

@@ -46,7 +46,8 @@ test("npm start runs the relays, the demo and the dashboard, and stops cleanly o
     const statuses = await Promise.all(relays.map((relay) => status(relay)));
     for (const report of statuses) assert.ok(report.links.length >= 1, `relay ${report.address} has no relay link`);
     const lastKnows = new Set([statuses.at(-1)!.relayId, ...statuses.at(-1)!.directory.map((entry) => entry.relayId)]);
-    for (const report of statuses) assert.ok(lastKnows.has(report.relayId), `the last relay does not know ${report.address}`);
+    for (const report of statuses)
+      assert.ok(lastKnows.has(report.relayId), `the last relay does not know ${report.address}`);
 
     // The dashboard: its page, and the config that tells the page where the relays are.
     const page = await fetch(dashboard);
@@ -58,7 +59,10 @@ test("npm start runs the relays, the demo and the dashboard, and stops cleanly o
     // Anyone in development mode can use the demo's services, from any relay.
     const visitor = await connect({ relays: [relays.at(-1)!], development: true });
     try {
-      assert.match(new TextDecoder().decode(await visitor.request("echo", "visitor", { timeout: 5000 })), /heard: visitor/);
+      assert.match(
+        new TextDecoder().decode(await visitor.request("echo", "visitor", { timeout: 5000 })),
+        /heard: visitor/,
+      );
     } finally {
       await visitor.close();
     }

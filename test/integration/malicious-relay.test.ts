@@ -127,7 +127,9 @@ describe("a malicious relay", () => {
     assert.equal(sent.length, 20);
   });
 
-  test("a flipped bit in a piece ends the tunnel with an error at both ends; the handler sees only intact pieces", { timeout: 30_000 }, async () => {
+  test("a flipped bit in a piece ends the tunnel with an error at both ends; the handler sees only intact pieces", {
+    timeout: 30_000,
+  }, async () => {
     const { tunnel, session } = await openTunnel();
     atPiece(4, (frame) => [flipSealedBit(frame)]);
     const sent = await sendNumbered(tunnel, 10);
@@ -139,7 +141,9 @@ describe("a malicious relay", () => {
     assert.ok(sent.length >= 4);
   });
 
-  test("a withheld piece ends the tunnel at both ends after the gap timeout, delivering only what came before it", { timeout: 30_000 }, async () => {
+  test("a withheld piece ends the tunnel at both ends after the gap timeout, delivering only what came before it", {
+    timeout: 30_000,
+  }, async () => {
     const { tunnel, session } = await openTunnel();
     atPiece(2, () => []);
     await sendNumbered(tunnel, 6);
@@ -150,7 +154,9 @@ describe("a malicious relay", () => {
     assert.deepEqual(session.messages, ["piece 0", "piece 1"]);
   });
 
-  test("altered requests, broadcasts and publications are refused: no handler runs, the member reports each", { timeout: 30_000 }, async () => {
+  test("altered requests, broadcasts and publications are refused: no handler runs, the member reports each", {
+    timeout: 30_000,
+  }, async () => {
     const sealedTypes: ReadonlySet<number> = new Set([FrameType.Request, FrameType.Broadcast, FrameType.Publish]);
     proxy.meddle((frame, direction) => {
       const type = frameType(frame);

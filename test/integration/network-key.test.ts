@@ -23,7 +23,14 @@ describe("relays with a network key", { timeout: 60_000 }, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "iris-netkey-"));
-    first = await startRelay(["--network-key", networkKey, "--handshake-timeout", "1000", "--tap", join(dir, "frames.bin")]);
+    first = await startRelay([
+      "--network-key",
+      networkKey,
+      "--handshake-timeout",
+      "1000",
+      "--tap",
+      join(dir, "frames.bin"),
+    ]);
     second = await startRelay(["--network-key", networkKey, "--seed", first.url]);
     await waitForStatus([first, second], (all) => all.every((s) => s.links.length === 1));
     member = await connect({ relays: [second.url], keys, networkKey });
@@ -47,7 +54,10 @@ describe("relays with a network key", { timeout: 60_000 }, () => {
 
   test("a peer with another key is refused at once", async () => {
     const started = performance.now();
-    await assert.rejects(connect({ relays: [first.url], keys, networkKey: generateKey(), connectTimeout: 5000 }), DeniedError);
+    await assert.rejects(
+      connect({ relays: [first.url], keys, networkKey: generateKey(), connectTimeout: 5000 }),
+      DeniedError,
+    );
     assert.ok(performance.now() - started < 2000);
   });
 

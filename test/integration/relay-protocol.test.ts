@@ -18,7 +18,16 @@ describe("relay protocol enforcement", () => {
   let caller: Connection;
 
   before(async () => {
-    relay = await startRelay(["--max-message", "65536", "--handshake-timeout", "300", "--max-joins-per-peer", "3", "--max-tunnels-per-peer", "1"]);
+    relay = await startRelay([
+      "--max-message",
+      "65536",
+      "--handshake-timeout",
+      "300",
+      "--max-joins-per-peer",
+      "3",
+      "--max-tunnels-per-peer",
+      "1",
+    ]);
     member = await connect({ relays: [relay.url], keys });
     await member.register("echo", { request: (body) => body });
     caller = await connect({ relays: [relay.url], keys });
@@ -37,7 +46,12 @@ describe("relay protocol enforcement", () => {
 
   test("a hello in another protocol version is denied with a reason", async () => {
     const client = await rawClient(relay.url);
-    const hello = encodeFrame({ type: FrameType.Hello, identityKey: new Uint8Array(32), signature: new Uint8Array(64), agent: "future" });
+    const hello = encodeFrame({
+      type: FrameType.Hello,
+      identityKey: new Uint8Array(32),
+      signature: new Uint8Array(64),
+      agent: "future",
+    });
     hello[0] = 2;
     client.send(hello);
     const { code, reason } = await client.closed;
@@ -49,7 +63,14 @@ describe("relay protocol enforcement", () => {
 
   test("a hello that does not prove its identity is refused", async () => {
     const client = await rawClient(relay.url);
-    client.send(encodeFrame({ type: FrameType.Hello, identityKey: new Uint8Array(32).fill(7), signature: new Uint8Array(64), agent: "liar" }));
+    client.send(
+      encodeFrame({
+        type: FrameType.Hello,
+        identityKey: new Uint8Array(32).fill(7),
+        signature: new Uint8Array(64),
+        agent: "liar",
+      }),
+    );
     const { code, reason } = await client.closed;
     assert.equal(code, CloseCode.AuthFailed);
     assert.match(reason, /signature/);
@@ -88,7 +109,11 @@ describe("relay protocol enforcement", () => {
   test("connect() reports a relay's refusal at once as DeniedError", async () => {
     const started = performance.now();
     await assert.rejects(
-      connect({ relays: [relay.url], keys, identity: { publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) } }),
+      connect({
+        relays: [relay.url],
+        keys,
+        identity: { publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) },
+      }),
       (error: unknown) => error instanceof DeniedError && /refused/.test(error.message),
     );
     assert.ok(performance.now() - started < 2000, "not after the connect timeout");
@@ -102,7 +127,10 @@ describe("relay protocol enforcement", () => {
       await peer.subscribe("a", () => {});
       await peer.subscribe("b", () => {});
       await peer.register("c", {});
-      await assert.rejects(peer.subscribe("echo", () => {}), (error: Error) => error instanceof DeniedError && /at most 3 joins per peer/.test(error.message));
+      await assert.rejects(
+        peer.subscribe("echo", () => {}),
+        (error: Error) => error instanceof DeniedError && /at most 3 joins per peer/.test(error.message),
+      );
       const open = await peer.tunnel("a");
       await assert.rejects(peer.tunnel("a"), /at most 1 tunnels per peer/);
       await open.send("the first tunnel still works");

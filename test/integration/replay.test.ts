@@ -94,7 +94,8 @@ describe("replayed messages", () => {
     const attacker = await rawClient(relay.url, { hello: true });
     try {
       const replayArrived = new Promise<void>((resolve) => {
-        passed = (frame) => frame.length > 16 && Buffer.from(frame).includes(Buffer.from(decodeSealed(original))) && resolve();
+        passed = (frame) =>
+          frame.length > 16 && Buffer.from(frame).includes(Buffer.from(decodeSealed(original))) && resolve();
       });
       // The relay only forwards what a peer sends in its own name, so the attacker signs it as its own.
       const request = decodeFrame(original);
@@ -111,7 +112,9 @@ describe("replayed messages", () => {
 
   test("a request and a publication replayed after the member reconnected run once", { timeout: 30_000 }, async () => {
     const request = await record(FrameType.Request, () => caller.request("vault", "pay 30"));
-    const published = new Promise<void>((resolve) => (passed = (frame) => frameType(frame) === FrameType.Publish && resolve()));
+    const published = new Promise<void>(
+      (resolve) => (passed = (frame) => frameType(frame) === FrameType.Publish && resolve()),
+    );
     recorded.delete(FrameType.Publish);
     await caller.publish("alerts", "market opens");
     await published;
@@ -129,7 +132,9 @@ describe("replayed messages", () => {
     assert.deepEqual(handled, [label], "neither replay ran a handler");
   });
 
-  test("a request re-addressed to another cluster under the same key material is refused", { timeout: 30_000 }, async () => {
+  test("a request re-addressed to another cluster under the same key material is refused", {
+    timeout: 30_000,
+  }, async () => {
     const original = decodeFrame(await record(FrameType.Request, () => caller.request("vault", "pay 40")));
     assert.equal(original.type, FrameType.Request);
     if (original.type !== FrameType.Request) return;

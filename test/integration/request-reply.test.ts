@@ -51,7 +51,11 @@ describe("request/reply through a relay process", () => {
       assert.ok(share >= 0.2 && share <= 0.47, `member ${peerId} served ${(share * 100).toFixed(1)}%`);
     }
     const stats = await Promise.all(members.map((member) => member.stats()));
-    assert.equal(stats.reduce((sum, s) => sum + (s.served.db ?? 0), 0), 3000, "each request served exactly once");
+    assert.equal(
+      stats.reduce((sum, s) => sum + (s.served.db ?? 0), 0),
+      3000,
+      "each request served exactly once",
+    );
   });
 
   test("a handler that throws gives the caller a RemoteError with its message", async () => {

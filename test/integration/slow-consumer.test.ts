@@ -84,7 +84,14 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
   test("is dropped with 4005 while the others receive everything in order, and the relay stays within its cap", async (t) => {
     const baseline = await relay.rss();
     let sampledPeak = baseline;
-    const sampler = setInterval(() => void relay.rss().then((rss) => (sampledPeak = Math.max(sampledPeak, rss)), () => {}), 50);
+    const sampler = setInterval(
+      () =>
+        void relay.rss().then(
+          (rss) => (sampledPeak = Math.max(sampledPeak, rss)),
+          () => {},
+        ),
+      50,
+    );
     t.after(() => clearInterval(sampler));
 
     // Stop the slow peer's socket reading, then let it read one chunk every TRICKLE_MS: it falls
@@ -116,7 +123,8 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
     }
     const seconds = (performance.now() - started) / 1000;
     const drops = () => relay.lines.filter((l) => /slow-consumer |peer-left /.test(l)).join("\n");
-    const heardSoFar = () => `the fast subscribers heard ${heard.map((l) => l.length).join(" and ")} of ${MESSAGES}; relay:\n${drops()}`;
+    const heardSoFar = () =>
+      `the fast subscribers heard ${heard.map((l) => l.length).join(" and ")} of ${MESSAGES}; relay:\n${drops()}`;
     await withTimeout(Promise.all(heardAll), 30_000, heardSoFar);
     clearInterval(sampler);
     clearInterval(trickle);
@@ -136,7 +144,10 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
     // The others: every message, in order, and never dropped.
     for (const [i, list] of heard.entries()) {
       assert.equal(list.length, MESSAGES, `subscriber ${i}`);
-      assert.ok(list.every((seq, at) => seq === at), `subscriber ${i} heard messages out of order`);
+      assert.ok(
+        list.every((seq, at) => seq === at),
+        `subscriber ${i} heard messages out of order`,
+      );
     }
     assert.deepEqual(fastDrops, []);
 
@@ -150,12 +161,17 @@ describe("a slow consumer", { timeout: 120_000 }, () => {
     assert.ok(ratio < 0.05, `the slow subscriber read ${(ratio * 100).toFixed(1)}%: not slow enough to prove anything`);
     const limit = baseline + QUEUE_LIMIT + MARGIN;
     const peakMiB = (sampledPeak / MiB).toFixed(1);
-    assert.ok(sampledPeak <= limit, `relay RSS peaked at ${peakMiB} MiB, over baseline + cap + margin ${(limit / MiB).toFixed(1)} MiB`);
+    assert.ok(
+      sampledPeak <= limit,
+      `relay RSS peaked at ${peakMiB} MiB, over baseline + cap + margin ${(limit / MiB).toFixed(1)} MiB`,
+    );
   });
 });
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

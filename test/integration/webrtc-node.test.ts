@@ -9,7 +9,14 @@ import { CloseCode } from "../../core/transports/link.ts";
 import { connectWebRtc, parseCandidate } from "../../core/transports/webrtc.ts";
 import type { PeerConnectionLike, WebRtcSignal } from "../../core/transports/webrtc.ts";
 import { recordLink, sendWithBackpressure, sha256, testBytes, testChunks, within } from "../fixtures/link-recorder.ts";
-import { connectPair, LocalSignaling, LOOPBACK, loopbackOnly, loopbackWerift, recording } from "../fixtures/webrtc-peers.ts";
+import {
+  connectPair,
+  LocalSignaling,
+  LOOPBACK,
+  loopbackOnly,
+  loopbackWerift,
+  recording,
+} from "../fixtures/webrtc-peers.ts";
 import type { PeerPair } from "../fixtures/webrtc-peers.ts";
 
 const KiB = 1024;
@@ -55,7 +62,9 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
     assert.ok(candidates.length >= 2, `candidates: ${candidates.join(" | ")}`);
     for (const candidate of candidates) assert.equal(parseCandidate(candidate)?.address, LOOPBACK, candidate);
     assert.deepEqual(
-      [...signaling.signals.a, ...signaling.signals.b].filter((s) => s.type === "offer" || s.type === "answer").map((s) => s.type),
+      [...signaling.signals.a, ...signaling.signals.b]
+        .filter((s) => s.type === "offer" || s.type === "answer")
+        .map((s) => s.type),
       ["offer", "answer"],
     );
   });
@@ -93,7 +102,9 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
   test("core/node.ts loads werift on demand, and its factory connects", async () => {
     const { weriftPeerConnections } = await import("../../core/node.ts");
     const options = { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false };
-    const { a, b } = await pair({ factories: { a: await weriftPeerConnections(options), b: await weriftPeerConnections(options) } });
+    const { a, b } = await pair({
+      factories: { a: await weriftPeerConnections(options), b: await weriftPeerConnections(options) },
+    });
     const atB = recordLink(b);
     a.send(Uint8Array.of(1, 2, 3));
     await within(atB.until(1), 5_000, "one frame");
@@ -125,7 +136,10 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
       closing.close(CloseCode.Replaced, "replaced by a test");
       assert.equal(closing.closed, true);
       assert.doesNotThrow(() => closing.send(Uint8Array.of(1)));
-      assert.deepEqual(await within(far.closed, 10_000, "close at the far end"), { code: CloseCode.Replaced, reason: "replaced by a test" });
+      assert.deepEqual(await within(far.closed, 10_000, "close at the far end"), {
+        code: CloseCode.Replaced,
+        reason: "replaced by a test",
+      });
       assert.equal(far.frames.length, sent.length, "every frame sent before close arrived");
       assert.equal(sha256(...far.frames), sha256(...sent));
       assert.equal(far.order.at(-1), "close");
@@ -186,7 +200,13 @@ describe("the WebRTC connector's failure paths", () => {
   test("no answer within the timeout: TimeoutError, the peer connection is closed, the other side is told", async () => {
     const made = recording(loopbackWerift());
     const sent: WebRtcSignal[] = [];
-    const attempt = connectWebRtc({ role: "initiator", peerConnection: made.factory, signaling: { send: (s) => sent.push(s) }, timeout: 300, candidateFilter: loopbackOnly });
+    const attempt = connectWebRtc({
+      role: "initiator",
+      peerConnection: made.factory,
+      signaling: { send: (s) => sent.push(s) },
+      timeout: 300,
+      candidateFilter: loopbackOnly,
+    });
     await assert.rejects(within(attempt.link, 5_000, "the timeout"), TimeoutError);
     assert.equal(sent.at(-1)?.type, "abort");
     await allClosed(made.peerConnections);
@@ -197,7 +217,12 @@ describe("the WebRTC connector's failure paths", () => {
     const a = recording(loopbackWerift());
     const b = recording(loopbackWerift());
     const controller = new AbortController();
-    const attemptA = connectWebRtc({ role: "initiator", peerConnection: a.factory, signaling: signaling.sender("a"), signal: controller.signal });
+    const attemptA = connectWebRtc({
+      role: "initiator",
+      peerConnection: a.factory,
+      signaling: signaling.sender("a"),
+      signal: controller.signal,
+    });
     const attemptB = connectWebRtc({ role: "responder", peerConnection: b.factory, signaling: signaling.sender("b") });
     signaling.attach("a", attemptA);
     signaling.attach("b", attemptB);
@@ -220,7 +245,12 @@ describe("the WebRTC connector's failure paths", () => {
         throw new ProtocolError(`unexpected certificate ${fingerprints[0]}`);
       },
     });
-    const attemptB = connectWebRtc({ role: "responder", peerConnection: b.factory, signaling: signaling.sender("b"), candidateFilter: loopbackOnly });
+    const attemptB = connectWebRtc({
+      role: "responder",
+      peerConnection: b.factory,
+      signaling: signaling.sender("b"),
+      candidateFilter: loopbackOnly,
+    });
     signaling.attach("a", attemptA);
     signaling.attach("b", attemptB);
     await assert.rejects(within(attemptA.link, 5_000, "a"), ProtocolError);

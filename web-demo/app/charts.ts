@@ -12,7 +12,9 @@ const HEIGHT = 190;
 const COLORS = { sent: "#1d4ed8", answered: "#15803d", served: "#b45309", received: "#7c3aed", tunnel: "#be123c" };
 
 /** y ranges that start at zero and never collapse to nothing while the mesh is idle. */
-const fromZero = (floor: number): uPlot.Scale.Range => (_u, _min, max) => [0, Math.max(floor, max * 1.1)];
+const fromZero =
+  (floor: number): uPlot.Scale.Range =>
+  (_u, _min, max) => [0, Math.max(floor, max * 1.1)];
 
 /** The x axis always spans the last minute, so the lines scroll instead of stretching. */
 const lastMinute: uPlot.Scale.Range = (_u, _min, max) => {
@@ -41,7 +43,11 @@ function rateOptions(width: number): uPlot.Options {
       { label: "received (topics, broadcasts)", scale: "msgs", stroke: COLORS.received, width: 2 },
       { label: "tunnel MB/s", scale: "mbs", stroke: COLORS.tunnel, width: 2, dash: [6, 4] },
     ],
-    axes: [timeAxis, { scale: "msgs", label: "per second", size: 50 }, { scale: "mbs", side: 1, label: "MB/s", grid: { show: false }, size: 50 }],
+    axes: [
+      timeAxis,
+      { scale: "msgs", label: "per second", size: 50 },
+      { scale: "mbs", side: 1, label: "MB/s", grid: { show: false }, size: 50 },
+    ],
   };
 }
 
@@ -53,7 +59,14 @@ function latencyOptions(width: number): uPlot.Options {
     series: [
       {},
       // Points too: a lone busy second between idle ones has no line to draw.
-      { label: "p50", scale: "ms", stroke: COLORS.answered, width: 2, spanGaps: false, points: { show: true, size: 5 } },
+      {
+        label: "p50",
+        scale: "ms",
+        stroke: COLORS.answered,
+        width: 2,
+        spanGaps: false,
+        points: { show: true, size: 5 },
+      },
       { label: "p90", scale: "ms", stroke: COLORS.served, width: 2, spanGaps: false, points: { show: true, size: 5 } },
       { label: "p99", scale: "ms", stroke: COLORS.tunnel, width: 2, spanGaps: false, points: { show: true, size: 5 } },
     ],
@@ -62,14 +75,26 @@ function latencyOptions(width: number): uPlot.Options {
 }
 
 function rateData(c: Columns): uPlot.AlignedData {
-  return [c.time, c.rates.sent, c.rates.answered, c.rates.served, c.rates.received, c.rates.tunnelBytes.map((bytes) => bytes / 1e6)];
+  return [
+    c.time,
+    c.rates.sent,
+    c.rates.answered,
+    c.rates.served,
+    c.rates.received,
+    c.rates.tunnelBytes.map((bytes) => bytes / 1e6),
+  ];
 }
 
 function latencyData(c: Columns): uPlot.AlignedData {
   return [c.time, c.p50, c.p90, c.p99];
 }
 
-export function mountCharts(metrics: Metrics, rateBox: HTMLElement, latencyBox: HTMLElement, summary: HTMLElement): void {
+export function mountCharts(
+  metrics: Metrics,
+  rateBox: HTMLElement,
+  latencyBox: HTMLElement,
+  summary: HTMLElement,
+): void {
   const widthOf = (box: HTMLElement) => Math.max(240, Math.floor(box.clientWidth));
   const rates = new uPlot(rateOptions(widthOf(rateBox)), rateData(metrics.columns), rateBox);
   const latency = new uPlot(latencyOptions(widthOf(latencyBox)), latencyData(metrics.columns), latencyBox);

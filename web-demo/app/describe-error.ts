@@ -32,11 +32,14 @@ export function describeError(error: unknown, context: ErrorContext): string {
   if (error instanceof KeyError) {
     return `No key for ${what} in this link (private mode uses only the keys in the link's #fragment). Generate one under "Keys", or go back to development mode.`;
   }
-  if (error instanceof TimeoutError) return `Timed out: ${message}. The member may be busy or gone; try again or allow more time.`;
+  if (error instanceof TimeoutError)
+    return `Timed out: ${message}. The member may be busy or gone; try again or allow more time.`;
   if (error instanceof RemoteError) return `The member's handler failed: ${message}`;
-  if (error instanceof OverloadedError) return `The member is overloaded: its limits refused the work (${message}). Try again shortly.`;
+  if (error instanceof OverloadedError)
+    return `The member is overloaded: its limits refused the work (${message}). Try again shortly.`;
   if (error instanceof TooLargeError) return `Too large: ${message}`;
-  if (error instanceof ClosedError) return `Interrupted: ${message}. If the relay link dropped, the tab is reconnecting; try again.`;
+  if (error instanceof ClosedError)
+    return `Interrupted: ${message}. If the relay link dropped, the tab is reconnecting; try again.`;
   if (error instanceof DeniedError) return `The relay refused: ${message}`;
   if (error instanceof ProtocolError) return `Protocol error (a bug, or a relay tampering with traffic): ${message}`;
   return message || "Something went wrong.";

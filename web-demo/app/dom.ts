@@ -20,7 +20,11 @@ export function svgById(id: string): SVGSVGElement {
 }
 
 /** Creates an element with attributes (false and undefined skip one) and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   setAttributes(element, attributes);
   for (const child of children) if (child) element.append(child);
@@ -29,7 +33,11 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: At
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG_NS, tag);
   setAttributes(element, attributes);
   for (const child of children) if (child) element.append(child);

@@ -49,7 +49,12 @@ async function main(): Promise<void> {
   const names = new Names(conn);
   for (const name of Object.keys(settings.keys)) names.learn(name);
   const metrics = new Metrics();
-  const view = new TopologyView(svgById("topology"), byId("topology-rows", HTMLTableSectionElement), byId("services"), names);
+  const view = new TopologyView(
+    svgById("topology"),
+    byId("topology-rows", HTMLTableSectionElement),
+    byId("services"),
+    names,
+  );
   const topologyError = byId("topology-error");
   const poller = new TopologyPoller(conn, {
     update: (topology) => view.render(topology),

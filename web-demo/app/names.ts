@@ -2,7 +2,7 @@
 // a relay never learns names. The page knows names (the ones it uses) and keys (its own), so it computes
 // the ids it can and labels those; any other id stays a short hash, which is the point.
 
-import { toHex } from "../../core/bytes.ts";
+import { toHex } from "../../core/util/bytes.ts";
 import { deriveServiceKeys, insecureDevelopmentKey } from "../../core/crypto/keys.ts";
 import type { ServiceKind } from "../../core/crypto/keys.ts";
 import type { Connection } from "../../core/browser.ts";

@@ -26,7 +26,11 @@ export async function connectUntilAttached(settings: PageSettings, activity: Act
         development: settings.development,
         agent: "dashboard tab",
         connectTimeout: CONNECT_TIMEOUT_MS,
-        webrtc: settings.direct ? (settings.candidates ? { candidateFilter: onlyAddresses(settings.candidates) } : {}) : false,
+        webrtc: settings.direct
+          ? settings.candidates
+            ? { candidateFilter: onlyAddresses(settings.candidates) }
+            : {}
+          : false,
       });
       failure.hidden = true;
       follow(conn, activity);
@@ -59,7 +63,10 @@ function follow(conn: Connection, activity: Activity): void {
   conn.on("drop", ({ relay, reason }) => {
     status.textContent = `Lost ${relay} (${reason}); reconnecting…`;
     status.dataset.state = "reconnecting";
-    activity.add("warn", `Lost the relay ${relay}: ${reason}. Reconnecting; memberships and subscriptions will be restored.`);
+    activity.add(
+      "warn",
+      `Lost the relay ${relay}: ${reason}. Reconnecting; memberships and subscriptions will be restored.`,
+    );
   });
   conn.on("reconnect", ({ relay }) => activity.add("ok", `Back on ${relay}; memberships and subscriptions restored.`));
   conn.on("error", ({ error, context }) => activity.add("warn", `${context}: ${error.message}`));

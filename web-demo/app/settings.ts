@@ -44,7 +44,10 @@ export async function loadSettings(location: Location = window.location): Promis
 }
 
 function addressList(text: string): string[] | null {
-  const addresses = text.split(",").map((address) => address.trim()).filter(Boolean);
+  const addresses = text
+    .split(",")
+    .map((address) => address.trim())
+    .filter(Boolean);
   return addresses.length > 0 ? addresses : null;
 }
 
@@ -59,9 +62,13 @@ async function stackConfig(): Promise<StackConfig> {
     const response = await fetch("./iris-config.json", { cache: "no-store" });
     if (!response.ok || !response.headers.get("content-type")?.includes("json")) return none;
     const config = (await response.json()) as { relays?: unknown; candidates?: unknown };
-    const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []);
+    const strings = (value: unknown) =>
+      Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
     const candidates = strings(config.candidates);
-    return { relays: strings(config.relays).filter(isRelayAddress), candidates: candidates.length > 0 ? candidates : null };
+    return {
+      relays: strings(config.relays).filter(isRelayAddress),
+      candidates: candidates.length > 0 ? candidates : null,
+    };
   } catch {
     return none;
   }

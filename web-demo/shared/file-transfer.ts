@@ -48,7 +48,7 @@ export function encodeHeader(header: Omit<FileHeader, "kind">): Uint8Array {
 /** The header, or null for a tunnel that does not start with one (a plain stream of bytes). */
 export function parseHeader(bytes: Uint8Array): FileHeader | null {
   const value = parseJson(bytes);
-  if (!value || value.kind !== "iris-file") return null;
+  if (value?.kind !== "iris-file") return null;
   const { name, size, type } = value;
   if (typeof name !== "string" || typeof type !== "string") return null;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return null;
@@ -61,7 +61,7 @@ export function encodeReceipt(receipt: Omit<FileReceipt, "kind">): Uint8Array {
 
 export function parseReceipt(bytes: Uint8Array): FileReceipt | null {
   const value = parseJson(bytes);
-  if (!value || value.kind !== "iris-file-receipt") return null;
+  if (value?.kind !== "iris-file-receipt") return null;
   const { bytes: count, sha256, by } = value;
   if (typeof count !== "number" || typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) return null;
   return { kind: "iris-file-receipt", bytes: count, sha256, by: typeof by === "string" ? by.slice(0, 80) : "a member" };
@@ -95,7 +95,8 @@ export async function sendFile(
     bytes += chunk.length;
     onProgress({ bytes, total: header.size });
   }
-  if (bytes !== header.size) throw new Error(`the file changed while it was read: ${bytes} bytes, expected ${header.size}`);
+  if (bytes !== header.size)
+    throw new Error(`the file changed while it was read: ${bytes} bytes, expected ${header.size}`);
   const answer = await tunnel.receive();
   if (answer === null) throw new Error("the member closed the tunnel without a receipt");
   const receipt = parseReceipt(answer);
@@ -116,7 +117,8 @@ export async function receiveFile(
   while (bytes < header.size) {
     const chunk = await tunnel.receive();
     if (chunk === null) throw new Error(`the sender closed after ${bytes} of ${header.size} bytes`);
-    if (bytes + chunk.length > header.size) throw new Error(`the sender sent more than the ${header.size} bytes announced`);
+    if (bytes + chunk.length > header.size)
+      throw new Error(`the sender sent more than the ${header.size} bytes announced`);
     hasher.update(chunk);
     bytes += chunk.length;
     onProgress({ bytes, total: header.size });

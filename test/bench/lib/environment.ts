@@ -9,7 +9,12 @@ import { secretboxBackendName } from "../../../core/crypto/nacl.ts";
 import { natsServerVersion } from "./servers.ts";
 
 export function commandLine(): string {
-  const direct = ["node", ...process.execArgv, relative(process.cwd(), process.argv[1] ?? ""), ...process.argv.slice(2)].join(" ");
+  const direct = [
+    "node",
+    ...process.execArgv,
+    relative(process.cwd(), process.argv[1] ?? ""),
+    ...process.argv.slice(2),
+  ].join(" ");
   const script = process.env.npm_lifecycle_event;
   return script ? `npm run ${script}  (${direct})` : direct;
 }

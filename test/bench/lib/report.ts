@@ -11,7 +11,9 @@ export const fmt = {
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
   const line = (cells: string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(" | ");
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join(" | ");
   const rule = widths.map((width) => "-".repeat(width)).join("-|-");
   return [line(header), rule, ...rows.map(line)].join("\n");
 }

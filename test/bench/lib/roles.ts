@@ -49,10 +49,12 @@ export async function startRole(name: RoleName): Promise<Role> {
         pending.delete(id);
         reject(new Error(`${name}.${op} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      const settle = <V>(then: (value: V) => void) => (value: V) => {
-        clearTimeout(timer);
-        then(value);
-      };
+      const settle =
+        <V>(then: (value: V) => void) =>
+        (value: V) => {
+          clearTimeout(timer);
+          then(value);
+        };
       pending.set(id, { resolve: settle((value) => resolve(value as T)), reject: settle(reject) });
       child.send({ id, op, args } satisfies RoleCall);
     });

@@ -63,7 +63,9 @@ export function findNatsServer(): string | null {
   if (chosen === "none") return null;
   const candidates = chosen
     ? [chosen]
-    : [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"].map((dir) => join(dir, "nats-server"));
+    : [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"].map((dir) =>
+        join(dir, "nats-server"),
+      );
   return candidates.find(isExecutable) ?? null;
 }
 
@@ -80,7 +82,11 @@ export function natsServerVersion(binary: string): string {
   return execFileSync(binary, ["--version"], { encoding: "utf8" }).trim();
 }
 
-export async function startServer(system: System, keys: Record<string, string>, natsBinary: string | null): Promise<Server> {
+export async function startServer(
+  system: System,
+  keys: Record<string, string>,
+  natsBinary: string | null,
+): Promise<Server> {
   if (system === "iris") {
     const relay = await startRelay([]);
     const endpoint: Endpoint = { system: "iris", relay: relay.match, keys };
@@ -168,7 +174,10 @@ async function startBackbone(keys: Record<string, string>): Promise<Server> {
     // trees are not rebuilt in the middle of a measurement.
     const meshed = await waitForFullMesh(statusUrls);
     meshedMs = performance.now() - listening;
-    if (meshed !== true) notes.push(`backbone: not every relay was linked to both others after ${MESH_TIMEOUT_MS} ms (${meshed}); measured anyway`);
+    if (meshed !== true)
+      notes.push(
+        `backbone: not every relay was linked to both others after ${MESH_TIMEOUT_MS} ms (${meshed}); measured anyway`,
+      );
     // What a relay logs until the backbone is up (listening, linking, a duplicate link closed) is routine.
     readyAtLine = relays.map((relay) => relay.lines().length - 1);
   } catch (error) {
@@ -185,7 +194,11 @@ async function startBackbone(keys: Record<string, string>): Promise<Server> {
         relays.flatMap((relay, index) =>
           relay
             .lines()
-            .filter((line, at) => line !== "" && !(at < readyAtLine[index]! ? ROUTINE_BACKBONE_STARTUP_LINE : ROUTINE_RELAY_LINE).test(line))
+            .filter(
+              (line, at) =>
+                line !== "" &&
+                !(at < readyAtLine[index]! ? ROUTINE_BACKBONE_STARTUP_LINE : ROUTINE_RELAY_LINE).test(line),
+            )
             .map((line) => `relay ${BACKBONE[index]}: ${line}`),
         ),
       ),
@@ -207,7 +220,9 @@ async function fetchStatus(url: string): Promise<RelaySnapshot | null> {
 function describeLinks(snapshots: Array<RelaySnapshot | null>): string {
   return snapshots
     .map((snapshot, index) =>
-      snapshot ? `${BACKBONE[index]}: ${snapshot.links.length} links, ${snapshot.directory.length} in directory` : `${BACKBONE[index]}: no status`,
+      snapshot
+        ? `${BACKBONE[index]}: ${snapshot.links.length} links, ${snapshot.directory.length} in directory`
+        : `${BACKBONE[index]}: no status`,
     )
     .join("; ");
 }
@@ -218,7 +233,9 @@ async function waitForBackbone(statusUrls: string[]): Promise<void> {
     const snapshots = await Promise.all(statusUrls.map(fetchStatus));
     if (snapshots.every((snapshot) => snapshot && snapshot.links.length >= 1 && snapshot.directory.length >= 2)) return;
     if (performance.now() > deadline) {
-      throw new Error(`the three relays did not form a backbone within ${BACKBONE_TIMEOUT_MS} ms (${describeLinks(snapshots)})`);
+      throw new Error(
+        `the three relays did not form a backbone within ${BACKBONE_TIMEOUT_MS} ms (${describeLinks(snapshots)})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
   }
@@ -253,7 +270,9 @@ async function waitForRoute(statusUrls: string[], kind: ServiceKind): Promise<Om
       last = found;
     }
     if (performance.now() > deadline) {
-      throw new Error(`the ${kind} joined on relay C was not routable from relay A within ${ROUTE_TIMEOUT_MS} ms: ${last}`);
+      throw new Error(
+        `the ${kind} joined on relay C was not routable from relay A within ${ROUTE_TIMEOUT_MS} ms: ${last}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
   }
@@ -266,8 +285,12 @@ function routeIn(snapshots: RelaySnapshot[], kind: ServiceKind): Omit<Route, "se
     const index = snapshots.findIndex((snapshot) => snapshot.relayId === relayId);
     return index >= 0 ? BACKBONE[index]! : `unknown relay ${relayId}`;
   };
-  const joined = kind === "topic" ? c.topics.filter((topic) => topic.subscribers > 0) : c.clusters.filter((cluster) => cluster.members > 0);
-  if (joined.length !== 1) return `relay C has ${joined.length} ${kind}s with local ${kind === "topic" ? "subscribers" : "members"}, expected 1`;
+  const joined =
+    kind === "topic"
+      ? c.topics.filter((topic) => topic.subscribers > 0)
+      : c.clusters.filter((cluster) => cluster.members > 0);
+  if (joined.length !== 1)
+    return `relay C has ${joined.length} ${kind}s with local ${kind === "topic" ? "subscribers" : "members"}, expected 1`;
   const id = joined[0]!.id;
   // Down from C toward the root along parent links.
   const chain: RelaySnapshot[] = [c];
@@ -301,7 +324,11 @@ interface Logged {
 }
 
 /** Spawns a server and resolves once its output matches `ready` (and `after`, if given). */
-async function startLogged(command: string, args: string[], patterns: { ready: RegExp; after?: RegExp }): Promise<Logged> {
+async function startLogged(
+  command: string,
+  args: string[],
+  patterns: { ready: RegExp; after?: RegExp },
+): Promise<Logged> {
   const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] }));
   let log = "";
   let started = false;

@@ -4,7 +4,8 @@
 const SEQ_BYTES = 4;
 
 export function randomTemplate(size: number): Uint8Array {
-  if (size < SEQ_BYTES) throw new RangeError(`payloads carry a ${SEQ_BYTES}-byte sequence number; ${size} is too small`);
+  if (size < SEQ_BYTES)
+    throw new RangeError(`payloads carry a ${SEQ_BYTES}-byte sequence number; ${size} is too small`);
   return crypto.getRandomValues(new Uint8Array(size));
 }
 

@@ -39,7 +39,8 @@ let droppedSinceLast = false;
 let subscribedAt = 0;
 
 function event(text: string): void {
-  if (report.events.length < MAX_EVENTS) report.events.push(`${(performance.now() - subscribedAt).toFixed(0)} ms: ${text}`);
+  if (report.events.length < MAX_EVENTS)
+    report.events.push(`${(performance.now() - subscribedAt).toFixed(0)} ms: ${text}`);
 }
 
 function markSeen(seq: number): boolean {
@@ -93,7 +94,9 @@ serveRole((client) => ({
         report.gaps++;
         if (droppedSinceLast) report.gapsAfterDrop++;
         if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
-        event(`seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`);
+        event(
+          `seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`,
+        );
       }
       highestSeq = Math.max(highestSeq, seq);
       droppedSinceLast = false;

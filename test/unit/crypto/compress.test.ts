@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { deflateSync, inflateSync } from "fflate";
 import { deflate, inflateCapped } from "../../../core/crypto/compress.ts";
-import { randomBytes, toHex, utf8 } from "../../../core/bytes.ts";
+import { randomBytes, toHex, utf8 } from "../../../core/util/bytes.ts";
 
 const MiB = 1024 * 1024;
 const compressible = utf8("lorem ipsum dolor sit amet, ".repeat(4000)); // 112,000 bytes

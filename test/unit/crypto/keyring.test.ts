@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Keyring } from "../../../core/crypto/keyring.ts";
 import { deriveServiceKeys, generateKey, insecureDevelopmentKey, parseKey } from "../../../core/crypto/keys.ts";
-import { toBase64Url, toHex } from "../../../core/bytes.ts";
+import { toBase64Url, toHex } from "../../../core/util/bytes.ts";
 import { KeyError } from "../../../core/errors.ts";
 
 const dbKey = generateKey();
@@ -146,6 +146,10 @@ describe("Keyring", () => {
     assert.equal(keyring.keysFor("cluster", "db", dbKey), first, "the same key as text finds the same derivation");
     assert.equal(keyring.keysFor("cluster", "db", parseKey(dbKey)), first, "and as another array of the same bytes");
     const development = new Keyring({}, true);
-    assert.equal(development.get("topic", "news"), development.get("topic", "news"), "development keys are derived once");
+    assert.equal(
+      development.get("topic", "news"),
+      development.get("topic", "news"),
+      "development keys are derived once",
+    );
   });
 });

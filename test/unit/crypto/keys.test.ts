@@ -21,7 +21,7 @@ import {
   verifyHello,
   verifyJoin,
 } from "../../../core/crypto/keys.ts";
-import { fromHex, toBase64Url, toHex, utf8 } from "../../../core/bytes.ts";
+import { fromHex, toBase64Url, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { KeyError } from "../../../core/errors.ts";
 import { JoinKind } from "../../../core/wire/frames.ts";
 
@@ -79,7 +79,11 @@ describe("hkdf (HKDF-SHA512)", () => {
       for (const [i, salt] of salts.entries()) {
         const ikm = ikms[i % ikms.length]!;
         const info = infos[(i + length) % infos.length]!;
-        assert.equal(toHex(hkdf(salt, ikm, info, length)), oracle(salt, ikm, info, length), `length ${length}, salt ${i}`);
+        assert.equal(
+          toHex(hkdf(salt, ikm, info, length)),
+          oracle(salt, ikm, info, length),
+          `length ${length}, salt ${i}`,
+        );
       }
     }
   });
@@ -117,7 +121,15 @@ describe("key text", () => {
 
   test("parseKey refuses wrong lengths with KeyError", () => {
     const good = toBase64Url(pattern(32, 9));
-    for (const text of ["", "AAAA", good.slice(0, 42), good.slice(0, 41), good + "A", good + "AA", toBase64Url(pattern(64, 1))]) {
+    for (const text of [
+      "",
+      "AAAA",
+      good.slice(0, 42),
+      good.slice(0, 41),
+      good + "A",
+      good + "AA",
+      toBase64Url(pattern(64, 1)),
+    ]) {
       assertKeyError(() => parseKey(text), `length ${text.length}`);
     }
   });
@@ -218,7 +230,11 @@ describe("proofs", () => {
     const signature = signJoin(keys, challenge);
     for (let i = 0; i < signature.length; i++) {
       const bit = i % 8;
-      assert.equal(verifyJoin(keys.id, keys.membership.publicKey, flipBit(signature, i, bit), challenge), false, `byte ${i}`);
+      assert.equal(
+        verifyJoin(keys.id, keys.membership.publicKey, flipBit(signature, i, bit), challenge),
+        false,
+        `byte ${i}`,
+      );
     }
   });
 

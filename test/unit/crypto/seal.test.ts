@@ -3,12 +3,20 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { deflateSync, inflateSync } from "fflate";
-import { MESSAGE_ID_BYTES, Purpose, SEAL_VERSION, SealError, open, seal, sealedSize } from "../../../core/crypto/seal.ts";
+import {
+  MESSAGE_ID_BYTES,
+  Purpose,
+  SEAL_VERSION,
+  SealError,
+  open,
+  seal,
+  sealedSize,
+} from "../../../core/crypto/seal.ts";
 import type { SealOptions } from "../../../core/crypto/seal.ts";
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD, secretbox } from "../../../core/crypto/nacl.ts";
 import { WireError, Writer } from "../../../core/wire/codec.ts";
 import { MAX_HOPS, FrameType, decodeFrame, encodeFrame } from "../../../core/wire/frames.ts";
-import { concat, randomBytes, toHex, utf8 } from "../../../core/bytes.ts";
+import { concat, randomBytes, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { ProtocolError } from "../../../core/errors.ts";
 import { inflateInputOf } from "../../fixtures/inflate-meter.ts";
 
@@ -105,7 +113,13 @@ describe("seal and open", () => {
   test("opens from a view inside a decoded frame", () => {
     const sealed = seal(key, utf8("routed"), base);
     const frame = decodeFrame(
-      encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: new Uint8Array(32), origin: new Uint8Array(16), sealed }),
+      encodeFrame({
+        type: FrameType.Publish,
+        hops: MAX_HOPS,
+        id: new Uint8Array(32),
+        origin: new Uint8Array(16),
+        sealed,
+      }),
     );
     assert.ok(frame.type === FrameType.Publish);
     assert.ok(frame.sealed.byteOffset > 0);
@@ -152,7 +166,8 @@ describe("what does not open", () => {
   });
 
   test("authentic plaintexts that are malformed", () => {
-    const header = (flags: number) => new Writer(64).u8(flags).u8(Purpose.Request).fixed(messageId, 16).varint(1).finish();
+    const header = (flags: number) =>
+      new Writer(64).u8(flags).u8(Purpose.Request).fixed(messageId, 16).varint(1).finish();
     assertSealError(() => open(key, sealPlaintext(new Uint8Array(0)), MiB), "empty plaintext");
     assertSealError(() => open(key, sealPlaintext(Uint8Array.of(0, 1, 2)), MiB), "header cut short");
     assertSealError(() => open(key, sealPlaintext(header(0x04)), MiB), "unknown flag", /flags/);
@@ -211,7 +226,10 @@ describe("compression", () => {
     // The content is not even deflate: had it been inflated, the error would say "corrupt".
     const junk = new Uint8Array(64).fill(0xff);
     for (const declared of [MiB + 1, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
-      const error = assertSealError(() => open(key, sealPlaintext(compressedPlaintext(declared, junk)), MiB), `${declared}`);
+      const error = assertSealError(
+        () => open(key, sealPlaintext(compressedPlaintext(declared, junk)), MiB),
+        `${declared}`,
+      );
       assert.match(error.message, /exceeds the cap/);
       assert.doesNotMatch(error.message, /corrupt/);
     }

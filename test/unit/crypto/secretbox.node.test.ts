@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { concat, randomBytes } from "../../../core/bytes.ts";
+import { concat, randomBytes } from "../../../core/util/bytes.ts";
 import { SECRETBOX_OVERHEAD, secretboxBackendName, tweetnaclSecretbox } from "../../../core/crypto/nacl.ts";
 import { loadSodiumSecretbox } from "../../../core/crypto/secretbox.node.ts";
 import "../../../core/node.ts";

@@ -3,8 +3,9 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { EPHEMERAL_KEY_BYTES, SessionCipher, SessionHandshake } from "../../../core/crypto/session.ts";
-import { fromHex, toHex, utf8 } from "../../../core/bytes.ts";
+import type { SessionCipher } from "../../../core/crypto/session.ts";
+import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../../../core/crypto/session.ts";
+import { fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { ProtocolError } from "../../../core/errors.ts";
 
 const psk = new Uint8Array(32).map((_, i) => 0x40 + i);
@@ -56,7 +57,10 @@ describe("SessionHandshake", () => {
       assertProtocolError(() => new SessionHandshake("initiator", psk, label).finish(fromHex(key)), `low order ${key}`);
     }
     for (const length of [0, 31, 33]) {
-      assertProtocolError(() => new SessionHandshake("responder", psk, label).finish(new Uint8Array(length).fill(9)), `length ${length}`);
+      assertProtocolError(
+        () => new SessionHandshake("responder", psk, label).finish(new Uint8Array(length).fill(9)),
+        `length ${length}`,
+      );
     }
   });
 
@@ -83,7 +87,8 @@ describe("SessionCipher", () => {
     const { initiator, responder } = handshake();
     for (let i = 0; i < 50; i++) {
       assert.equal(text.decode(roundTrip(initiator, responder, utf8(`to responder ${i}`))), `to responder ${i}`);
-      if (i % 3 === 0) assert.equal(text.decode(roundTrip(responder, initiator, utf8(`to initiator ${i}`))), `to initiator ${i}`);
+      if (i % 3 === 0)
+        assert.equal(text.decode(roundTrip(responder, initiator, utf8(`to initiator ${i}`))), `to initiator ${i}`);
     }
     assert.equal(initiator.sent, 50);
     assert.equal(responder.sent, 17);
@@ -151,7 +156,12 @@ describe("SessionCipher", () => {
     const b = new SessionHandshake("initiator", psk, label);
     cases.push([
       "two initiators",
-      { initiator: a.finish(b.publicKey), responder: b.finish(a.publicKey), initiatorPublic: a.publicKey, responderPublic: b.publicKey },
+      {
+        initiator: a.finish(b.publicKey),
+        responder: b.finish(a.publicKey),
+        initiatorPublic: a.publicKey,
+        responderPublic: b.publicKey,
+      },
     ]);
     for (const [what, pair] of cases) {
       assertProtocolError(() => roundTrip(pair.initiator, pair.responder, utf8("x")), `${what}: one way`);
@@ -166,14 +176,21 @@ describe("forward secrecy", () => {
     const session = handshake();
     const toResponder = [utf8("secret one"), utf8("secret two")].map((m) => session.initiator.seal(m));
     const toInitiator = [utf8("secret reply")].map((m) => session.responder.seal(m));
-    const opens = (cipher: SessionCipher, sealed: { seq: number; box: Uint8Array }) => cipher.open(sealed.box, sealed.seq);
+    const opens = (cipher: SessionCipher, sealed: { seq: number; box: Uint8Array }) =>
+      cipher.open(sealed.box, sealed.seq);
 
     // The eavesdropper learns the psk and replays the handshake as either side, against the recorded keys.
     const attempts: Array<[string, SessionCipher]> = [
       ["as responder", new SessionHandshake("responder", psk, label).finish(session.initiatorPublic)],
       ["as initiator", new SessionHandshake("initiator", psk, label).finish(session.responderPublic)],
-      ["as responder, keyed to the responder", new SessionHandshake("responder", psk, label).finish(session.responderPublic)],
-      ["as initiator, keyed to the initiator", new SessionHandshake("initiator", psk, label).finish(session.initiatorPublic)],
+      [
+        "as responder, keyed to the responder",
+        new SessionHandshake("responder", psk, label).finish(session.responderPublic),
+      ],
+      [
+        "as initiator, keyed to the initiator",
+        new SessionHandshake("initiator", psk, label).finish(session.initiatorPublic),
+      ],
     ];
     for (const [what, eve] of attempts) {
       assertProtocolError(() => opens(eve, toResponder[0]!), `${what}: initiator's traffic`);

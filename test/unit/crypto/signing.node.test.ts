@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "../../../core/bytes.ts";
+import { randomBytes } from "../../../core/util/bytes.ts";
 import { tweetnaclSigning } from "../../../core/crypto/nacl.ts";
 import { nodeSigning } from "../../../core/crypto/signing.node.ts";
 

@@ -14,23 +14,29 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Relay } from "../../../core/overlay/relay.ts";
+import { Relay } from "../../../core/relay/relay.ts";
 import { MemoryNetwork, memoryLinkPair } from "../../../core/transports/memory.ts";
 import { CloseCode } from "../../../core/transports/link.ts";
 import type { Dialer, Link } from "../../../core/transports/link.ts";
-import { deriveServiceKeys, generateIdentity, peerIdOf, signRelayWelcome, verifyRelayWelcome } from "../../../core/crypto/keys.ts";
+import {
+  deriveServiceKeys,
+  generateIdentity,
+  peerIdOf,
+  signRelayWelcome,
+  verifyRelayWelcome,
+} from "../../../core/crypto/keys.ts";
 import { useSigningBackend } from "../../../core/crypto/nacl.ts";
 import { nodeSigning } from "../../../core/crypto/signing.node.ts";
-import { toHex } from "../../../core/bytes.ts";
+import { toHex } from "../../../core/util/bytes.ts";
 import { FrameType, ID_BYTES, encodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
 import { fcParams, fuzzTests, unitTest, describeError } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { anyFrame, bytes, mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
 import type { Mutation } from "../../fuzz/frame-arbitraries.ts";
-import { GuardedLink, HonestPeer, WireEnd, attach, helloFor, settle } from "../helpers/raw-peers.ts";
-import { ManualClock } from "../helpers/manual-clock.ts";
-import { TappedLink, seededRandom } from "../helpers/mesh.ts";
+import { GuardedLink, HonestPeer, WireEnd, attach, helloFor, settle } from "../../fixtures/raw-peers.ts";
+import { VirtualClock } from "../../fixtures/virtual-clock.ts";
+import { TappedLink, seededRandom } from "../../fixtures/mesh.ts";
 
 useSigningBackend(nodeSigning);
 
@@ -65,7 +71,10 @@ const common: Array<{ weight: number; arbitrary: fc.Arbitrary<Action> }> = [
   { weight: 1, arbitrary: fc.record({ t: fc.constant("close" as const), code: fc.constantFrom(1000, 4009, 4999) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ t: fc.constant("relays" as const), addresses: fc.array(fc.constantFrom(FAKE, "mem://elsewhere", ""), { maxLength: 3 }) }),
+    arbitrary: fc.record({
+      t: fc.constant("relays" as const),
+      addresses: fc.array(fc.constantFrom(FAKE, "mem://elsewhere", ""), { maxLength: 3 }),
+    }),
   },
 ];
 const dialedAction: fc.Arbitrary<Action> = fc.oneof(
@@ -82,7 +91,13 @@ const dialedAction: fc.Arbitrary<Action> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       t: fc.constant("relay-welcome" as const),
-      proof: fc.constantFrom("valid" as const, "valid" as const, "forged" as const, "stale" as const, "borrowed" as const),
+      proof: fc.constantFrom(
+        "valid" as const,
+        "valid" as const,
+        "forged" as const,
+        "stale" as const,
+        "borrowed" as const,
+      ),
       address: fc.constantFrom(FAKE, "", "ws://127.0.0.1:1"),
     }),
   },
@@ -92,7 +107,7 @@ const acceptedAction: fc.Arbitrary<Action> = fc.oneof(...common);
 
 interface World {
   relay: Relay;
-  clock: ManualClock;
+  clock: VirtualClock;
   member: HonestPeer;
   caller: HonestPeer;
   /** Links the relay dialed to the fake address: the first is driven, later ones stay silent. */
@@ -100,7 +115,7 @@ interface World {
 }
 
 async function world(seeds: string[]): Promise<World> {
-  const clock = new ManualClock();
+  const clock = new VirtualClock(1_700_000_000_000);
   const dialed: World["dialed"] = [];
   const dialer: Dialer = async (address) => {
     if (address !== FAKE) throw new Error(`connection refused: ${address}`);
@@ -109,7 +124,14 @@ async function world(seeds: string[]): Promise<World> {
     dialed.push({ end: new WireEnd(theirs), guarded });
     return guarded;
   };
-  const relay = new Relay({ clock, random: seededRandom(9), startupGraceMs: 0, seeds, dialer, address: "mem://relay-under-test" });
+  const relay = new Relay({
+    clock,
+    random: seededRandom(9),
+    startupGraceMs: 0,
+    seeds,
+    dialer,
+    address: "mem://relay-under-test",
+  });
   const member = await HonestPeer.join(relay, peers.member, cluster);
   const caller = await HonestPeer.join(relay, peers.caller);
   return { relay, clock, member, caller, dialed };
@@ -117,7 +139,7 @@ async function world(seeds: string[]): Promise<World> {
 
 async function advance(w: World, ms: number): Promise<void> {
   for (let left = ms; left > 0; left -= 250) {
-    w.clock.advance(Math.min(250, left));
+    w.clock.advanceSync(Math.min(250, left));
     await settle();
   }
 }
@@ -130,24 +152,35 @@ async function perform(w: World, end: WireEnd, a: Action, sent: Frame[]): Promis
   };
   switch (a.t) {
     case "challenge": {
-      const relayId = a.names === "fake" ? fakeId : a.names === "ours" ? w.relay.relayId : peerIdOf(otherIdentity.publicKey);
+      const relayId =
+        a.names === "fake" ? fakeId : a.names === "ours" ? w.relay.relayId : peerIdOf(otherIdentity.publicKey);
       frame({ type: FrameType.Challenge, relayId, nonce: a.nonce });
       break;
     }
     case "welcome":
-      frame({ type: FrameType.Welcome, peerId: peerIdOf(new Uint8Array(32)), relayTime: 1, heartbeatMs: 1000, maxMessage: 1 << 20 });
+      frame({
+        type: FrameType.Welcome,
+        peerId: peerIdOf(new Uint8Array(32)),
+        relayTime: 1,
+        heartbeatMs: 1000,
+        maxMessage: 1 << 20,
+      });
       break;
     case "relay-welcome": {
       const hello = end.last(FrameType.RelayHello);
       const nonce = hello?.nonce ?? new Uint8Array(32);
       const signer = a.proof === "borrowed" ? otherIdentity : fakeIdentity;
       const signed = a.proof === "stale" ? nonce.map((b) => b ^ 1) : nonce;
-      const signature = a.proof === "forged" ? new Uint8Array(64).fill(3) : signRelayWelcome(signer, signed, w.relay.relayId);
+      const signature =
+        a.proof === "forged" ? new Uint8Array(64).fill(3) : signRelayWelcome(signer, signed, w.relay.relayId);
       frame({ type: FrameType.RelayWelcome, address: a.address, identityKey: signer.publicKey, signature });
       break;
     }
     case "relays":
-      frame({ type: FrameType.Relays, relays: a.addresses.map((address, i) => ({ id: new Uint8Array(16).fill(i + 1), address, age: 0 })) });
+      frame({
+        type: FrameType.Relays,
+        relays: a.addresses.map((address, i) => ({ id: new Uint8Array(16).fill(i + 1), address, age: 0 })),
+      });
       break;
     case "frame":
       frame(a.frame);
@@ -188,11 +221,16 @@ async function finish(w: World, ends: WireEnd[], guarded: GuardedLink[]): Promis
   assert.ok(w.member.end.open && w.caller.end.open, "an honest peer lost its link");
   const snapshot = w.relay.snapshot();
   assert.deepEqual(snapshot.links, [], "a relay link outlived the fake relay");
-  assert.ok(snapshot.trees.every((tree) => tree.children.every((child) => child.relayId !== toHex(fakeId))), "a tree child outlived the fake relay");
+  assert.ok(
+    snapshot.trees.every((tree) => tree.children.every((child) => child.relayId !== toHex(fakeId))),
+    "a tree child outlived the fake relay",
+  );
   assert.equal(snapshot.pendingRequests, 0);
   assert.equal(snapshot.tunnels, 0);
   assert.deepEqual(snapshot.peers.map((p) => p.peerId).sort(), [toHex(w.member.peerId), toHex(w.caller.peerId)].sort());
-  const thrown = [...guarded, ...w.dialed.map((d) => d.guarded), w.member.guarded, w.caller.guarded].flatMap((g) => g.thrown);
+  const thrown = [...guarded, ...w.dialed.map((d) => d.guarded), w.member.guarded, w.caller.guarded].flatMap(
+    (g) => g.thrown,
+  );
   assert.deepEqual(thrown.map(describeError), [], "the relay threw out of a link handler");
 }
 
@@ -213,7 +251,10 @@ async function checkDialed(actions: Action[]): Promise<void> {
     if (linked) {
       // Established only after a challenge naming the fake, a welcome, and its valid proof, in that order.
       const order = sent.filter((f) => f.type !== FrameType.Relays).slice(0, 3);
-      assert.deepEqual(order.map((f) => f.type), [FrameType.Challenge, FrameType.Welcome, FrameType.RelayWelcome]);
+      assert.deepEqual(
+        order.map((f) => f.type),
+        [FrameType.Challenge, FrameType.Welcome, FrameType.RelayWelcome],
+      );
       assert.equal(toHex((order[0] as Extract<Frame, { type: typeof FrameType.Challenge }>).relayId), toHex(fakeId));
     } else if (!closedByFake) {
       assert.ok(driven.end.closeInfo, "an unproven relay link is still open past the handshake timeout");
@@ -244,7 +285,8 @@ async function checkAccepted(actions: Action[]): Promise<void> {
       if (a.t === "close" && end.open) closedByFake = true;
       await perform(w, end, a, sent);
     }
-    if (end.closeInfo && !closedByFake) assert.ok(KNOWN_CODES.has(end.closeInfo.code), `closed with unknown code ${end.closeInfo.code}`);
+    if (end.closeInfo && !closedByFake)
+      assert.ok(KNOWN_CODES.has(end.closeInfo.code), `closed with unknown code ${end.closeInfo.code}`);
     await finish(w, [end], [guarded]);
   } finally {
     w.relay.close();
@@ -272,7 +314,10 @@ async function checkProperDial(extras: Array<"ping" | "relays" | null>): Promise
       await perform(w, end, step, sent);
     }
     assert.equal(end.closeInfo, null, `a proper relay handshake was refused: ${JSON.stringify(end.closeInfo)}`);
-    assert.ok(w.relay.snapshot().links.some((link) => link.relayId === toHex(fakeId)), "a proper relay handshake did not establish a link");
+    assert.ok(
+      w.relay.snapshot().links.some((link) => link.relayId === toHex(fakeId)),
+      "a proper relay handshake did not establish a link",
+    );
     await finish(w, [end], []);
   } finally {
     w.relay.close();
@@ -285,51 +330,71 @@ const properties: FuzzProperty[] = [
     runs: 200,
     check: (params) =>
       fc.assert(
-        fc.asyncProperty(fc.array(fc.constantFrom("ping" as const, "relays" as const, null), { minLength: 2, maxLength: 2 }), checkProperDial),
+        fc.asyncProperty(
+          fc.array(fc.constantFrom("ping" as const, "relays" as const, null), { minLength: 2, maxLength: 2 }),
+          checkProperDial,
+        ),
         fcParams(params),
       ),
   },
   {
     name: "a fake seed relay answering our dial with random sequences: established only on a real proof, else closed; nothing left behind",
     runs: 1_000,
-    check: (params) => fc.assert(fc.asyncProperty(fc.array(dialedAction, { minLength: 1, maxLength: 10 }), checkDialed), fcParams(params)),
+    check: (params) =>
+      fc.assert(
+        fc.asyncProperty(fc.array(dialedAction, { minLength: 1, maxLength: 10 }), checkDialed),
+        fcParams(params),
+      ),
   },
   {
     name: "a fake relay that dialed us and proved itself, then sends random relay traffic: no throw, honest peers fine, nothing left behind",
     runs: 800,
-    check: (params) => fc.assert(fc.asyncProperty(fc.array(acceptedAction, { minLength: 1, maxLength: 10 }), checkAccepted), fcParams(params)),
+    check: (params) =>
+      fc.assert(
+        fc.asyncProperty(fc.array(acceptedAction, { minLength: 1, maxLength: 10 }), checkAccepted),
+        fcParams(params),
+      ),
   },
 ];
 
 fuzzTests("relay-to-relay handshake", properties);
 
-unitTest("two real relays link even when the accepting relay's heartbeat fires between its welcome and the relay welcome", async () => {
-  // The accepting relay pings every link that has said hello, and a dialing relay has said hello (as
-  // agent "relay") a round trip before its RelayHello makes the link a relay link. A heartbeat in that
-  // window reaches the dialer mid-handshake; here it is made to fire exactly then.
-  const clock = new ManualClock();
-  const net = new MemoryNetwork();
-  const accepting = new Relay({ clock, random: seededRandom(1), address: "mem://accepting", dialer: net.dialer });
-  const hooked: Link[] = [];
-  net.listen("mem://accepting", {
-    accept: (link) => {
-      const tapped = new TappedLink(link, (direction, bytes) => {
-        if (direction === "out" && bytes[1] === FrameType.Welcome) queueMicrotask(() => clock.advance(1000));
-      });
-      hooked.push(tapped);
-      accepting.accept(tapped);
-    },
-  });
-  const dialing = new Relay({ clock, random: seededRandom(2), address: "mem://dialing", seeds: ["mem://accepting"], dialer: net.dialer });
-  try {
-    await settle(4);
-    assert.equal(accepting.snapshot().links.length, 1, "the relays did not link");
-    assert.equal(dialing.snapshot().links.length, 1, "the relays did not link");
-  } finally {
-    dialing.close();
-    accepting.close();
-  }
-});
+unitTest(
+  "two real relays link even when the accepting relay's heartbeat fires between its welcome and the relay welcome",
+  async () => {
+    // The accepting relay pings every link that has said hello, and a dialing relay has said hello (as
+    // agent "relay") a round trip before its RelayHello makes the link a relay link. A heartbeat in that
+    // window reaches the dialer mid-handshake; here it is made to fire exactly then.
+    const clock = new VirtualClock(1_700_000_000_000);
+    const net = new MemoryNetwork();
+    const accepting = new Relay({ clock, random: seededRandom(1), address: "mem://accepting", dialer: net.dialer });
+    const hooked: Link[] = [];
+    net.listen("mem://accepting", {
+      accept: (link) => {
+        const tapped = new TappedLink(link, (direction, bytes) => {
+          if (direction === "out" && bytes[1] === FrameType.Welcome) queueMicrotask(() => clock.advanceSync(1000));
+        });
+        hooked.push(tapped);
+        accepting.accept(tapped);
+      },
+    });
+    const dialing = new Relay({
+      clock,
+      random: seededRandom(2),
+      address: "mem://dialing",
+      seeds: ["mem://accepting"],
+      dialer: net.dialer,
+    });
+    try {
+      await settle(4);
+      assert.equal(accepting.snapshot().links.length, 1, "the relays did not link");
+      assert.equal(dialing.snapshot().links.length, 1, "the relays did not link");
+    } finally {
+      dialing.close();
+      accepting.close();
+    }
+  },
+);
 
 // The honest cluster's id is in ID_BYTES-sized fields of generated frames only by chance; this keeps
 // the filter above meaningful should that size change.

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { deflateSync } from "fflate";
 import { inflateCapped } from "../../../core/crypto/compress.ts";
-import { equalBytes } from "../../../core/bytes.ts";
+import { equalBytes } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, unitTest, describeError, preview } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
@@ -23,7 +23,10 @@ function inflateOrRefuse(input: Uint8Array, declared: number, cap = CAP): Uint8A
     assert.ok(out.length <= cap, `inflated ${out.length} bytes past the cap of ${cap}`);
     return out;
   } catch (error) {
-    assert.ok(error instanceof RangeError, `inflateCapped(${preview(input)}, ${declared}) threw ${describeError(error)}`);
+    assert.ok(
+      error instanceof RangeError,
+      `inflateCapped(${preview(input)}, ${declared}) threw ${describeError(error)}`,
+    );
     return error;
   }
 }
@@ -47,11 +50,13 @@ const properties: FuzzProperty[] = [
         fc.property(original, level, declaredLie, (data, lvl, delta) => {
           const stream = deflateSync(data, { level: lvl });
           const exact = inflateOrRefuse(stream, data.length);
-          if (data.length <= CAP) assert.ok(exact instanceof Uint8Array && equalBytes(exact, data), "honest stream refused");
+          if (data.length <= CAP)
+            assert.ok(exact instanceof Uint8Array && equalBytes(exact, data), "honest stream refused");
           else assert.ok(exact instanceof RangeError, "a declared length past the cap was accepted");
           const declared = Math.max(0, data.length + delta);
           const outcome = inflateOrRefuse(stream, declared);
-          if (declared !== data.length) assert.ok(outcome instanceof RangeError, `declared ${declared} for ${data.length} bytes, accepted`);
+          if (declared !== data.length)
+            assert.ok(outcome instanceof RangeError, `declared ${declared} for ${data.length} bytes, accepted`);
         }),
         fcParams(params),
       ),
@@ -73,9 +78,13 @@ const properties: FuzzProperty[] = [
     runs: 5_000,
     check: (params) =>
       fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 400 }), fc.oneof(fc.nat({ max: 2 * CAP }), fc.maxSafeNat()), (input, declared) => {
-          inflateOrRefuse(input, declared);
-        }),
+        fc.property(
+          fc.uint8Array({ maxLength: 400 }),
+          fc.oneof(fc.nat({ max: 2 * CAP }), fc.maxSafeNat()),
+          (input, declared) => {
+            inflateOrRefuse(input, declared);
+          },
+        ),
         fcParams(params),
       ),
   },
@@ -89,12 +98,21 @@ unitTest("fuzz: a 64 MiB bomb declared within the cap stops at the cap, at once"
   // Work is counted in compressed bytes fed to the inflater, which no machine's load can stretch.
   const bomb = deflateSync(new Uint8Array(64 << 20), { level: 9 });
   const refused = inflateInputOf(() => inflateCapped(bomb, 64 << 20, CAP));
-  assert.ok(refused.thrown instanceof RangeError && /exceeds the cap/.test(refused.thrown.message), describeError(refused.thrown));
+  assert.ok(
+    refused.thrown instanceof RangeError && /exceeds the cap/.test(refused.thrown.message),
+    describeError(refused.thrown),
+  );
   assert.equal(refused.bytes, 0, "a declared length over the cap must be refused before inflating");
   const before = process.memoryUsage().arrayBuffers;
   const overshoot = inflateInputOf(() => inflateCapped(bomb, CAP, CAP));
   const grown = process.memoryUsage().arrayBuffers - before;
-  assert.ok(overshoot.thrown instanceof RangeError && /past its declared/.test(overshoot.thrown.message), describeError(overshoot.thrown));
-  assert.ok(overshoot.bytes <= bomb.length / 16, `the inflater read ${overshoot.bytes} of the bomb's ${bomb.length} bytes`);
+  assert.ok(
+    overshoot.thrown instanceof RangeError && /past its declared/.test(overshoot.thrown.message),
+    describeError(overshoot.thrown),
+  );
+  assert.ok(
+    overshoot.bytes <= bomb.length / 16,
+    `the inflater read ${overshoot.bytes} of the bomb's ${bomb.length} bytes`,
+  );
   assert.ok(grown < 16 << 20, `inflating the bomb grew live buffers by ${grown} bytes`);
 });

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { MAX_RELAYS_LISTED, decodeFrame, encodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
 import { WireError } from "../../../core/wire/codec.ts";
-import { toHex } from "../../../core/bytes.ts";
+import { toHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, unitTest, describeError, preview, thrownBy } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { anyFrame, headeredNoise, mutate, mutations, validFrame } from "../../fuzz/frame-arbitraries.ts";
@@ -52,9 +52,12 @@ function lengthFields(frame: Frame): number[] {
   }
   if ("relays" in frame) {
     diff({ ...frame, relays: [...frame.relays, { id: new Uint8Array(16), address: "", age: 0 }] });
-    frame.relays.forEach((_, i) =>
-      diff({ ...frame, relays: frame.relays.map((entry, j) => (i === j ? { ...entry, address: `${entry.address}a` } : entry)) }),
-    );
+    for (let i = 0; i < frame.relays.length; i++) {
+      diff({
+        ...frame,
+        relays: frame.relays.map((entry, j) => (i === j ? { ...entry, address: `${entry.address}a` } : entry)),
+      });
+    }
   }
   return offsets;
 }
@@ -80,12 +83,30 @@ type Lie = { kind: "over"; by: number } | { kind: "value"; value: number } | { k
 
 const lie: fc.Arbitrary<Lie> = fc.oneof(
   // Claims more bytes than follow: by a little, or by a lot.
-  fc.record({ kind: fc.constant("over" as const), by: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 2 ** 40 })) }),
+  fc.record({
+    kind: fc.constant("over" as const),
+    by: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 2 ** 40 })),
+  }),
   // Any claim, caps and their neighbours included.
   fc.record({
     kind: fc.constant("value" as const),
     value: fc.oneof(
-      fc.constantFrom(0, 1, 255, 256, 257, 512, 513, 1024, 1025, 262_144, 262_145, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER),
+      fc.constantFrom(
+        0,
+        1,
+        255,
+        256,
+        257,
+        512,
+        513,
+        1024,
+        1025,
+        262_144,
+        262_145,
+        2 ** 31,
+        2 ** 32,
+        Number.MAX_SAFE_INTEGER,
+      ),
       fc.maxSafeNat(),
     ),
   }),
@@ -120,7 +141,11 @@ const properties: FuzzProperty[] = [
   {
     name: "random bytes decode to a frame that re-encodes to them, or throw WireError",
     runs: 30_000,
-    check: (params) => fc.assert(fc.property(headeredNoise, (input) => void decodeOrRefuse(input)), fcParams(params)),
+    check: (params) =>
+      fc.assert(
+        fc.property(headeredNoise, (input) => void decodeOrRefuse(input)),
+        fcParams(params),
+      ),
   },
   {
     name: "valid frames of every type round-trip: encode, decode, encode gives the same bytes and fields",
@@ -154,7 +179,8 @@ const properties: FuzzProperty[] = [
           const openEnded = ["sealed", "body"].some((field) => field in frame);
           for (let cut = 0; cut < bytes.length; cut++) {
             const outcome = decodeOrRefuse(bytes.subarray(0, cut));
-            if (!openEnded) assert.ok(outcome instanceof WireError, `${frame.type} cut to ${cut} of ${bytes.length} bytes decoded`);
+            if (!openEnded)
+              assert.ok(outcome instanceof WireError, `${frame.type} cut to ${cut} of ${bytes.length} bytes decoded`);
           }
         }),
         fcParams(params),
@@ -174,7 +200,8 @@ const properties: FuzzProperty[] = [
             const offset = offsets[pick % offsets.length]!;
             const { input, impossible } = tell(bytes, offset, told);
             const outcome = decodeOrRefuse(input);
-            if (impossible) assert.ok(outcome instanceof WireError, `a length lie at ${offset} decoded: ${preview(input)}`);
+            if (impossible)
+              assert.ok(outcome instanceof WireError, `a length lie at ${offset} decoded: ${preview(input)}`);
           },
         ),
         fcParams(params),
@@ -184,7 +211,9 @@ const properties: FuzzProperty[] = [
 
 /** Byte fields as hex, so deepEqual compares contents and not view offsets. */
 function plain(frame: Frame): unknown {
-  return JSON.parse(JSON.stringify(frame, (_key, value: unknown) => (value instanceof Uint8Array ? `hex:${toHex(value)}` : value)));
+  return JSON.parse(
+    JSON.stringify(frame, (_key, value: unknown) => (value instanceof Uint8Array ? `hex:${toHex(value)}` : value)),
+  );
 }
 
 fuzzTests("decodeFrame", properties);

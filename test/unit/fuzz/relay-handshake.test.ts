@@ -12,22 +12,22 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Relay } from "../../../core/overlay/relay.ts";
+import { Relay } from "../../../core/relay/relay.ts";
 import { CloseCode } from "../../../core/transports/link.ts";
 import { deriveServiceKeys, generateIdentity, signHello, signJoin } from "../../../core/crypto/keys.ts";
 import { useSigningBackend } from "../../../core/crypto/nacl.ts";
 import { nodeSigning } from "../../../core/crypto/signing.node.ts";
-import { toHex } from "../../../core/bytes.ts";
+import { toHex } from "../../../core/util/bytes.ts";
 import { FrameType, ID_BYTES, JoinKind, MAX_HOPS, PEER_ID_BYTES, encodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
 import { fcParams, fuzzTests, describeError } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { anyFrame, bytes, mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
 import type { Mutation } from "../../fuzz/frame-arbitraries.ts";
-import { HonestPeer, attach, settle } from "../helpers/raw-peers.ts";
-import type { WireEnd } from "../helpers/raw-peers.ts";
-import { ManualClock } from "../helpers/manual-clock.ts";
-import { seededRandom } from "../helpers/mesh.ts";
+import { HonestPeer, attach, settle } from "../../fixtures/raw-peers.ts";
+import type { WireEnd } from "../../fixtures/raw-peers.ts";
+import { VirtualClock } from "../../fixtures/virtual-clock.ts";
+import { seededRandom } from "../../fixtures/mesh.ts";
 
 // Node's Ed25519, as relays use in production: tweetnacl's would make each case several times slower.
 useSigningBackend(nodeSigning);
@@ -68,8 +68,23 @@ type Action =
 
 const proof = fc.constantFrom<Proof>("valid", "valid", "forged", "stale");
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ t: fc.constant("hello" as const), agent: fc.constantFrom("peer", "relay", "", "x".repeat(200)), proof }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("join" as const), service: fc.nat({ max: 1 }), proof, corr: fc.nat({ max: 5 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant("hello" as const),
+      agent: fc.constantFrom("peer", "relay", "", "x".repeat(200)),
+      proof,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("join" as const),
+      service: fc.nat({ max: 1 }),
+      proof,
+      corr: fc.nat({ max: 5 }),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.record({
@@ -81,16 +96,22 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("mutated" as const), frame: anyFrame, edits: mutations }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("noise" as const), bytes: fc.uint8Array({ maxLength: 64 }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("oversized" as const), extra: fc.integer({ min: 1, max: 5000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant("oversized" as const), extra: fc.integer({ min: 1, max: 5000 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("pong" as const) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("honest-request" as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("close" as const), code: fc.constantFrom(1000, 1001, 4000, 4999) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant("close" as const), code: fc.constantFrom(1000, 1001, 4000, 4999) }),
+  },
 );
 
 interface World {
   relay: Relay;
-  clock: ManualClock;
+  clock: VirtualClock;
   member: HonestPeer;
   caller: HonestPeer;
   hostile: WireEnd;
@@ -99,7 +120,7 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const clock = new ManualClock();
+  const clock = new VirtualClock(1_700_000_000_000);
   const relay = new Relay({
     clock,
     random: seededRandom(5),
@@ -122,7 +143,7 @@ async function world(): Promise<World> {
 /** Moves virtual time in small steps, letting frames (honest pongs among them) flow between steps. */
 async function advance(w: World, ms: number): Promise<void> {
   for (let left = ms; left > 0; left -= 250) {
-    w.clock.advance(Math.min(250, left));
+    w.clock.advanceSync(Math.min(250, left));
     await settle();
   }
 }
@@ -136,7 +157,8 @@ function proofChallenge(w: World, p: Proof): { relayId: Uint8Array; nonce: Uint8
 function ref(w: World, r: Ref, length: number): Uint8Array {
   if (r === "member") return w.member.peerId;
   if (r === "caller") return w.caller.peerId;
-  if (r === "self" && length === PEER_ID_BYTES) return new Uint8Array(w.hostile.last(FrameType.Welcome)?.peerId ?? new Uint8Array(length));
+  if (r === "self" && length === PEER_ID_BYTES)
+    return new Uint8Array(w.hostile.last(FrameType.Welcome)?.peerId ?? new Uint8Array(length));
   return new Uint8Array(length).fill(0x33);
 }
 
@@ -148,7 +170,8 @@ function aim(w: World, frame: Frame, origin: Ref, id: "honest" | "hostile" | "ra
   // relay link, and a relay link's TreeUpdate claiming members of the honest cluster draws its requests,
   // which it can then drop. Such TreeUpdates name other services only.
   const honest = id === "honest" && frame.type !== FrameType.TreeUpdate;
-  if ("id" in frame && frame.id.length === ID_BYTES) out.id = honest ? honestCluster.id : id === "hostile" ? hostileServices[0]!.id : frame.id;
+  if ("id" in frame && frame.id.length === ID_BYTES)
+    out.id = honest ? honestCluster.id : id === "hostile" ? hostileServices[0]!.id : frame.id;
   return out as Frame;
 }
 
@@ -157,15 +180,30 @@ async function perform(w: World, a: Action): Promise<void> {
   switch (a.t) {
     case "hello": {
       const challenge = proofChallenge(w, a.proof);
-      const signature = a.proof === "forged" ? new Uint8Array(64).fill(9) : signHello(identities.hostile, challenge.relayId, challenge.nonce);
-      send(encodeFrame({ type: FrameType.Hello, identityKey: identities.hostile.publicKey, signature, agent: a.agent }));
+      const signature =
+        a.proof === "forged"
+          ? new Uint8Array(64).fill(9)
+          : signHello(identities.hostile, challenge.relayId, challenge.nonce);
+      send(
+        encodeFrame({ type: FrameType.Hello, identityKey: identities.hostile.publicKey, signature, agent: a.agent }),
+      );
       break;
     }
     case "join": {
       const keys = hostileServices[a.service]!;
-      const signature = a.proof === "forged" ? new Uint8Array(64).fill(7) : signJoin(keys, proofChallenge(w, a.proof).nonce);
+      const signature =
+        a.proof === "forged" ? new Uint8Array(64).fill(7) : signJoin(keys, proofChallenge(w, a.proof).nonce);
       const kind = keys.kind === "cluster" ? JoinKind.Member : JoinKind.Subscriber;
-      send(encodeFrame({ type: FrameType.Join, corr: a.corr, kind, nameHash: keys.nameHash, publicKey: keys.membership.publicKey, signature }));
+      send(
+        encodeFrame({
+          type: FrameType.Join,
+          corr: a.corr,
+          kind,
+          nameHash: keys.nameHash,
+          publicKey: keys.membership.publicKey,
+          signature,
+        }),
+      );
       break;
     }
     case "frame":
@@ -178,7 +216,11 @@ async function perform(w: World, a: Action): Promise<void> {
       send(a.bytes);
       break;
     case "oversized":
-      send(Uint8Array.from({ length: w.relay.maxFrame + a.extra }, (_, i) => (i === 0 ? 1 : i === 1 ? FrameType.Publish : MAX_HOPS)));
+      send(
+        Uint8Array.from({ length: w.relay.maxFrame + a.extra }, (_, i) =>
+          i === 0 ? 1 : i === 1 ? FrameType.Publish : MAX_HOPS,
+        ),
+      );
       break;
     case "advance":
       return advance(w, a.ms);
@@ -224,7 +266,10 @@ async function checkSequence(actions: Action[]): Promise<void> {
     w.hostile.link.close(1000, "done");
     await settle();
     const snapshot = w.relay.snapshot();
-    assert.deepEqual(snapshot.peers.map((p) => p.peerId).sort(), [toHex(w.member.peerId), toHex(w.caller.peerId)].sort());
+    assert.deepEqual(
+      snapshot.peers.map((p) => p.peerId).sort(),
+      [toHex(w.member.peerId), toHex(w.caller.peerId)].sort(),
+    );
     assert.deepEqual(snapshot.clusters, [{ id: toHex(honestCluster.id), members: 1 }]);
     assert.deepEqual(snapshot.topics, []);
     assert.equal(snapshot.links.length, 0, "a relay link outlived its link");
@@ -234,7 +279,10 @@ async function checkSequence(actions: Action[]): Promise<void> {
     // The address's single handshake slot and single link slot are free again.
     const next = attach(w.relay, HOSTILE_ADDRESS).end;
     await settle();
-    assert.ok(next.has(FrameType.Challenge) && next.open, `the hostile address is still counted: ${JSON.stringify(next.closeInfo)}`);
+    assert.ok(
+      next.has(FrameType.Challenge) && next.open,
+      `the hostile address is still counted: ${JSON.stringify(next.closeInfo)}`,
+    );
     next.link.close(1000, "done");
     await settle();
     assert.deepEqual(w.thrown().map(describeError), [], "the relay threw out of a link handler");

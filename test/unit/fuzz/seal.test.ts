@@ -10,7 +10,7 @@ import { MESSAGE_ID_BYTES, Purpose, SEAL_VERSION, SealError, open, seal } from "
 import type { Opened } from "../../../core/crypto/seal.ts";
 import { SECRETBOX_NONCE_BYTES, secretbox } from "../../../core/crypto/nacl.ts";
 import { deflate } from "../../../core/crypto/compress.ts";
-import { concat, equalBytes, toHex } from "../../../core/bytes.ts";
+import { concat, equalBytes, toHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, describeError, preview } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { bytes, mutate, mutations, varint } from "../../fuzz/frame-arbitraries.ts";
@@ -22,7 +22,9 @@ const key = bytes(32);
 const body = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   // Compressible bodies, so the compressed path is sealed too.
-  fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 6000 })).map(([byte, n]) => new Uint8Array(n).fill(byte)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 6000 }))
+    .map(([byte, n]) => new Uint8Array(n).fill(byte)),
 );
 const sealOptions = fc.record({
   purpose: fc.constantFrom(...Object.values(Purpose)),
@@ -97,7 +99,8 @@ const hostilePlaintext: fc.Arbitrary<Uint8Array> = fc
     const deflated = streams()[p.stream % STREAM_LENGTHS.length]!;
     // "exact" tells the truth about the stream (for "deflate"; for the others it is just one more lie).
     const declared = p.declared === "exact" ? STREAM_LENGTHS[p.stream % STREAM_LENGTHS.length]! : p.declared;
-    const content = p.content === "noise" ? p.noise : p.content === "cut" ? deflated.subarray(0, deflated.length >> 1) : deflated;
+    const content =
+      p.content === "noise" ? p.noise : p.content === "cut" ? deflated.subarray(0, deflated.length >> 1) : deflated;
     const header = [p.flags, p.purpose, ...p.messageId, ...varintBytes(p.timestamp)];
     if (p.flags & 2) header.push(...p.inReplyTo);
     if (p.flags & 1) header.push(...varintBytes(declared));
@@ -117,7 +120,10 @@ const properties: FuzzProperty[] = [
           assert.ok(equalBytes(opened.body, b));
           assert.equal(opened.purpose, options.purpose);
           assert.equal(opened.timestamp, options.timestamp);
-          assert.equal(opened.inReplyTo === null ? null : toHex(opened.inReplyTo), options.inReplyTo ? toHex(options.inReplyTo) : null);
+          assert.equal(
+            opened.inReplyTo === null ? null : toHex(opened.inReplyTo),
+            options.inReplyTo ? toHex(options.inReplyTo) : null,
+          );
         }),
         fcParams(params),
       ),

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SessionCipher, SessionHandshake } from "../../../core/crypto/session.ts";
+import type { SessionCipher } from "../../../core/crypto/session.ts";
+import { SessionHandshake } from "../../../core/crypto/session.ts";
 import { ProtocolError } from "../../../core/errors.ts";
-import { equalBytes, fromHex } from "../../../core/bytes.ts";
+import { equalBytes, fromHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, unitTest, describeError, preview, thrownBy } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { bytes, mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
@@ -57,7 +58,10 @@ function openOrRefuse(cipher: SessionCipher, box: Uint8Array, seq: number): Uint
 }
 
 /** What the other side may send as its key: random bytes of any length, low-order points, a real key bent. */
-type PeerKey = { kind: "random"; bytes: Uint8Array } | { kind: "low-order"; index: number } | { kind: "bent"; edits: Parameters<typeof mutate>[1] };
+type PeerKey =
+  | { kind: "random"; bytes: Uint8Array }
+  | { kind: "low-order"; index: number }
+  | { kind: "bent"; edits: Parameters<typeof mutate>[1] };
 const peerKey: fc.Arbitrary<PeerKey> = fc.oneof(
   fc.record({ kind: fc.constant("random" as const), bytes: fc.oneof(bytes(32), fc.uint8Array({ maxLength: 64 })) }),
   fc.record({ kind: fc.constant("low-order" as const), index: fc.nat({ max: LOW_ORDER.length - 1 }) }),
@@ -76,7 +80,11 @@ const properties: FuzzProperty[] = [
           const ours = new SessionHandshake(initiator ? "initiator" : "responder", key, LABEL);
           const theirs = new SessionHandshake(initiator ? "responder" : "initiator", key, LABEL);
           const sent =
-            peer.kind === "random" ? peer.bytes : peer.kind === "low-order" ? LOW_ORDER[peer.index]! : mutate(theirs.publicKey, peer.edits);
+            peer.kind === "random"
+              ? peer.bytes
+              : peer.kind === "low-order"
+                ? LOW_ORDER[peer.index]!
+                : mutate(theirs.publicKey, peer.edits);
           const outcome = finishOrRefuse(ours, sent);
           if (peer.kind === "low-order" || sent.length !== 32) {
             assert.ok(outcome instanceof ProtocolError, `accepted ${preview(sent)} as a peer key`);
@@ -87,7 +95,11 @@ const properties: FuzzProperty[] = [
           const peerCipher = theirs.finish(ours.publicKey);
           const { seq, box } = peerCipher.seal(Uint8Array.of(1, 2, 3));
           const opened = openOrRefuse(outcome, box, seq);
-          assert.equal(opened instanceof Uint8Array, equalBytes(sent, theirs.publicKey), "a bent key still agreed with the peer");
+          assert.equal(
+            opened instanceof Uint8Array,
+            equalBytes(sent, theirs.publicKey),
+            "a bent key still agreed with the peer",
+          );
         }),
         fcParams(params),
       ),
@@ -109,7 +121,10 @@ const properties: FuzzProperty[] = [
           (plain, edits, moved) => {
             const { seq, box } = sender.seal(plain);
             const bent = edits ? mutate(box, edits) : box;
-            const at = moved === undefined ? seq : Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, moved < 4 ? seq + moved : moved));
+            const at =
+              moved === undefined
+                ? seq
+                : Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, moved < 4 ? seq + moved : moved));
             const outcome = openOrRefuse(receiver, bent, at);
             if (at === seq && equalBytes(bent, box)) {
               assert.ok(outcome instanceof Uint8Array && equalBytes(outcome, plain), "an untouched box did not open");
@@ -117,7 +132,10 @@ const properties: FuzzProperty[] = [
               assert.ok(outcome instanceof ProtocolError, `a box changed or moved from ${seq} to ${at} opened`);
             }
             // Nor does our own direction's key open what we sealed: the two directions are separate.
-            assert.ok(openOrRefuse(sender, box, seq) instanceof ProtocolError, "a box opened under the sender's receive key");
+            assert.ok(
+              openOrRefuse(sender, box, seq) instanceof ProtocolError,
+              "a box opened under the sender's receive key",
+            );
           },
         ),
         fcParams(params),

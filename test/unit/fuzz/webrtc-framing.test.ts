@@ -18,7 +18,7 @@ import {
   RecordReader,
 } from "../../../core/transports/webrtc-framing.ts";
 import { CloseCode } from "../../../core/transports/link.ts";
-import { concat, equalBytes } from "../../../core/bytes.ts";
+import { concat, equalBytes } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, describeError } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
@@ -47,7 +47,10 @@ function readAll(messages: readonly Uint8Array[], maxFrame = MAX_FRAME): Read {
       reader.read(message, sink);
     } catch (error) {
       assert.ok(error instanceof FramingError, `read() threw ${describeError(error)}, not a FramingError`);
-      assert.ok(error.code === CloseCode.Protocol || error.code === CloseCode.TooBig, `unknown close code ${error.code}`);
+      assert.ok(
+        error.code === CloseCode.Protocol || error.code === CloseCode.TooBig,
+        `unknown close code ${error.code}`,
+      );
       out.error = error;
       return out;
     }
@@ -60,7 +63,10 @@ function readAll(messages: readonly Uint8Array[], maxFrame = MAX_FRAME): Read {
 const frame = fc.oneof(
   { weight: 6, arbitrary: fc.uint8Array({ maxLength: 64 }) },
   { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 65, max: 20_000 }), fc.nat()).map(([n, at]) => filled(n, at)) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(MAX_FRAME - 1, MAX_FRAME), fc.nat()).map(([n, at]) => filled(n, at)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(MAX_FRAME - 1, MAX_FRAME), fc.nat()).map(([n, at]) => filled(n, at)),
+  },
 );
 /** Content that does not repeat within 64 KiB, so a misplaced piece shows; views, made once. */
 const PATTERN = Uint8Array.from({ length: 2 * MAX_FRAME }, (_, i) => (i * 31 + (i >> 8)) & 0xff);
@@ -72,7 +78,12 @@ const reason = fc.string({ unit: "binary", maxLength: 50 });
 const closeCode = fc.integer({ min: 0, max: 0xffff });
 
 /** Packs with MessagePacker, taking messages off at random moments (peek() cuts the message being filled). */
-function pack(frames: readonly Uint8Array[], maxMessage: number, takeAfter: readonly boolean[], end: [number, string]): Uint8Array[] {
+function pack(
+  frames: readonly Uint8Array[],
+  maxMessage: number,
+  takeAfter: readonly boolean[],
+  end: [number, string],
+): Uint8Array[] {
   const packer = new MessagePacker(maxMessage);
   const out: Uint8Array[] = [];
   const take = () => {
@@ -97,7 +108,12 @@ function record(kind: number, payload: Uint8Array): Uint8Array {
 }
 
 /** Packs by hand: each frame cut into Parts at the given offsets, records grouped into messages at the given boundaries. */
-function packByHand(frames: readonly Uint8Array[], cuts: readonly number[], groups: readonly number[], end: [number, string]): Uint8Array[] {
+function packByHand(
+  frames: readonly Uint8Array[],
+  cuts: readonly number[],
+  groups: readonly number[],
+  end: [number, string],
+): Uint8Array[] {
   const records: Uint8Array[] = [];
   let c = 0;
   for (const bytes of frames) {
@@ -141,7 +157,7 @@ function sentReason(reason: string, limit: number): string {
 function assertReassembled(read: Read, frames: readonly Uint8Array[], end: [number, string]): void {
   assert.equal(read.error, null, `a valid stream was refused: ${read.error?.message}`);
   assert.equal(read.frames.length, frames.length, "frame count");
-  read.frames.forEach((bytes, i) => assert.ok(equalBytes(bytes, frames[i]!), `frame ${i} differs`));
+  for (const [i, bytes] of read.frames.entries()) assert.ok(equalBytes(bytes, frames[i]!), `frame ${i} differs`);
   assert.deepEqual(read.end, end, "the End record's code and reason");
 }
 
@@ -183,7 +199,10 @@ const properties: FuzzProperty[] = [
           closeCode,
           reason,
           (frames, cuts, groups, code, why) => {
-            assertReassembled(readAll(packByHand(frames, cuts, groups, [code, why])), frames, [code, sentReason(why, 3 * why.length)]);
+            assertReassembled(readAll(packByHand(frames, cuts, groups, [code, why])), frames, [
+              code,
+              sentReason(why, 3 * why.length),
+            ]);
           },
         ),
         fcParams(params),
@@ -194,13 +213,19 @@ const properties: FuzzProperty[] = [
     runs: 5_000,
     check: (params) =>
       fc.assert(
-        fc.property(fc.array(frame, { maxLength: 6 }), fc.nat(), mutations, fc.nat({ max: 3 }), (frames, which, edits, maxIndex) => {
-          const messages = pack(frames, 4096, [true, false], [1000, "bye"]);
-          const i = which % messages.length;
-          messages[i] = mutate(messages[i]!, edits);
-          // A smaller limit too, so Part records cross it.
-          readAll(messages, [MAX_FRAME, 4096, 100, 1][maxIndex]!);
-        }),
+        fc.property(
+          fc.array(frame, { maxLength: 6 }),
+          fc.nat(),
+          mutations,
+          fc.nat({ max: 3 }),
+          (frames, which, edits, maxIndex) => {
+            const messages = pack(frames, 4096, [true, false], [1000, "bye"]);
+            const i = which % messages.length;
+            messages[i] = mutate(messages[i]!, edits);
+            // A smaller limit too, so Part records cross it.
+            readAll(messages, [MAX_FRAME, 4096, 100, 1][maxIndex]!);
+          },
+        ),
         fcParams(params),
       ),
   },
@@ -214,7 +239,11 @@ const properties: FuzzProperty[] = [
             fc.oneof(
               fc.uint8Array({ maxLength: 40 }),
               fc
-                .tuple(fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 40 }), fc.integer({ min: -3, max: 3 }))
+                .tuple(
+                  fc.integer({ min: 0, max: 4 }),
+                  fc.uint8Array({ maxLength: 40 }),
+                  fc.integer({ min: -3, max: 3 }),
+                )
                 .map(([kind, payload, lie]) => {
                   const out = record(kind, payload);
                   const told = Math.max(0, Math.min(0xffff, payload.length + lie));

@@ -27,7 +27,10 @@ function parseOrRefuse(value: unknown): WebRtcSignal | ProtocolError {
   try {
     signal = parseSignal(value);
   } catch (error) {
-    assert.ok(error instanceof ProtocolError, `parseSignal(${JSON.stringify(value)?.slice(0, 200)}) threw ${describeError(error)}`);
+    assert.ok(
+      error instanceof ProtocolError,
+      `parseSignal(${JSON.stringify(value)?.slice(0, 200)}) threw ${describeError(error)}`,
+    );
     assert.ok(error.message.length < 400, "an error message that echoes unbounded input");
     return error;
   }
@@ -37,17 +40,24 @@ function parseOrRefuse(value: unknown): WebRtcSignal | ProtocolError {
     case "answer":
       assert.ok(typeof signal.sdp === "string" && signal.sdp.length <= SIGNAL_LIMITS.sdp);
       break;
-    case "candidate":
+    case "candidate": {
       assert.ok(signal.candidate.length <= SIGNAL_LIMITS.candidate && parseCandidate(signal.candidate) !== null);
-      assert.ok(signal.sdpMid === null || (typeof signal.sdpMid === "string" && signal.sdpMid.length <= SIGNAL_LIMITS.mid));
+      assert.ok(
+        signal.sdpMid === null || (typeof signal.sdpMid === "string" && signal.sdpMid.length <= SIGNAL_LIMITS.mid),
+      );
       const index = signal.sdpMLineIndex;
       assert.ok(index === null || (Number.isInteger(index) && index >= 0 && index < 1024));
       break;
+    }
     case "abort":
       assert.ok(typeof signal.reason === "string" && signal.reason.length <= SIGNAL_LIMITS.reason);
       break;
   }
-  assert.deepEqual(parseSignal(JSON.parse(JSON.stringify(signal))), signal, "a parsed signal does not re-parse to itself");
+  assert.deepEqual(
+    parseSignal(JSON.parse(JSON.stringify(signal))),
+    signal,
+    "a parsed signal does not re-parse to itself",
+  );
   return signal;
 }
 
@@ -62,7 +72,10 @@ const candidateLine = fc
     type: fc.constantFrom("host", "srflx", "prflx", "relay"),
     tail: fc.constantFrom("", " generation 0", " raddr 0.0.0.0 rport 0", " tcptype passive"),
   })
-  .map((c) => `candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.address} ${c.port} typ ${c.type}${c.tail}`);
+  .map(
+    (c) =>
+      `candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.address} ${c.port} typ ${c.type}${c.tail}`,
+  );
 
 /** Strings around each limit, and odd ones. */
 const text = (limit: number): fc.Arbitrary<unknown> =>
@@ -83,9 +96,16 @@ const nearSignal: fc.Arbitrary<Record<string, unknown>> = fc.record(
       fc.constantFrom({ toString: 1 }, { toString: "offer" }, { valueOf: 1, toString: null }),
     ),
     sdp: text(SIGNAL_LIMITS.sdp),
-    candidate: fc.oneof(candidateLine, candidateLine.map((line) => `a=${line}`), text(SIGNAL_LIMITS.candidate)),
+    candidate: fc.oneof(
+      candidateLine,
+      candidateLine.map((line) => `a=${line}`),
+      text(SIGNAL_LIMITS.candidate),
+    ),
     sdpMid: fc.oneof(fc.constantFrom("0", "data"), text(SIGNAL_LIMITS.mid)),
-    sdpMLineIndex: fc.oneof(fc.integer({ min: -2, max: 1026 }), fc.constantFrom(0.5, NaN, Infinity, "0", null, undefined, 2 ** 53)),
+    sdpMLineIndex: fc.oneof(
+      fc.integer({ min: -2, max: 1026 }),
+      fc.constantFrom(0.5, NaN, Infinity, "0", null, undefined, 2 ** 53),
+    ),
     reason: text(SIGNAL_LIMITS.reason),
     extra: fc.jsonValue({ maxDepth: 2 }),
   },
@@ -96,7 +116,11 @@ const properties: FuzzProperty[] = [
   {
     name: "any JSON value parses to an exact, bounded signal or throws ProtocolError",
     runs: 6_000,
-    check: (params) => fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => void parseOrRefuse(value)), fcParams(params)),
+    check: (params) =>
+      fc.assert(
+        fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => void parseOrRefuse(value)),
+        fcParams(params),
+      ),
   },
   {
     name: "near-valid signals (every field right, wrong, missing or at its limit) parse exactly or throw ProtocolError",
@@ -109,7 +133,10 @@ const properties: FuzzProperty[] = [
         }),
         fcParams(params),
       );
-      assert.ok(parsed >= params.numRuns / 20, `only ${parsed} of ${params.numRuns} near-valid signals parsed: the generator is off`);
+      assert.ok(
+        parsed >= params.numRuns / 20,
+        `only ${parsed} of ${params.numRuns} near-valid signals parsed: the generator is off`,
+      );
     },
   },
   {

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../../../relay-server/config.ts";
 import type { RelayServerConfig } from "../../../relay-server/config.ts";
-import { RELAY_DEFAULTS } from "../../../core/overlay/relay.ts";
+import { RELAY_DEFAULTS } from "../../../core/relay/relay.ts";
 import { generateKey, parseKey } from "../../../core/crypto/keys.ts";
 
 function parse(argv: string[], env: Record<string, string> = {}): RelayServerConfig {
@@ -15,11 +15,14 @@ function parse(argv: string[], env: Record<string, string> = {}): RelayServerCon
 }
 
 function refused(argv: string[], pattern: RegExp, env: Record<string, string> = {}): void {
-  assert.throws(() => parseConfig(argv, env), (error: unknown) => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parseConfig(argv, env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
 }
 
 describe("relay configuration", () => {
@@ -41,27 +44,43 @@ describe("relay configuration", () => {
 
   test("every limit can be set by flag, in either spelling", () => {
     const config = parse([
-      "--max-joins-per-peer", "10",
+      "--max-joins-per-peer",
+      "10",
       "--max-tunnels-per-peer=5",
-      "--max-links-per-address", "7",
-      "--max-handshakes-per-address", "3",
-      "--max-message", "4096",
-      "--queue-limit", "65536",
-      "--handshake-timeout", "250",
-      "--slow-consumer", "drop",
-      "--max-relay-links", "2",
+      "--max-links-per-address",
+      "7",
+      "--max-handshakes-per-address",
+      "3",
+      "--max-message",
+      "4096",
+      "--queue-limit",
+      "65536",
+      "--handshake-timeout",
+      "250",
+      "--slow-consumer",
+      "drop",
+      "--max-relay-links",
+      "2",
     ]);
     assert.deepEqual(
       [config.maxJoinsPerPeer, config.maxTunnelsPerPeer, config.maxLinksPerAddress, config.maxHandshakesPerAddress],
       [10, 5, 7, 3],
     );
-    assert.deepEqual([config.maxMessage, config.outboundQueueLimit, config.handshakeTimeoutMs, config.maxRelayLinks], [4096, 65536, 250, 2]);
+    assert.deepEqual(
+      [config.maxMessage, config.outboundQueueLimit, config.handshakeTimeoutMs, config.maxRelayLinks],
+      [4096, 65536, 250, 2],
+    );
     assert.equal(config.slowConsumer, "drop");
   });
 
   test("flags win over the environment, which wins over defaults", () => {
     const key = generateKey();
-    const env = { IRIS_PORT: "9000", IRIS_HOST: "::1", IRIS_SEEDS: "ws://127.0.0.1:1, ws://127.0.0.1:2", IRIS_NETWORK_KEY: key };
+    const env = {
+      IRIS_PORT: "9000",
+      IRIS_HOST: "::1",
+      IRIS_SEEDS: "ws://127.0.0.1:1, ws://127.0.0.1:2",
+      IRIS_NETWORK_KEY: key,
+    };
     const fromEnv = parse([], env);
     assert.equal(fromEnv.port, 9000);
     assert.equal(fromEnv.host, "::1");

@@ -7,7 +7,7 @@ import { CloseCode, memoryLinkPair } from "../../../core/index.ts";
 import type { Link } from "../../../core/index.ts";
 import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
 import type { WebSocketListener } from "../../../core/node.ts";
-import { deferred, noiseBytes, settle, TEST_TIMEOUT } from "../helpers/mesh.ts";
+import { deferred, noiseBytes, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 
 const MiB = 1024 * 1024;
 const MAX_FRAME = 2 * MiB;
@@ -68,8 +68,9 @@ function linkContract(name: string, makePair: PairFactory, quiet: () => Promise<
       for (const frame of replies) b.send(frame);
       await Promise.all([atB.until(frames.length), atA.until(replies.length)]);
       assert.equal(atB.frames.length, frames.length);
-      frames.forEach((frame, i) => assert.deepEqual(atB.frames[i], frame, `frame ${i} (${frame.length} bytes)`));
-      replies.forEach((frame, i) => assert.deepEqual(atA.frames[i], frame, `reply ${i}`));
+      for (const [i, frame] of frames.entries())
+        assert.deepEqual(atB.frames[i], frame, `frame ${i} (${frame.length} bytes)`);
+      for (const [i, frame] of replies.entries()) assert.deepEqual(atA.frames[i], frame, `reply ${i}`);
       a.close();
       await Promise.all([atA.closed, atB.closed]);
     });
@@ -132,7 +133,10 @@ function linkContract(name: string, makePair: PairFactory, quiet: () => Promise<
       const check = (when: string) => {
         for (const link of [a, b]) {
           assert.equal(typeof link.bufferedAmount, "number", when);
-          assert.ok(Number.isFinite(link.bufferedAmount) && link.bufferedAmount >= 0, `${when}: ${link.bufferedAmount}`);
+          assert.ok(
+            Number.isFinite(link.bufferedAmount) && link.bufferedAmount >= 0,
+            `${when}: ${link.bufferedAmount}`,
+          );
         }
       };
       check("fresh");

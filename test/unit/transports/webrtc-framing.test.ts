@@ -12,8 +12,8 @@ import {
 } from "../../../core/transports/webrtc-framing.ts";
 import { DataChannelLink } from "../../../core/transports/webrtc-link.ts";
 import type { DataChannelLinkOptions } from "../../../core/transports/webrtc-link.ts";
-import { fakeChannelPair } from "../helpers/fake-data-channel.ts";
-import type { FakeChannelOptions, FakeDataChannel } from "../helpers/fake-data-channel.ts";
+import { fakeChannelPair } from "../../fixtures/fake-data-channel.ts";
+import type { FakeChannelOptions, FakeDataChannel } from "../../fixtures/fake-data-channel.ts";
 import { recordLink, sha256, testBytes, within } from "../../fixtures/link-recorder.ts";
 
 const KiB = 1024;
@@ -33,7 +33,8 @@ function readAll(messages: Uint8Array[], maxFrame = 4 * MiB) {
   const reader = new RecordReader(maxFrame);
   const frames: Uint8Array[] = [];
   const ends: Array<[number, string]> = [];
-  for (const message of messages) reader.read(message, { frame: (f) => frames.push(f.slice()), end: (c, r) => ends.push([c, r]) });
+  for (const message of messages)
+    reader.read(message, { frame: (f) => frames.push(f.slice()), end: (c, r) => ends.push([c, r]) });
   return { frames, ends };
 }
 
@@ -52,7 +53,10 @@ describe("data channel records", () => {
     const frame = testBytes(MAX_CHANNEL_MESSAGE + 1, 3);
     packer.pushFrame(frame);
     const messages = drain(packer);
-    assert.deepEqual(messages.map((m) => m.length), [MAX_CHANNEL_MESSAGE, 3 + 4]);
+    assert.deepEqual(
+      messages.map((m) => m.length),
+      [MAX_CHANNEL_MESSAGE, 3 + 4],
+    );
     assert.deepEqual([messages[0]![0], messages[1]![0]], [1, 0], "Part then Frame");
     assert.deepEqual(readAll(messages).frames, [frame]);
   });
@@ -82,11 +86,18 @@ describe("data channel records", () => {
     ["an end inside a frame", [Uint8Array.of(1, 0, 1, 7, 2, 0, 2, 3, 232)], CloseCode.Protocol],
     ["data after the end", [Uint8Array.of(2, 0, 2, 3, 232), Uint8Array.of(0, 0, 0)], CloseCode.Protocol],
     ["a reason that is not UTF-8", [Uint8Array.of(2, 0, 3, 3, 232, 0xff)], CloseCode.Protocol],
-    ["a frame over maxFrame, in parts", [Uint8Array.of(1, 0, 3, 1, 2, 3), Uint8Array.of(0, 0, 2, 4, 5)], CloseCode.TooBig],
+    [
+      "a frame over maxFrame, in parts",
+      [Uint8Array.of(1, 0, 3, 1, 2, 3), Uint8Array.of(0, 0, 2, 4, 5)],
+      CloseCode.TooBig,
+    ],
   ];
   for (const [what, messages, code] of bad) {
     test(`the reader refuses ${what} with close code ${code}`, () => {
-      assert.throws(() => readAll(messages, 4), (error: unknown) => error instanceof FramingError && error.code === code);
+      assert.throws(
+        () => readAll(messages, 4),
+        (error: unknown) => error instanceof FramingError && error.code === code,
+      );
     });
   }
 });
@@ -99,7 +110,11 @@ interface Pair {
   finished: { a: Promise<void>; b: Promise<void> };
 }
 
-function linkPair(channel: FakeChannelOptions = {}, link: DataChannelLinkOptions = {}, linkB: DataChannelLinkOptions = link): Pair {
+function linkPair(
+  channel: FakeChannelOptions = {},
+  link: DataChannelLinkOptions = {},
+  linkB: DataChannelLinkOptions = link,
+): Pair {
   const [channelA, channelB] = fakeChannelPair(channel);
   let doneA!: () => void;
   let doneB!: () => void;
@@ -124,7 +139,10 @@ describe("data channel link over a fake channel", () => {
       assert.deepEqual(atB.frames, frames);
       assert.deepEqual(atA.frames, [...frames].reverse());
       for (const channel of [channelA, channelB]) {
-        assert.ok(Math.max(...channel.sentSizes) <= MAX_CHANNEL_MESSAGE, `largest message ${Math.max(...channel.sentSizes)}`);
+        assert.ok(
+          Math.max(...channel.sentSizes) <= MAX_CHANNEL_MESSAGE,
+          `largest message ${Math.max(...channel.sentSizes)}`,
+        );
       }
       a.close();
       await within(Promise.all([atA.closed, atB.closed]), 5_000, "close");
@@ -158,7 +176,11 @@ describe("data channel link over a fake channel", () => {
     channelA.resume();
     await within(atB.until(2001), 10_000, "2001 frames");
     // What was queued behind the full channel: the rest of the 1 MiB frame, then 2000 records of 23 bytes.
-    const queued = MiB + 3 * Math.ceil(MiB / (MAX_CHANNEL_MESSAGE - 3)) - channelA.sentSizes.slice(0, before).reduce((x, y) => x + y, 0) + 2000 * 23;
+    const queued =
+      MiB +
+      3 * Math.ceil(MiB / (MAX_CHANNEL_MESSAGE - 3)) -
+      channelA.sentSizes.slice(0, before).reduce((x, y) => x + y, 0) +
+      2000 * 23;
     assert.equal(channelA.sentSizes.length - before, Math.ceil(queued / MAX_CHANNEL_MESSAGE));
     assert.equal(sha256(...atB.frames.slice(1)), sha256(...small));
   });
@@ -203,7 +225,10 @@ describe("data channel link over a fake channel", () => {
     a.close(CloseCode.Replaced, "replaced by a test");
     assert.equal(a.closed, true);
     assert.doesNotThrow(() => a.send(Uint8Array.of(1)), "send after close is a no-op");
-    assert.deepEqual(await within(atB.closed, 10_000, "close at b"), { code: CloseCode.Replaced, reason: "replaced by a test" });
+    assert.deepEqual(await within(atB.closed, 10_000, "close at b"), {
+      code: CloseCode.Replaced,
+      reason: "replaced by a test",
+    });
     assert.equal(atB.order.length, sent.length + 1);
     assert.equal(atB.order.at(-1), "close");
     assert.equal(atB.digest(), sha256(...sent));

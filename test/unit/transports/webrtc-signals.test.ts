@@ -15,8 +15,10 @@ import {
 
 const HOST = "candidate:1623563553 1 udp 2122194687 127.0.0.1 47130 typ host generation 0 ufrag Q4eN network-id 3";
 const OTHER = "candidate:3472360109 1 udp 2122063615 192.0.2.2 60922 typ host generation 0 ufrag Q4eN network-id 1";
-const MDNS = "candidate:1690380434 1 udp 2113937151 2b79dae4-f16e-47e0-b5fd-1d2f844f63b2.local 60869 typ host generation 0";
-const FINGERPRINT = "sha-256 A7:62:6D:96:84:B6:8B:D6:98:20:76:23:45:9D:CD:A2:7A:8D:96:61:A6:F0:4B:37:23:63:D2:DF:98:C4:50:2A";
+const MDNS =
+  "candidate:1690380434 1 udp 2113937151 2b79dae4-f16e-47e0-b5fd-1d2f844f63b2.local 60869 typ host generation 0";
+const FINGERPRINT =
+  "sha-256 A7:62:6D:96:84:B6:8B:D6:98:20:76:23:45:9D:CD:A2:7A:8D:96:61:A6:F0:4B:37:23:63:D2:DF:98:C4:50:2A";
 
 const SDP = [
   "v=0",
@@ -42,7 +44,12 @@ describe("WebRTC signals", () => {
       sdpMid: "0",
       sdpMLineIndex: 0,
     });
-    assert.deepEqual(parseSignal({ type: "candidate", candidate: HOST }), { type: "candidate", candidate: HOST, sdpMid: null, sdpMLineIndex: null });
+    assert.deepEqual(parseSignal({ type: "candidate", candidate: HOST }), {
+      type: "candidate",
+      candidate: HOST,
+      sdpMid: null,
+      sdpMLineIndex: null,
+    });
     assert.deepEqual(parseSignal({ type: "end-of-candidates" }), { type: "end-of-candidates" });
     assert.deepEqual(parseSignal({ type: "abort" }), { type: "abort", reason: "" });
     const signal = { type: "answer", sdp: SDP } as const;
@@ -95,7 +102,14 @@ describe("ICE candidates", () => {
     assert.equal(filtered, SDP.replace(`a=${OTHER}\r\n`, ""));
     assert.equal(filterSdpCandidates(SDP, undefined, "local"), SDP, "no filter, no change");
     const seen: string[] = [];
-    filterSdpCandidates(SDP, (candidate, origin) => (seen.push(`${origin} ${candidate.address}`), true), "local");
+    filterSdpCandidates(
+      SDP,
+      (candidate, origin) => {
+        seen.push(`${origin} ${candidate.address}`);
+        return true;
+      },
+      "local",
+    );
     assert.deepEqual(seen, ["local 127.0.0.1", "local 192.0.2.2"]);
   });
 

@@ -52,7 +52,10 @@ test("a burst sent in one turn is held in the socket until the turn ends, then a
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(tcp.writableCorked, 0, "uncorked once the turn is over");
   await arrived;
-  assert.deepEqual(received, Array.from({ length: BURST }, (_, i) => i));
+  assert.deepEqual(
+    received,
+    Array.from({ length: BURST }, (_, i) => i),
+  );
   await stop();
 });
 

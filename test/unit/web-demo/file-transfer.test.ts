@@ -16,8 +16,8 @@ import {
   sendFile,
 } from "../../../web-demo/shared/file-transfer.ts";
 import type { FileReceipt, Hasher } from "../../../web-demo/shared/file-transfer.ts";
-import { Mesh, deferred, makeKeys, noiseBytes, TEST_TIMEOUT } from "../helpers/mesh.ts";
-import type { Deferred } from "../helpers/mesh.ts";
+import { Mesh, deferred, makeKeys, noiseBytes, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
+import type { Deferred } from "../../fixtures/mesh.ts";
 
 function sha256Hasher(): Hasher {
   const hash = createHash("sha256");
@@ -63,7 +63,12 @@ describe("file transfer over a tunnel", TEST_TIMEOUT, () => {
     outcomes.push(member);
     const progress: number[] = [];
     const tunnel = await caller.tunnel("drop");
-    const receipt = await sendFile(tunnel, { name: "a.bin", size: file.length, type: "" }, chunksOf(file), ({ bytes }) => progress.push(bytes));
+    const receipt = await sendFile(
+      tunnel,
+      { name: "a.bin", size: file.length, type: "" },
+      chunksOf(file),
+      ({ bytes }) => progress.push(bytes),
+    );
     const expected = createHash("sha256").update(file).digest("hex");
     assert.equal(receipt.sha256, expected);
     assert.equal(receipt.bytes, file.length);
@@ -94,7 +99,10 @@ describe("file transfer over a tunnel", TEST_TIMEOUT, () => {
   test("a sender whose data does not match the header's size fails before asking for a receipt", async () => {
     outcomes.push(deferred());
     const tunnel = await caller.tunnel("drop");
-    await assert.rejects(sendFile(tunnel, { name: "liar", size: 5, type: "" }, [new Uint8Array(3)]), /3 bytes, expected 5/);
+    await assert.rejects(
+      sendFile(tunnel, { name: "liar", size: 5, type: "" }, [new Uint8Array(3)]),
+      /3 bytes, expected 5/,
+    );
   });
 });
 
@@ -114,7 +122,12 @@ describe("file transfer messages", () => {
 
   test("a receipt needs a 64-digit hex SHA-256", () => {
     const good = encodeReceipt({ bytes: 3, sha256: "ab".repeat(32), by: "tab 123456" });
-    assert.deepEqual(parseReceipt(good), { kind: "iris-file-receipt", bytes: 3, sha256: "ab".repeat(32), by: "tab 123456" });
+    assert.deepEqual(parseReceipt(good), {
+      kind: "iris-file-receipt",
+      bytes: 3,
+      sha256: "ab".repeat(32),
+      by: "tab 123456",
+    });
     assert.equal(parseReceipt(encodeReceipt({ bytes: 3, sha256: "xyz", by: "x" })), null);
     assert.equal(parseReceipt(encodeHeader({ name: "x", size: 1, type: "" })), null);
   });

@@ -32,17 +32,36 @@ function report(relayId: string, fields: Partial<RelaySnapshot> = {}): RelaySnap
 }
 
 // A cast, not an annotation: core's link report grows fields (e.g. dropped frames) the model ignores.
-const link = (relayId: string) => ({ relayId, address: "x", direction: "out", draining: false, dropped: 0 }) as RelaySnapshot["links"][number];
-const peer = (peerId: string, agent: string, clusters: string[] = [], topics: string[] = []) => ({ peerId, agent, remote: "127.0.0.1", clusters, topics });
+const link = (relayId: string) =>
+  ({ relayId, address: "x", direction: "out", draining: false, dropped: 0 }) as RelaySnapshot["links"][number];
+const peer = (peerId: string, agent: string, clusters: string[] = [], topics: string[] = []) => ({
+  peerId,
+  agent,
+  remote: "127.0.0.1",
+  clusters,
+  topics,
+});
 
 describe("topology model", () => {
   test("one relay link per pair however many ends report it; one attachment per peer; services by id", () => {
     const reports = new Map<string, RelaySnapshot | null>([
-      [R1, report(R1, { links: [link(R2), link(R3)], peers: [peer("a1", "dashboard tab", ["c1"], ["t1"]), peer("n1", "node echo-member-1", ["c1"])] })],
+      [
+        R1,
+        report(R1, {
+          links: [link(R2), link(R3)],
+          peers: [peer("a1", "dashboard tab", ["c1"], ["t1"]), peer("n1", "node echo-member-1", ["c1"])],
+        }),
+      ],
       [R2, report(R2, { links: [link(R1)], peers: [peer("b2", "dashboard tab", ["c1"])] })],
       [R3, null],
     ]);
-    const topology = buildTopology({ ownRelay: R1, reports, addresses: new Map([[R3, "ws://three"]]), selfPeer: "a1", directPeers: ["b2"] });
+    const topology = buildTopology({
+      ownRelay: R1,
+      reports,
+      addresses: new Map([[R3, "ws://three"]]),
+      selfPeer: "a1",
+      directPeers: ["b2"],
+    });
     assert.deepEqual(
       topology.relays.map((r) => [r.id, r.reachable, r.own, r.address]),
       [
@@ -51,7 +70,11 @@ describe("topology model", () => {
         [R3, false, false, "ws://three"],
       ],
     );
-    const kinds = (kind: string) => topology.edges.filter((e) => e.kind === kind).map((e) => `${e.from}-${e.to}`).sort();
+    const kinds = (kind: string) =>
+      topology.edges
+        .filter((e) => e.kind === kind)
+        .map((e) => `${e.from}-${e.to}`)
+        .sort();
     assert.deepEqual(kinds("relay"), [`${R1}-${R2}`, `${R1}-${R3}`]);
     assert.deepEqual(kinds("attach"), [`a1-${R1}`, `b2-${R2}`, `n1-${R1}`]);
     assert.deepEqual(kinds("direct"), ["a1-b2"]);
@@ -79,7 +102,10 @@ describe("topology model", () => {
       [R1, report(R1, { peers: [peer("p", "node x")] })],
     ]);
     const topology = buildTopology({ ownRelay: R1, reports, addresses: new Map(), selfPeer: "a1", directPeers: [] });
-    assert.deepEqual(topology.peers.map((p) => [p.id, p.relayId]), [["p", R1]]);
+    assert.deepEqual(
+      topology.peers.map((p) => [p.id, p.relayId]),
+      [["p", R1]],
+    );
   });
 
   test("peer labels: tabs by id, Node peers by their agent", () => {
@@ -124,7 +150,13 @@ describe("stack settings", () => {
   });
 
   test("IRIS_PORT=0 picks free ports for everything; others follow the base", () => {
-    assert.deepEqual(stackSettings({ IRIS_PORT: "0" }), { host: "127.0.0.1", relayPorts: [0, 0, 0], dashboardPort: 0, candidates: null, tour: true });
+    assert.deepEqual(stackSettings({ IRIS_PORT: "0" }), {
+      host: "127.0.0.1",
+      relayPorts: [0, 0, 0],
+      dashboardPort: 0,
+      candidates: null,
+      tour: true,
+    });
     const moved = stackSettings({ IRIS_PORT: "7700", IRIS_RELAYS: "5", IRIS_DASHBOARD_CANDIDATES: "127.0.0.1, ::1" });
     assert.deepEqual(moved.relayPorts, [7700, 7701, 7702, 7703, 7704]);
     assert.equal(moved.dashboardPort, 7780);

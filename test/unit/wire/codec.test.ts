@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_VARINT_BYTES, Reader, WireError, Writer, varintSize } from "../../../core/wire/codec.ts";
 import type { WireErrorReason } from "../../../core/wire/codec.ts";
-import { fromHex, toHex } from "../../../core/bytes.ts";
+import { fromHex, toHex } from "../../../core/util/bytes.ts";
 import { IrisError, ProtocolError } from "../../../core/errors.ts";
 
 function assertWireError(fn: () => unknown, reason: WireErrorReason): void {

@@ -16,12 +16,13 @@ import {
   decodeFrame,
   encodeFrame,
   frameName,
+  isFrameType,
   peekFrameType,
 } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
 import { WireError } from "../../../core/wire/codec.ts";
 import type { WireErrorReason } from "../../../core/wire/codec.ts";
-import { fromHex, toHex } from "../../../core/bytes.ts";
+import { fromHex, toHex } from "../../../core/util/bytes.ts";
 
 const fill = (byte: number, length: number): Uint8Array => new Uint8Array(length).fill(byte);
 const hex = (byte: string, length: number): string => byte.repeat(length);
@@ -37,7 +38,8 @@ function assertWireError(fn: () => unknown, reason: WireErrorReason, what = ""):
 /** Frames with byte fields replaced by their hex, so deepEqual compares bytes and nothing else. */
 function plain(frame: Frame): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(frame)) out[name] = value instanceof Uint8Array ? `hex:${toHex(value)}` : value;
+  for (const [name, value] of Object.entries(frame))
+    out[name] = value instanceof Uint8Array ? `hex:${toHex(value)}` : value;
   return out;
 }
 
@@ -111,19 +113,37 @@ const vectors: Vector[] = [
   },
   {
     name: "Reply",
-    frame: { type: FrameType.Reply, status: ReplyStatus.Remote, origin: fill(0xaa, 16), reqId: 0, body: fromHex("cafe") },
+    frame: {
+      type: FrameType.Reply,
+      status: ReplyStatus.Remote,
+      origin: fill(0xaa, 16),
+      reqId: 0,
+      body: fromHex("cafe"),
+    },
     hex: "01 21 01" + hex("aa", 16) + "00 cafe",
     routed: true,
   },
   {
     name: "Broadcast",
-    frame: { type: FrameType.Broadcast, hops: 1, id: fill(0xb1, 32), origin: fill(0xb2, 16), sealed: new Uint8Array(0) },
+    frame: {
+      type: FrameType.Broadcast,
+      hops: 1,
+      id: fill(0xb1, 32),
+      origin: fill(0xb2, 16),
+      sealed: new Uint8Array(0),
+    },
     hex: "01 22 01" + hex("b1", 32) + hex("b2", 16),
     routed: true,
   },
   {
     name: "Publish",
-    frame: { type: FrameType.Publish, hops: 0, id: fill(0xbb, 32), origin: fill(0xcc, 16), sealed: fromHex("0102030405") },
+    frame: {
+      type: FrameType.Publish,
+      hops: 0,
+      id: fill(0xbb, 32),
+      origin: fill(0xcc, 16),
+      sealed: fromHex("0102030405"),
+    },
     hex: "01 23 00" + hex("bb", 32) + hex("cc", 16) + "0102030405",
     routed: true,
   },
@@ -144,19 +164,39 @@ const vectors: Vector[] = [
   },
   {
     name: "TunnelAccept",
-    frame: { type: FrameType.TunnelAccept, origin: fill(0xc3, 16), tunnelId: 2, window: 2 ** 16, sealed: fromHex("bb") },
+    frame: {
+      type: FrameType.TunnelAccept,
+      origin: fill(0xc3, 16),
+      tunnelId: 2,
+      window: 2 ** 16,
+      sealed: fromHex("bb"),
+    },
     hex: "01 31" + hex("c3", 16) + "02 808004 bb",
     routed: true,
   },
   {
     name: "TunnelData",
-    frame: { type: FrameType.TunnelData, flags: TUNNEL_TO_MEMBER, origin: fill(0xdd, 16), tunnelId: 1, seq: 300, sealed: fromHex("ff00ff") },
+    frame: {
+      type: FrameType.TunnelData,
+      flags: TUNNEL_TO_MEMBER,
+      origin: fill(0xdd, 16),
+      tunnelId: 1,
+      seq: 300,
+      sealed: fromHex("ff00ff"),
+    },
     hex: "01 32 01" + hex("dd", 16) + "01 ac02 ff00ff",
     routed: true,
   },
   {
     name: "TunnelCredit",
-    frame: { type: FrameType.TunnelCredit, flags: 0, origin: fill(0xee, 16), tunnelId: 16383, granted: 2 ** 18, ack: 0 },
+    frame: {
+      type: FrameType.TunnelCredit,
+      flags: 0,
+      origin: fill(0xee, 16),
+      tunnelId: 16383,
+      granted: 2 ** 18,
+      ack: 0,
+    },
     hex: "01 33 00" + hex("ee", 16) + "ff7f 808010 00",
   },
   {
@@ -205,7 +245,14 @@ const vectors: Vector[] = [
   },
   {
     name: "ProbeReply",
-    frame: { type: FrameType.ProbeReply, hops: 9, probeId: 200, origin: fill(0x53, 16), responder: fill(0x54, 16), probeHops: 4 },
+    frame: {
+      type: FrameType.ProbeReply,
+      hops: 9,
+      probeId: 200,
+      origin: fill(0x53, 16),
+      responder: fill(0x54, 16),
+      probeHops: 4,
+    },
     hex: "01 55 09 c801" + hex("53", 16) + hex("54", 16) + "04",
   },
   {
@@ -452,4 +499,10 @@ describe("fuzz", () => {
     }
     assert.ok(stats.ok > 100 && stats.refused > 100, `both outcomes reached: ${JSON.stringify(stats)}`);
   });
+});
+
+test("every frame type of the catalogue has exactly one codec, and no other type code does", () => {
+  for (const [name, type] of Object.entries(FrameType)) assert.ok(isFrameType(type), `${name} has no codec`);
+  const known = new Set<number>(Object.values(FrameType));
+  for (let code = 0; code < 256; code++) assert.equal(isFrameType(code), known.has(code), `type code ${code}`);
 });

@@ -44,7 +44,9 @@ export function mountFilePanel(app: AppContext): void {
     progress.value = 0;
     stats.textContent = `0 B of ${formatBytes(file.size)}`;
     // Hash while sending: WebCrypto runs off the main thread's critical path.
-    const localHash = file.arrayBuffer().then(async (buffer) => toHexString(new Uint8Array(await crypto.subtle.digest("SHA-256", buffer))));
+    const localHash = file
+      .arrayBuffer()
+      .then(async (buffer) => toHexString(new Uint8Array(await crypto.subtle.digest("SHA-256", buffer))));
     localHash.then((hex) => (sent.textContent = hex)).catch(() => {});
 
     const tunnel = await app.conn.tunnel(name, { timeout: 10_000 });
@@ -52,18 +54,26 @@ export function mountFilePanel(app: AppContext): void {
     showRoute(tunnel);
     tunnel.on("route", ({ route: now }) => {
       showRoute(tunnel);
-      app.activity.add("info", `The tunnel to "${name}" now travels ${now === "direct" ? "over a direct WebRTC link" : "through the relays"}.`);
+      app.activity.add(
+        "info",
+        `The tunnel to "${name}" now travels ${now === "direct" ? "over a direct WebRTC link" : "through the relays"}.`,
+      );
     });
 
     const started = performance.now();
     let last = 0;
-    const receipt = await sendFile(tunnel, { name: file.name, size: file.size, type: file.type }, blobChunks(file), ({ bytes }) => {
-      app.metrics.count("tunnelBytes", bytes - last);
-      last = bytes;
-      progress.value = bytes;
-      const seconds = (performance.now() - started) / 1000;
-      stats.textContent = `${formatBytes(bytes)} of ${formatBytes(file.size)} · ${(bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s`;
-    }).catch(async (error: unknown) => {
+    const receipt = await sendFile(
+      tunnel,
+      { name: file.name, size: file.size, type: file.type },
+      blobChunks(file),
+      ({ bytes }) => {
+        app.metrics.count("tunnelBytes", bytes - last);
+        last = bytes;
+        progress.value = bytes;
+        const seconds = (performance.now() - started) / 1000;
+        stats.textContent = `${formatBytes(bytes)} of ${formatBytes(file.size)} · ${(bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s`;
+      },
+    ).catch(async (error: unknown) => {
       // Leave no tunnel half open at the member; if the tunnel itself failed, closing just says so again.
       await tunnel.close().catch(() => {});
       throw error;
@@ -74,8 +84,13 @@ export function mountFilePanel(app: AppContext): void {
     const ours = await localHash;
     const match = ours === receipt.sha256 && receipt.bytes === file.size;
     verdict.dataset.match = String(match);
-    verdict.textContent = match ? "✓ The hashes match: the file arrived byte for byte." : "✗ The hashes differ: the file did not arrive intact.";
-    app.activity.add(match ? "ok" : "error", `Sent "${file.name}" (${formatBytes(file.size)}) to ${receipt.by}: ${match ? "hashes match" : "HASHES DIFFER"}.`);
+    verdict.textContent = match
+      ? "✓ The hashes match: the file arrived byte for byte."
+      : "✗ The hashes differ: the file did not arrive intact.";
+    app.activity.add(
+      match ? "ok" : "error",
+      `Sent "${file.name}" (${formatBytes(file.size)}) to ${receipt.by}: ${match ? "hashes match" : "HASHES DIFFER"}.`,
+    );
   };
 
   form.addEventListener("submit", (event) => {
@@ -84,7 +99,11 @@ export function mountFilePanel(app: AppContext): void {
     const file = input.files?.[0];
     if (!name) return showError(error, "Name the cluster whose member should receive the file.");
     if (!file) return showError(error, "Choose a file first.");
-    if (file.size > MAX_FILE_BYTES) return showError(error, `That file is ${formatBytes(file.size)}; the demo takes up to ${formatBytes(MAX_FILE_BYTES)}.`);
+    if (file.size > MAX_FILE_BYTES)
+      return showError(
+        error,
+        `That file is ${formatBytes(file.size)}; the demo takes up to ${formatBytes(MAX_FILE_BYTES)}.`,
+      );
     showError(error, null);
     app.names.learn(name);
     void busy(button, async () => {

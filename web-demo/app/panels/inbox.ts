@@ -43,7 +43,10 @@ export function mountInbox(app: AppContext): Inbox {
       );
       progress.setAttribute("aria-label", `Receiving ${header.name}`);
       prepend(list, item, 10);
-      app.activity.add("info", `Receiving "${header.name}" (${formatBytes(header.size)}) through a tunnel to "${tunnel.name}".`);
+      app.activity.add(
+        "info",
+        `Receiving "${header.name}" (${formatBytes(header.size)}) through a tunnel to "${tunnel.name}".`,
+      );
       const parts: Uint8Array[] = [];
       let last = 0;
       try {
@@ -57,7 +60,10 @@ export function mountInbox(app: AppContext): Inbox {
         status.textContent = "received";
         const blob = new Blob(parts as BlobPart[], { type: header.type || "application/octet-stream" });
         item.append(" ", el("a", { href: URL.createObjectURL(blob), download: header.name }, `Save ${header.name}`));
-        app.activity.add("ok", `Received "${header.name}": ${formatBytes(receipt.bytes)}, SHA-256 ${receipt.sha256.slice(0, 16)}…`);
+        app.activity.add(
+          "ok",
+          `Received "${header.name}": ${formatBytes(receipt.bytes)}, SHA-256 ${receipt.sha256.slice(0, 16)}…`,
+        );
       } catch (error) {
         const message = describeError(error, { kind: "cluster", name: tunnel.name, development: app.development });
         status.textContent = `failed: ${message}`;

@@ -44,7 +44,13 @@ export function mountKeysPanel(app: AppContext, keys: Record<string, string>): v
     ...(Object.keys(keys).length === 0
       ? [el("li", {}, "None: development mode.")]
       : Object.entries(keys).map(([service, key]) =>
-          el("li", { "data-key-name": service }, el("strong", {}, service), " ", el("code", { title: "the key, base64url" }, `${key.slice(0, 6)}…`)),
+          el(
+            "li",
+            { "data-key-name": service },
+            el("strong", {}, service),
+            " ",
+            el("code", { title: "the key, base64url" }, `${key.slice(0, 6)}…`),
+          ),
         )),
   );
 

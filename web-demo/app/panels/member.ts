@@ -60,7 +60,15 @@ export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
       tunnel: (tunnel) => inbox.receive(tunnel),
     });
     const leave = el("button", { type: "button", class: "secondary" }, "Leave");
-    const item = el("li", { "data-cluster": name }, el("strong", {}, name), " ", el("span", { class: "membership-status" }), " ", leave);
+    const item = el(
+      "li",
+      { "data-cluster": name },
+      el("strong", {}, name),
+      " ",
+      el("span", { class: "membership-status" }),
+      " ",
+      leave,
+    );
     membership = { registration, requests: 0, broadcasts: 0, lastBroadcast: "", item };
     memberships.set(name, membership);
     describe(membership);
@@ -80,7 +88,10 @@ export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
         }
       });
     });
-    app.activity.add("ok", `Joined cluster "${name}" as a member: this tab now answers its requests and accepts its tunnels.`);
+    app.activity.add(
+      "ok",
+      `Joined cluster "${name}" as a member: this tab now answers its requests and accepts its tunnels.`,
+    );
     app.refreshTopology();
   };
 

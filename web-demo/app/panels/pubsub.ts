@@ -25,10 +25,25 @@ export function mountPubSubPanel(app: AppContext): void {
       app.metrics.count("received");
       const text = new TextDecoder().decode(body);
       const from = info.origin === app.conn.peerId ? "this tab" : short(info.origin);
-      prepend(messages, el("li", { "data-topic": name }, el("time", {}, clock()), " ", el("strong", {}, `#${name}`), ` from ${from}: ${text.slice(0, 160)}`), 30);
+      prepend(
+        messages,
+        el(
+          "li",
+          { "data-topic": name },
+          el("time", {}, clock()),
+          " ",
+          el("strong", {}, `#${name}`),
+          ` from ${from}: ${text.slice(0, 160)}`,
+        ),
+        30,
+      );
     });
     active.set(name, subscription);
-    const leave = el("button", { type: "button", class: "secondary", "aria-label": `Unsubscribe from ${name}` }, "Unsubscribe");
+    const leave = el(
+      "button",
+      { type: "button", class: "secondary", "aria-label": `Unsubscribe from ${name}` },
+      "Unsubscribe",
+    );
     const item = el("li", { "data-topic": name }, el("strong", {}, `#${name}`), " ", leave);
     subscriptions.append(item);
     leave.addEventListener("click", () => {
@@ -71,7 +86,10 @@ export function mountPubSubPanel(app: AppContext): void {
     void busy(publishButton, async () => {
       try {
         await app.conn.publish(name, message.value);
-        app.activity.add("ok", `Published to "${name}"${active.has(name) ? "" : " (this tab does not subscribe to it, so it will not show here)"}.`);
+        app.activity.add(
+          "ok",
+          `Published to "${name}"${active.has(name) ? "" : " (this tab does not subscribe to it, so it will not show here)"}.`,
+        );
       } catch (cause) {
         showError(error, describeError(cause, errorContext(app, "topic", name)));
       }

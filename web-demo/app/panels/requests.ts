@@ -60,7 +60,16 @@ export function mountRequestPanel(app: AppContext): void {
         const responder = responderOf(reply);
         counts.set(responder, (counts.get(responder) ?? 0) + 1);
         outcomes.push({ ok: true, ms, responder, text: reply });
-        prepend(results, el("li", { "data-responder": responder }, el("strong", {}, `#${i} ${responder}`), ` in ${formatMs(ms)}: ${reply.slice(0, 120)}`), 20);
+        prepend(
+          results,
+          el(
+            "li",
+            { "data-responder": responder },
+            el("strong", {}, `#${i} ${responder}`),
+            ` in ${formatMs(ms)}: ${reply.slice(0, 120)}`,
+          ),
+          20,
+        );
       } catch (cause) {
         const text = describeError(cause, errorContext(app, "cluster", name));
         failures.set(text, (failures.get(text) ?? 0) + 1);
@@ -82,15 +91,25 @@ export function mountRequestPanel(app: AppContext): void {
       `${answered.length} of ${total} answered by ${counts.size} member${counts.size === 1 ? "" : "s"}` +
       (p50 !== null && p99 !== null ? `; latency p50 ${formatMs(p50)}, p99 ${formatMs(p99)}.` : ".");
     // One message per kind of failure, not one per request.
-    showError(error, failures.size > 0 ? [...failures].map(([text, n]) => (n > 1 ? `${text} (${n} requests)` : text)).join("\n") : null);
-    app.activity.add(failures.size > 0 ? "warn" : "ok", `Requests to "${name}": ${answered.length} of ${total} answered.`);
+    showError(
+      error,
+      failures.size > 0
+        ? [...failures].map(([text, n]) => (n > 1 ? `${text} (${n} requests)` : text)).join("\n")
+        : null,
+    );
+    app.activity.add(
+      failures.size > 0 ? "warn" : "ok",
+      `Requests to "${name}": ${answered.length} of ${total} answered.`,
+    );
   };
 
   const renderTally = (counts: Map<string, number>) => {
     tally.replaceChildren(
       ...[...counts]
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([responder, n]) => el("li", { "data-responder": responder, "data-count": n }, el("strong", {}, responder), `: ${n}`)),
+        .map(([responder, n]) =>
+          el("li", { "data-responder": responder, "data-count": n }, el("strong", {}, responder), `: ${n}`),
+        ),
     );
   };
 

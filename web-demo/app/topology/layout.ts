@@ -73,7 +73,7 @@ function columnLayout(topology: Topology): Layout {
   for (const [relayId, peers] of peersByRelay(topology)) {
     const rows = Math.max(1, peers.length);
     places.set(relayId, { x: COLUMN.relayX, y: y + ((rows - 1) * COLUMN.row) / 2 });
-    peers.forEach((peer, i) => places.set(peer.id, { x: COLUMN.peerX, y: y + i * COLUMN.row }));
+    for (const [i, peer] of peers.entries()) places.set(peer.id, { x: COLUMN.peerX, y: y + i * COLUMN.row });
     y += rows * COLUMN.row + COLUMN.relayGap;
   }
   const box = fit(places, { x: 0, y: 36 });

@@ -119,12 +119,16 @@ function servicesOf(peers: PeerNode[]): ServiceNode[] {
     for (const id of peer.clusters) add(id, "cluster", peer.id);
     for (const id of peer.topics) add(id, "topic", peer.id);
   }
-  return [...services.values()].sort((a, b) => a.kind.localeCompare(b.kind) || b.peers.length - a.peers.length || a.id.localeCompare(b.id));
+  return [...services.values()].sort(
+    (a, b) => a.kind.localeCompare(b.kind) || b.peers.length - a.peers.length || a.id.localeCompare(b.id),
+  );
 }
 
 /** A peer's name for people: "tab 1a2b3c" for dashboard tabs, the agent without its runtime otherwise. */
 export function peerLabel(peer: Pick<PeerNode, "id" | "agent">): string {
   if (peer.agent.startsWith("dashboard")) return `tab ${peer.id.slice(0, 6)}`;
   const agent = peer.agent.replace(/^node /, "");
-  return agent && agent !== "node" && agent !== "browser" && agent !== "peer" ? agent : `${peer.agent || "peer"} ${peer.id.slice(0, 6)}`;
+  return agent && agent !== "node" && agent !== "browser" && agent !== "peer"
+    ? agent
+    : `${peer.agent || "peer"} ${peer.id.slice(0, 6)}`;
 }

@@ -51,7 +51,11 @@ export class TopologyPoller {
     } catch (error) {
       this.events.trouble(`Topology unavailable: ${(error as Error).message}`);
     }
-    if (!this.stopped) this.timer = setTimeout(() => ((this.timer = null), void this.round()), INTERVAL_MS);
+    if (!this.stopped)
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.round();
+      }, INTERVAL_MS);
   }
 
   private async inspectAll(): Promise<Topology> {
@@ -67,7 +71,9 @@ export class TopologyPoller {
     for (let wave = 0; wave < 2; wave++) {
       const pending = [...mentioned.keys()].filter((id) => !reports.has(id));
       if (pending.length === 0) break;
-      const answers = await Promise.allSettled(pending.map((id) => this.conn.inspect(id, { timeout: INSPECT_TIMEOUT_MS })));
+      const answers = await Promise.allSettled(
+        pending.map((id) => this.conn.inspect(id, { timeout: INSPECT_TIMEOUT_MS })),
+      );
       answers.forEach((answer, i) => {
         const id = pending[i]!;
         reports.set(id, answer.status === "fulfilled" ? answer.value : null);

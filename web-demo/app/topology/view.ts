@@ -36,7 +36,11 @@ export class TopologyView {
     const edges = topology.edges.map((edge) => this.edge(edge, placed)).filter((path) => path !== null);
     const relays = topology.relays.map((relay) => this.relay(relay, placed.places.get(relay.id)!));
     const peers = topology.peers.map((peer) => this.peer(peer, placed.places.get(peer.id)!, placed.kind));
-    this.picture.replaceChildren(svg("g", { class: "edges" }, ...edges), svg("g", { class: "relays" }, ...relays), svg("g", { class: "peers" }, ...peers));
+    this.picture.replaceChildren(
+      svg("g", { class: "edges" }, ...edges),
+      svg("g", { class: "relays" }, ...relays),
+      svg("g", { class: "peers" }, ...peers),
+    );
     this.picture.setAttribute("aria-label", summary(topology));
     this.renderTable(topology);
     this.renderServices(topology);
@@ -50,20 +54,38 @@ export class TopologyView {
     const from = placed.places.get(edge.from);
     const to = placed.places.get(edge.to);
     if (!from || !to) return null;
-    const what = edge.kind === "relay" ? "relay link" : edge.kind === "attach" ? "WebSocket attachment" : "direct WebRTC link";
+    const what =
+      edge.kind === "relay" ? "relay link" : edge.kind === "attach" ? "WebSocket attachment" : "direct WebRTC link";
     return svg(
       "path",
-      { class: `edge edge-${edge.kind}${edge.draining ? " draining" : ""}`, d: edgePath(placed.kind, edge.kind, from, to), "data-kind": edge.kind, "data-from": edge.from, "data-to": edge.to },
+      {
+        class: `edge edge-${edge.kind}${edge.draining ? " draining" : ""}`,
+        d: edgePath(placed.kind, edge.kind, from, to),
+        "data-kind": edge.kind,
+        "data-from": edge.from,
+        "data-to": edge.to,
+      },
       svg("title", {}, `${what}: ${short(edge.from)} – ${short(edge.to)}`),
     );
   }
 
   private relay(relay: RelayNode, at: Point): SVGGElement {
-    const classes = ["relay", relay.own ? "own" : "", relay.reachable ? "" : "unreachable", relay.draining ? "draining" : ""].filter(Boolean).join(" ");
+    const classes = [
+      "relay",
+      relay.own ? "own" : "",
+      relay.reachable ? "" : "unreachable",
+      relay.draining ? "draining" : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
     return svg(
       "g",
       { class: classes, transform: `translate(${at.x} ${at.y})`, "data-relay-id": relay.id },
-      svg("title", {}, `relay ${relay.id} at ${relay.address}${relay.reachable ? "" : " (not answering)"}${relay.draining ? " (draining)" : ""}`),
+      svg(
+        "title",
+        {},
+        `relay ${relay.id} at ${relay.address}${relay.reachable ? "" : " (not answering)"}${relay.draining ? " (draining)" : ""}`,
+      ),
       svg("rect", { x: -54, y: -19, width: 108, height: 38, rx: 8 }),
       svg("text", { y: -2, "text-anchor": "middle", class: "relay-name" }, `relay ${short(relay.id)}`),
       svg("text", { y: 12, "text-anchor": "middle", class: "relay-address" }, relay.address.replace(/^wss?:\/\//, "")),
@@ -78,19 +100,38 @@ export class TopologyView {
     ];
     return svg(
       "g",
-      { class: `peer peer-${runtime}${peer.self ? " self" : ""}`, transform: `translate(${at.x} ${at.y})`, "data-peer-id": peer.id, "data-agent": peer.agent },
+      {
+        class: `peer peer-${runtime}${peer.self ? " self" : ""}`,
+        transform: `translate(${at.x} ${at.y})`,
+        "data-peer-id": peer.id,
+        "data-agent": peer.agent,
+      },
       svg("title", {}, `peer ${peer.id} (${peer.agent}) on relay ${short(peer.relayId)}`),
       svg("circle", { r: peer.self ? 11 : 8 }),
       // Ring: labels above and below the dot; column: beside it, reading left to right.
-      svg("text", kind === "ring" ? { y: -15, "text-anchor": "middle", class: "peer-name" } : { x: 16, y: -2, class: "peer-name" }, peer.self ? `${peerLabel(peer)} (this tab)` : peerLabel(peer)),
+      svg(
+        "text",
+        kind === "ring"
+          ? { y: -15, "text-anchor": "middle", class: "peer-name" }
+          : { x: 16, y: -2, class: "peer-name" },
+        peer.self ? `${peerLabel(peer)} (this tab)` : peerLabel(peer),
+      ),
       services.length > 0 &&
-        svg("text", kind === "ring" ? { y: 24, "text-anchor": "middle", class: "peer-services" } : { x: 16, y: 15, class: "peer-services" }, truncate(services.join(" · "), 34)),
+        svg(
+          "text",
+          kind === "ring"
+            ? { y: 24, "text-anchor": "middle", class: "peer-services" }
+            : { x: 16, y: 15, class: "peer-services" },
+          truncate(services.join(" · "), 34),
+        ),
     );
   }
 
   private renderTable(topology: Topology): void {
     const relayOf = new Map(topology.relays.map((relay) => [relay.id, relay]));
-    const direct = new Set(topology.edges.filter((edge) => edge.kind === "direct").flatMap((edge) => [edge.from, edge.to]));
+    const direct = new Set(
+      topology.edges.filter((edge) => edge.kind === "direct").flatMap((edge) => [edge.from, edge.to]),
+    );
     this.table.replaceChildren(
       ...topology.peers.map((peer) =>
         el(
@@ -110,8 +151,11 @@ export class TopologyView {
   private renderServices(topology: Topology): void {
     const items = topology.services.map((service) => {
       const count = service.peers.length;
-      const noun = service.kind === "cluster" ? (count === 1 ? "member" : "members") : count === 1 ? "subscriber" : "subscribers";
-      const peerNames = service.peers.map((id) => topology.peers.find((peer) => peer.id === id)).map((peer) => (peer ? peerLabel(peer) : "?"));
+      const noun =
+        service.kind === "cluster" ? (count === 1 ? "member" : "members") : count === 1 ? "subscriber" : "subscribers";
+      const peerNames = service.peers
+        .map((id) => topology.peers.find((peer) => peer.id === id))
+        .map((peer) => (peer ? peerLabel(peer) : "?"));
       return el(
         "li",
         { "data-service-id": service.id, "data-kind": service.kind },

@@ -1,0 +1,426 @@
+// A peer's connection to the network: the public face of core. It owns the relay attachment, the
+// outbox, the keyring and the replay window, dispatches arriving frames to the patterns, and restores
+// joins after every reconnect. Runtime specifics (how to dial, what a clock is) are injected; node.ts and
+// browser.ts supply them (connection-options.ts lists what can be set).
+
+export type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
+
+import { RelayAttachment } from "./relay-attachment.ts";
+import type { Attached, Detached } from "./relay-attachment.ts";
+import { toHex, utf8 } from "../util/bytes.ts";
+import { systemClock } from "../util/clock.ts";
+import type { Clock } from "../util/clock.ts";
+import { generateIdentity, parseKey } from "../crypto/keys.ts";
+import { networkKeys } from "../transports/secure-link.ts";
+import { Keyring } from "../crypto/keyring.ts";
+import type { KeyInput } from "../crypto/keyring.ts";
+import { ReplayWindow } from "../crypto/replay.ts";
+import { ClosedError, DeniedError, TimeoutError } from "../errors.ts";
+import { Emitter } from "../util/events.ts";
+import { DirectLinks } from "./direct-links.ts";
+import { Inspector } from "./inspector.ts";
+import type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
+import { Joins } from "./joins.ts";
+import { Memberships } from "./memberships.ts";
+import type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
+import { Outbox } from "./outbox.ts";
+import { broadcast } from "./patterns/broadcast.ts";
+import type { SendOptions } from "./patterns/broadcast.ts";
+import type { Payload, PeerContext } from "./patterns/context.ts";
+import { publish } from "./patterns/pubsub.ts";
+import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
+import type { TopicHandler } from "./patterns/pubsub.ts";
+import { RequestCaller } from "./patterns/request/request.ts";
+import { RequestAffinity } from "./patterns/request/affinity.ts";
+import type { RequestOptions } from "./patterns/request/request.ts";
+import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel/tunnel.ts";
+import type { Tunnel } from "./patterns/tunnel/tunnel.ts";
+import { Tunnels } from "./patterns/tunnel/tunnel-table.ts";
+import type { TunnelOptions } from "./patterns/tunnel/tunnel-table.ts";
+import { CloseCode } from "../transports/link.ts";
+import { FRAME_HEADROOM, FrameType, ReplyStatus, encodeFrame } from "../wire/frames.ts";
+import type { RelaySnapshot } from "../wire/relay-report.ts";
+import type { Frame } from "../wire/frames.ts";
+
+const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+function keyBytes(key: KeyInput, what: string): Uint8Array {
+  return typeof key === "string" ? parseKey(key, what) : key;
+}
+
+/** The development-mode warning is printed once per process, not once per connection. */
+let developmentWarned = false;
+const MAX_AGENT_LENGTH = 64;
+/** Close codes during the handshake that no retry can fix: connect() reports them at once. */
+const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
+
+export class Connection extends Emitter<ConnectionEvents> {
+  /** This peer's id, hex; it stays the same across reconnects. */
+  readonly peerId: string;
+  private readonly clock: Clock;
+  private readonly attachment: RelayAttachment;
+  private readonly outbox: Outbox;
+  private readonly joins: Joins;
+  private readonly ctx: PeerContext;
+  private readonly caller: RequestCaller;
+  private readonly memberships: Memberships;
+  private readonly tunnels: Tunnels;
+  private readonly direct: DirectLinks | null;
+  private readonly localMaxMessage: number;
+  private relayMaxMessage = Infinity;
+  private clockOffset = 0;
+  private currentRelay: string | null = null;
+  private everAttached = false;
+  private closedError: ClosedError | null = null;
+  private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
+  private lastDialError: string | null = null;
+  private readonly inspector: Inspector;
+
+  constructor(options: ConnectOptions) {
+    super();
+    if (!Array.isArray(options.relays) || options.relays.length === 0) {
+      throw new TypeError("connect: `relays` must list at least one relay address");
+    }
+    if (options.agent !== undefined && options.agent.length > MAX_AGENT_LENGTH) {
+      throw new TypeError(`connect: \`agent\` must be at most ${MAX_AGENT_LENGTH} characters`);
+    }
+    this.clock = options.clock ?? systemClock;
+    this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
+    const identity = options.identity ?? generateIdentity();
+    const random = options.random ?? Math.random;
+    this.outbox = new Outbox(this.clock, options.highWaterMark ?? 1024 * 1024);
+    this.inspector = new Inspector(this.clock, this.outbox);
+    this.attachment = new RelayAttachment(
+      {
+        relays: options.relays,
+        dialer: options.dialer,
+        clock: this.clock,
+        identity,
+        agent: options.agent ?? "peer",
+        maxFrame: this.localMaxMessage + FRAME_HEADROOM,
+        handshakeTimeoutMs: options.handshakeTimeout ?? 5000,
+        initialDelayMs: options.reconnect?.initialDelay ?? 100,
+        maxDelayMs: options.reconnect?.maxDelay ?? 5000,
+        random,
+        networkKeys: options.networkKey === undefined ? null : networkKeys(keyBytes(options.networkKey, "network key")),
+      },
+      {
+        attached: (attached) => this.onAttached(attached),
+        detached: (detached) => this.onDetached(detached),
+        frame: (frame) => this.dispatch(frame),
+      },
+    );
+    this.peerId = toHex(this.attachment.peerId);
+    const keyring = new Keyring(options.keys, options.development ?? false);
+    if (keyring.development && !developmentWarned) {
+      developmentWarned = true;
+      console.warn(
+        "iris-mesh: DEVELOPMENT MODE: services without a configured key use keys derived from their names. INSECURE: anyone can read and join them.",
+      );
+    }
+    this.ctx = {
+      peerId: this.attachment.peerId,
+      clock: this.clock,
+      outbox: this.outbox,
+      keyring,
+      replay: new ReplayWindow(options.replay),
+      maxMessage: () => Math.min(this.localMaxMessage, this.relayMaxMessage),
+      compressAbove: options.compressAbove ?? 4096,
+      networkNow: () => this.clock.now() + this.clockOffset,
+      report: (error, context) => this.emit("error", { error, context }),
+      sendOrder: new SendSequence(),
+      receiveOrder: new ReceiveOrder(),
+    };
+    this.joins = new Joins(
+      this.clock,
+      (frame) => this.outbox.sendNow(frame),
+      (keys, message) =>
+        this.emit("error", {
+          error: new DeniedError(`relay refused ${keys.kind} "${keys.name}": ${message}`),
+          context: "rejoin",
+        }),
+    );
+    this.direct = options.webrtc
+      ? new DirectLinks(options.webrtc, this.clock, this.peerId, (peerId, frame) => this.dispatchDirect(peerId, frame))
+      : null;
+    this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels }, this.direct);
+    const affinity = this.direct
+      ? new RequestAffinity(
+          this.direct,
+          this.peerId,
+          () => this.clock.now(),
+          (cluster) => this.openSignalingTunnel(cluster),
+        )
+      : null;
+    this.caller = new RequestCaller(this.ctx, affinity, (peerId) => this.direct?.link(peerId) ?? null);
+    this.memberships = new Memberships(this.ctx, this.joins, this.clock);
+    this.direct?.on("direct", (event) => {
+      this.tunnels.directChanged(event.peerId);
+      if (!event.open) this.caller.onDirectClosed(event.peerId);
+      this.emit("direct", event);
+    });
+  }
+
+  /** The relay this peer is attached to now, or null while it reconnects. */
+  get relay(): string | null {
+    return this.currentRelay;
+  }
+
+  /** Peers this one has a direct WebRTC link with now (ids, hex). */
+  directPeers(): string[] {
+    return this.direct?.peers() ?? [];
+  }
+
+  /**
+   * Closes the direct link to a peer, if there is one: its tunnels fall back to the relays. With
+   * `abrupt`, the link is cut as by a failure, losing what it had not delivered (tunnels replay it).
+   */
+  dropDirectLink(peerId: string, options: { abrupt?: boolean } = {}): void {
+    this.direct?.drop(peerId, options.abrupt ?? false);
+  }
+
+  /** Requests this connection has sent, by route: through the relays, or over direct links. */
+  get requestRoutes(): { relayed: number; direct: number } {
+    return { ...this.caller.sent };
+  }
+
+  /** Requests waiting for their reply: for introspection and leak checks. */
+  get pendingRequests(): number {
+    return this.caller.pending;
+  }
+
+  /** Relays this peer would fail over to, in the order it tries them. */
+  get knownRelays(): readonly string[] {
+    return this.attachment.knownRelays;
+  }
+
+  get keyring(): Keyring {
+    return this.ctx.keyring;
+  }
+
+  /** Dials and resolves at the first successful attachment; rejects after `timeoutMs` or on a refusal. */
+  start(timeoutMs: number): Promise<void> {
+    const timeoutError = new TimeoutError(`could not attach to any relay within ${timeoutMs} ms`);
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.firstAttach = null;
+        this.close().catch(() => {});
+        reject(this.lastDialError ? new TimeoutError(`${timeoutError.message}: ${this.lastDialError}`) : timeoutError);
+      }, timeoutMs);
+      this.firstAttach = {
+        resolve: () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          this.clock.clearTimeout(timer);
+          this.close().catch(() => {});
+          reject(error);
+        },
+      };
+      this.attachment.start();
+    });
+  }
+
+  /** Becomes a member of cluster `name`, serving its requests, broadcasts and tunnels under every key held for it. */
+  register(name: string, handlers: ServiceHandlers, options?: RegisterOptions): Promise<Registration> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.register(name, handlers, options);
+  }
+
+  request(name: string, payload: Payload, options?: RequestOptions): Promise<Uint8Array> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.caller.request(name, payload, options);
+  }
+
+  broadcast(name: string, payload: Payload, options?: SendOptions): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return broadcast(this.ctx, name, payload, options);
+  }
+
+  subscribe(topic: string, handler: TopicHandler, options?: { timeout?: number }): Promise<Subscription> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.subscribe(topic, handler, options);
+  }
+
+  publish(topic: string, payload: Payload, options?: SendOptions): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return publish(this.ctx, topic, payload, options);
+  }
+
+  tunnel(name: string, options?: TunnelOptions): Promise<Tunnel> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.tunnels.connect(name, options);
+  }
+
+  /**
+   * Key rotation, step 1 on every member and subscriber: serve and listen under `key` for `name` as
+   * well as under the keys held already. Nothing is sent with it yet.
+   */
+  addKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.addKey(name, key);
+  }
+
+  /** Step 2, on callers (and members): send with `key` from now on; the previous key stays accepted. */
+  useKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.useKey(name, key);
+  }
+
+  /** Step 3, once every caller uses the new key: stop serving and listening under the old one. */
+  retireKey(name: string, key: KeyInput): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.memberships.retireKey(name, key);
+  }
+
+  /**
+   * Asks a relay for its report (links, peers, trees; see RelaySnapshot): this peer's own relay, or any
+   * relay of the network by id (hex), routed over the overlay.
+   */
+  inspect(relayId?: string, options: { timeout?: number } = {}): Promise<RelaySnapshot> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return this.inspector.ask(relayId, options.timeout ?? 5000);
+  }
+
+  /** Resolves once every registration and subscription is confirmed by the current relay. */
+  restored(): Promise<void> {
+    return this.joins.restored();
+  }
+
+  /** Leaves the network: pending work fails with ClosedError and the relay link closes. */
+  async close(): Promise<void> {
+    if (this.closedError) return;
+    const error = new ClosedError("connection closed");
+    this.closedError = error;
+    this.memberships.close();
+    this.caller.failAll(error);
+    this.tunnels.failAll(error);
+    this.joins.failAll(error);
+    this.inspector.failAll(error);
+    this.outbox.close(error);
+    this.direct?.close();
+    this.attachment.stop();
+  }
+
+  private onAttached(attached: Attached): void {
+    if (this.closedError) return;
+    this.currentRelay = attached.relay;
+    this.relayMaxMessage = attached.welcome.maxMessage;
+    // Message timestamps use the relay's clock, so peers with skewed clocks still agree on freshness.
+    this.clockOffset = attached.welcome.relayTime - this.clock.now();
+    this.outbox.attach(attached.link);
+    this.joins.attached(attached.challenge);
+    this.caller.onAttached();
+    this.memberships.reportAllLoads();
+    this.emit("attach", { relay: attached.relay });
+    if (this.firstAttach) {
+      this.firstAttach.resolve();
+      this.firstAttach = null;
+    }
+    if (this.everAttached) {
+      this.joins.restored().then(() => {
+        if (this.currentRelay === attached.relay && !this.closedError)
+          this.emit("reconnect", { relay: attached.relay });
+      });
+    }
+    this.everAttached = true;
+  }
+
+  private onDetached(detached: Detached): void {
+    this.lastDialError = `${detached.relay}: ${detached.reason}`;
+    if (!detached.wasAttached) {
+      // A relay that refuses us on principle will not change its mind for connect().
+      if (this.firstAttach && REFUSALS.has(detached.code)) {
+        this.firstAttach.reject(new DeniedError(`${detached.relay} refused this peer: ${detached.reason}`));
+        this.firstAttach = null;
+      }
+      return;
+    }
+    this.currentRelay = null;
+    this.outbox.detach();
+    this.joins.detached();
+    this.caller.onDetached();
+    this.tunnels.failAll(new ClosedError(`link to relay ${detached.relay} lost: ${detached.reason}`));
+    if (!this.closedError) this.emit("drop", { relay: detached.relay, code: detached.code, reason: detached.reason });
+  }
+
+  private dispatch(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.Reply:
+        return this.caller.onReply(frame);
+      case FrameType.Request:
+        if (!this.memberships.onRequest(frame)) this.refuseRequest(frame.origin, frame.reqId);
+        return;
+      case FrameType.Broadcast:
+        return this.memberships.onBroadcast(frame);
+      case FrameType.Publish:
+        return this.memberships.subscriptions.onPublish(frame);
+      case FrameType.TunnelOpen: {
+        const service = this.memberships.tunnelService(frame.id);
+        return service ? this.tunnels.accept(frame, service) : undefined;
+      }
+      case FrameType.TunnelAccept:
+        return this.tunnels.onAccept(frame);
+      case FrameType.TunnelData:
+      case FrameType.TunnelCredit:
+      case FrameType.TunnelClose:
+        return this.tunnels.onPath(frame);
+      case FrameType.Ack:
+        return this.joins.onAck(frame);
+      case FrameType.Nack:
+        return this.joins.onNack(frame);
+      case FrameType.InspectReply:
+        return this.inspector.onReply(frame);
+      case FrameType.Relays:
+        return this.attachment.learn(frame.relays.map((relay) => relay.address));
+      case FrameType.GoAway:
+        return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
+      default:
+        this.emit("error", { error: new Error(`unexpected frame type ${frame.type} from relay`), context: "dispatch" });
+    }
+  }
+
+  /** Frames from a direct link: tunnel traffic, and requests and replies between the two peers. */
+  private dispatchDirect(peerId: string, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.TunnelData:
+      case FrameType.TunnelCredit:
+      case FrameType.TunnelClose:
+        return this.tunnels.onPath(frame, peerId);
+      case FrameType.Request: {
+        // Only the peer at the other end may ask over its link, in its own name.
+        if (toHex(frame.origin) !== peerId) return;
+        this.memberships.onRequest(frame, this.direct?.link(peerId) ?? null);
+        return;
+      }
+      case FrameType.Reply:
+        return this.caller.onReply(frame, peerId);
+    }
+  }
+
+  /** A tunnel that only carries the signaling for a direct link to the member that accepts it. */
+  private openSignalingTunnel(cluster: string): void {
+    this.tunnels.connect(cluster, { signalingOnly: true }).then(
+      (tunnel) => {
+        // Once the link is up (or the attempt is over) the tunnel has done its work.
+        const done = () => tunnel.close().catch(() => {});
+        const timer = this.clock.setTimeout(done, 20_000);
+        const off = this.on("direct", (event) => {
+          if (event.peerId !== tunnel.remotePeer || !event.open) return;
+          off();
+          this.clock.clearTimeout(timer);
+          done();
+        });
+      },
+      () => {}, // no member took it: requests simply stay on the relays
+    );
+  }
+
+  /** A request for a cluster we left while it was on its way: say so rather than let it time out. */
+  private refuseRequest(origin: Uint8Array, reqId: number): void {
+    const body = utf8("member left the cluster");
+    this.outbox
+      .write(encodeFrame({ type: FrameType.Reply, status: ReplyStatus.MemberLost, origin, reqId, body }))
+      .catch(() => {});
+  }
+}

@@ -1,0 +1,223 @@
+// Direct links: WebRTC data channels between two peers, bootstrapped through the relays. A peer keeps
+// at most one per other peer, and a bounded number in all (a cache, not a full mesh: browsers cap the
+// peer connections a page may hold). Tunnels between the two peers move onto the link while it is up.
+//
+// Signaling needs no trust in the relays: signals travel inside a tunnel between the two peers, sealed
+// with the tunnel's session keys, so a relay can neither read nor alter the SDP, and the DTLS
+// fingerprints in it bind the data channel to the peer at the other end of the tunnel.
+
+import type { Clock } from "../util/clock.ts";
+import { every } from "../util/clock.ts";
+import { Emitter } from "../util/events.ts";
+import { CloseCode } from "../transports/link.ts";
+import type { Link } from "../transports/link.ts";
+import { connectWebRtc, parseSignal } from "../transports/webrtc.ts";
+import type {
+  CandidateFilter,
+  IceServer,
+  PeerConnectionFactory,
+  WebRtcAttempt,
+  WebRtcSignal,
+} from "../transports/webrtc.ts";
+import { decodeFrame, encodeFrame, FrameType } from "../wire/frames.ts";
+import type { Frame } from "../wire/frames.ts";
+import type { DirectRoutes } from "./patterns/context.ts";
+
+export interface DirectLinkSettings {
+  /** Makes RTCPeerConnections: the page's own in browsers, werift's in Node. */
+  peerConnection: PeerConnectionFactory;
+  /** STUN and TURN servers; none by default (host candidates only). */
+  iceServers?: IceServer[];
+  /** Which ICE candidates to use (tests keep to 127.0.0.1); all by default. */
+  candidateFilter?: CandidateFilter;
+  /** Most direct links at once; past it the oldest one goes. Default 32. */
+  maxLinks?: number;
+  /** How long setting up a link may take. Default 15 s. */
+  connectTimeout?: number;
+  /** Heartbeat on direct links; three missed and the link is dropped. Default 1 s. */
+  heartbeatMs?: number;
+}
+
+export interface DirectLinkEvents {
+  [name: string]: unknown;
+  /** A direct link to `peerId` opened or closed. */
+  direct: { peerId: string; open: boolean };
+}
+
+/** Sends a signal to the other peer (inside a tunnel). */
+export type SignalSender = (signal: WebRtcSignal) => void;
+
+interface Entry {
+  link: Link;
+  lastHeard: number;
+  since: number;
+}
+
+/** After a failed attempt, a peer is left alone this long before trying again. */
+const RETRY_AFTER_MS = 60_000;
+const MISSED_HEARTBEATS = 3;
+
+export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRoutes {
+  private readonly links = new Map<string, Entry>();
+  private readonly attempts = new Map<string, { attempt: WebRtcAttempt; role: "initiator" | "responder" }>();
+  private readonly failedAt = new Map<string, number>();
+  private readonly maxLinks: number;
+  private readonly stopHeartbeat: () => void;
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly settings: DirectLinkSettings,
+    private readonly clock: Clock,
+    /** This peer's id, hex: the tie-breaker when two peers start a link to each other at once. */
+    private readonly self: string,
+    /** A frame that arrived on the direct link from `peerId`. */
+    private readonly onFrame: (peerId: string, frame: Frame) => void,
+  ) {
+    super();
+    this.maxLinks = settings.maxLinks ?? 32;
+    this.heartbeatMs = settings.heartbeatMs ?? 1000;
+    this.stopHeartbeat = every(clock, this.heartbeatMs, () => this.heartbeat());
+  }
+
+  /** The open link to `peerId`, if any. */
+  link(peerId: string): Link | null {
+    const entry = this.links.get(peerId);
+    return entry && !entry.link.closed ? entry.link : null;
+  }
+
+  peers(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /** Starts a link to `peerId` unless one exists, is on its way, or failed recently. */
+  initiate(peerId: string, send: SignalSender): void {
+    if (this.links.has(peerId) || this.attempts.has(peerId)) return;
+    if (this.clock.now() - (this.failedAt.get(peerId) ?? -Infinity) < RETRY_AFTER_MS) return;
+    this.start(peerId, "initiator", send);
+  }
+
+  /** A signal from `peerId`; an offer with no attempt under way starts one as the responder. */
+  receive(peerId: string, value: unknown, send: SignalSender): void {
+    let signal: WebRtcSignal;
+    try {
+      signal = parseSignal(value);
+    } catch {
+      return; // the tunnel authenticated it, so this is a bug at the other end, not an attack
+    }
+    let current = this.attempts.get(peerId);
+    if (signal.type === "offer" && current?.role === "initiator") {
+      // Both sides started at once: the peer with the lower id keeps its offer, the other answers.
+      if (this.self < peerId) return;
+      current.attempt.abort("the other side's offer wins");
+      this.attempts.delete(peerId);
+      current = undefined;
+    }
+    if (!current) {
+      if (signal.type !== "offer" || this.links.has(peerId)) return;
+      current = this.start(peerId, "responder", send);
+    }
+    current.attempt.receive(signal);
+  }
+
+  /** The other peer cannot make direct links: stop trying, for a while. */
+  giveUp(peerId: string): void {
+    const current = this.attempts.get(peerId);
+    if (current) {
+      current.attempt.abort("the other peer makes no direct links");
+      this.attempts.delete(peerId);
+    }
+    this.failedAt.set(peerId, this.clock.now());
+  }
+
+  /**
+   * Closes the link to `peerId` (tunnels on it fall back to the relays). `abrupt` cuts it as a failure
+   * would, discarding whatever it had not sent yet.
+   */
+  drop(peerId: string, abrupt = false): void {
+    const link = this.links.get(peerId)?.link;
+    if (!link) return;
+    if (abrupt && "terminate" in link && typeof link.terminate === "function") link.terminate("cut by this peer");
+    else link.close(CloseCode.Normal, "dropped by this peer");
+  }
+
+  close(): void {
+    this.stopHeartbeat();
+    for (const { attempt } of this.attempts.values()) attempt.abort("connection closed");
+    this.attempts.clear();
+    for (const entry of this.links.values()) entry.link.close(CloseCode.Normal, "connection closed");
+  }
+
+  private start(peerId: string, role: "initiator" | "responder", send: SignalSender) {
+    const attempt = connectWebRtc({
+      role,
+      peerConnection: this.settings.peerConnection,
+      signaling: { send },
+      iceServers: this.settings.iceServers,
+      candidateFilter: this.settings.candidateFilter,
+      timeout: this.settings.connectTimeout,
+      remote: `peer:${peerId.slice(0, 12)}`,
+    });
+    const current = { attempt, role };
+    this.attempts.set(peerId, current);
+    attempt.link.then(
+      (link) => {
+        if (this.attempts.get(peerId) !== current) return link.close(CloseCode.Normal, "superseded");
+        this.attempts.delete(peerId);
+        this.adopt(peerId, link);
+      },
+      () => {
+        if (this.attempts.get(peerId) !== current) return;
+        this.attempts.delete(peerId);
+        this.failedAt.set(peerId, this.clock.now());
+      },
+    );
+    return current;
+  }
+
+  private adopt(peerId: string, link: Link): void {
+    this.links.get(peerId)?.link.close(CloseCode.Normal, "replaced by a newer direct link");
+    const entry: Entry = { link, lastHeard: this.clock.now(), since: this.clock.now() };
+    this.links.set(peerId, entry);
+    link.listen({
+      frame: (bytes) => {
+        entry.lastHeard = this.clock.now();
+        let frame: Frame;
+        try {
+          frame = decodeFrame(bytes);
+        } catch {
+          return link.close(CloseCode.Protocol, "malformed frame on a direct link");
+        }
+        if (frame.type === FrameType.Ping) link.send(encodeFrame({ type: FrameType.Pong, stamp: frame.stamp }));
+        else if (frame.type !== FrameType.Pong) this.onFrame(peerId, frame);
+      },
+      close: () => {
+        if (this.links.get(peerId) !== entry) return;
+        this.links.delete(peerId);
+        this.emit("direct", { peerId, open: false });
+      },
+    });
+    this.evictBeyondCap();
+    this.emit("direct", { peerId, open: true });
+  }
+
+  private evictBeyondCap(): void {
+    while (this.links.size > this.maxLinks) {
+      let oldest: [string, Entry] | null = null;
+      for (const item of this.links) if (!oldest || item[1].since < oldest[1].since) oldest = item;
+      oldest![1].link.close(CloseCode.Normal, "direct link cache is full");
+      this.links.delete(oldest![0]);
+      this.emit("direct", { peerId: oldest![0], open: false });
+    }
+  }
+
+  private heartbeat(): void {
+    const now = this.clock.now();
+    const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
+    for (const entry of this.links.values()) {
+      // A peer that vanished without closing (werift's close does not reach the other side) is found
+      // here rather than after ICE consent expires half a minute later.
+      if (now - entry.lastHeard > this.heartbeatMs * MISSED_HEARTBEATS) entry.link.close(1006, "direct link silent");
+      else entry.link.send(ping);
+    }
+  }
+}

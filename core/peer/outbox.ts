@@ -1,0 +1,142 @@
+// The peer's outbound queue. Frames go straight to the link while it is attached and its buffer is under
+// the high-water mark; otherwise they wait here in order, and their writers' promises wait with them.
+// That is the backpressure an application feels when it awaits publish() or tunnel.send(). Frames wait
+// across a reconnect: nothing queued here is lost to a dropped link.
+
+import type { Clock, TimerHandle } from "../util/clock.ts";
+import { ClosedError, TimeoutError } from "../errors.ts";
+import type { Link } from "../transports/link.ts";
+import { yieldToEventLoop } from "../util/yield.ts";
+
+interface Entry {
+  frame: Uint8Array;
+  onSent: (() => void) | undefined;
+  resolve(): void;
+  reject(error: Error): void;
+  timer: TimerHandle | null;
+  done: boolean;
+}
+
+const RESOLVED = Promise.resolve();
+/** A writer that never has to wait still gets a turn of the event loop this often. */
+const YIELD_EVERY_MS = 10;
+
+export class Outbox {
+  private link: Link | null = null;
+  private readonly queue: Entry[] = [];
+  private head = 0;
+  private pollTimer: TimerHandle | null = null;
+  private closedWith: Error | null = null;
+  private lastYield = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly highWaterMark: number,
+    /** Browsers have no drain event for WebSocket, so a full buffer is polled at this interval. */
+    private readonly pollMs = 4,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  attach(link: Link): void {
+    this.link = link;
+    this.pump();
+  }
+
+  detach(): void {
+    this.link = null;
+    this.stopPolling();
+  }
+
+  /**
+   * Queues a frame behind everything written before it. Resolves once the frame is handed to a link
+   * (`onSent` is called at that very moment); rejects with TimeoutError if that has not happened
+   * within `timeoutMs`.
+   */
+  write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError, onSent?: () => void): Promise<void> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const link = this.link;
+    if (link && this.pending === 0 && link.bufferedAmount < this.highWaterMark) {
+      link.send(frame);
+      onSent?.();
+      // The socket keeps up, so nothing makes the writer wait; make it wait a turn now and then, or it
+      // starves the event loop (no reads, no timers, no heartbeats) for as long as it has data.
+      const now = this.clock.now();
+      if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
+      this.lastYield = now;
+      return yieldToEventLoop();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false };
+      if (timeoutMs !== undefined) {
+        entry.timer = this.clock.setTimeout(() => {
+          if (entry.done) return;
+          entry.done = true;
+          reject(timeoutError ?? new TimeoutError(`not sent within ${timeoutMs} ms: no relay to send to`));
+        }, timeoutMs);
+      }
+      this.queue.push(entry);
+      this.pump();
+    });
+  }
+
+  /** Sends a small control frame at once, ahead of queued data; dropped if no link is attached. */
+  sendNow(frame: Uint8Array): boolean {
+    if (!this.link) return false;
+    this.link.send(frame);
+    return true;
+  }
+
+  /** Fails every queued write. */
+  close(error: Error = new ClosedError("connection closed")): void {
+    this.closedWith = error;
+    this.detach();
+    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i]!, error);
+    this.queue.length = 0;
+    this.head = 0;
+  }
+
+  private pump(): void {
+    const link = this.link;
+    while (link && this.head < this.queue.length && link.bufferedAmount < this.highWaterMark) {
+      const entry = this.queue[this.head++]!;
+      if (entry.done) continue;
+      link.send(entry.frame);
+      entry.onSent?.();
+      this.settle(entry);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (link && this.pending > 0) this.startPolling();
+    else this.stopPolling();
+  }
+
+  private settle(entry: Entry, error?: Error): void {
+    if (entry.done) return;
+    entry.done = true;
+    if (entry.timer !== null) this.clock.clearTimeout(entry.timer);
+    if (error) entry.reject(error);
+    else entry.resolve();
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer !== null) return;
+    this.pollTimer = this.clock.setTimeout(() => {
+      this.pollTimer = null;
+      this.pump();
+    }, this.pollMs);
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer === null) return;
+    this.clock.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+}

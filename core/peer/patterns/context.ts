@@ -1,0 +1,167 @@
+// What the patterns need from their connection, and nothing more: that keeps each pattern testable and
+// the connection the only place that knows about attachment, reconnects and dispatch. The patterns see
+// the peer's outbox and direct links through the narrow interfaces below, never the classes, so this
+// folder imports nothing from the peer folder above it.
+
+import type { Clock } from "../../util/clock.ts";
+import type { Keyring } from "../../crypto/keyring.ts";
+import type { ReplayWindow } from "../../crypto/replay.ts";
+import type { ServiceKeys } from "../../crypto/keys.ts";
+import { SealError, open, seal } from "../../crypto/seal.ts";
+import type { Opened, Purpose } from "../../crypto/seal.ts";
+import { TooLargeError } from "../../errors.ts";
+import type { TimeoutError } from "../../errors.ts";
+import type { Link } from "../../transports/link.ts";
+import { asError } from "../../util/errors.ts";
+import { readStamp, STAMP_OVERHEAD } from "./stream-order.ts";
+import type { ReceiveOrder, SendSequence, Stamped } from "./stream-order.ts";
+import { toHex } from "../../util/bytes.ts";
+
+/** Where frames for the relay go: the peer's outbox, which queues them across reconnects. */
+export interface RelayOutbox {
+  /**
+   * Queues a frame behind everything written before it. Resolves once it is handed to the relay link
+   * (`onSent` is called at that moment); rejects with `timeoutError` if that has not happened in time.
+   */
+  write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError, onSent?: () => void): Promise<void>;
+  /** Sends a small control frame at once, ahead of queued data; false when no relay link is attached. */
+  sendNow(frame: Uint8Array): boolean;
+}
+
+/** A signal for a direct link, handed back to the signaling layer to carry to the other peer. */
+export type SignalSender = (signal: unknown) => void;
+
+/** The peer's direct WebRTC links to other peers, as tunnels and requests use them. */
+export interface DirectRoutes {
+  /** The open direct link to a peer (id, hex), or null. */
+  link(peerId: string): Link | null;
+  /** Starts a link to `peerId` unless one exists, is on its way, or failed recently. */
+  initiate(peerId: string, send: SignalSender): void;
+  /** A signal from `peerId` arrived through a tunnel; answers go back through `send`. */
+  receive(peerId: string, signal: unknown, send: SignalSender): void;
+  /** The other peer makes no direct links: stop trying, for a while. */
+  giveUp(peerId: string): void;
+}
+
+export interface PeerContext {
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly outbox: RelayOutbox;
+  readonly keyring: Keyring;
+  readonly replay: ReplayWindow;
+  /** Largest message body; the relay's limit if it is smaller than ours. */
+  maxMessage(): number;
+  /** Bodies at least this long are compressed before sealing. */
+  readonly compressAbove: number;
+  /** Milliseconds since the epoch, corrected by the offset learned from the relay. */
+  networkNow(): number;
+  /** A non-fatal problem worth telling the application about (an unreadable frame, a handler bug). */
+  report(error: Error, context: string): void;
+  /** Numbers this peer's broadcasts and publishes, and keeps other senders' in order. */
+  readonly sendOrder: SendSequence;
+  readonly receiveOrder: ReceiveOrder;
+}
+
+export type Payload = Uint8Array | string;
+
+export function toBytes(payload: Payload): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (typeof payload === "string") return new TextEncoder().encode(payload);
+  throw new TypeError("a payload must be a Uint8Array or a string");
+}
+
+/** What a handler learns about a message besides its body. */
+export interface MessageInfo {
+  /** The sending peer's id, hex. */
+  readonly origin: string;
+  /** The cluster or topic name. */
+  readonly name: string;
+}
+
+/**
+ * Opens a sealed message for `purpose` and checks it against the replay window. Returns null, after
+ * reporting why, for anything that is not a fresh, authentic message of that purpose; a plain replay is
+ * dropped without a report (duplicates are expected after reconnects and retries), after `onReplay`.
+ */
+export function openFresh(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  sealed: Uint8Array,
+  purpose: Purpose,
+  what: string,
+  onReplay?: (opened: Opened) => void,
+  /** Bytes a pattern adds to a body of the maximum size (its own framing inside the seal). */
+  framing = 0,
+): Opened | null {
+  let opened: Opened;
+  try {
+    opened = open(keys.payloadKey, sealed, ctx.maxMessage() + framing);
+    if (opened.purpose !== purpose) throw new SealError(`sealed for purpose ${opened.purpose}, expected ${purpose}`);
+  } catch (error) {
+    ctx.report(error as Error, what);
+    return null;
+  }
+  const verdict = ctx.replay.check(opened.messageId, opened.timestamp, ctx.networkNow());
+  if (verdict === "fresh") return opened;
+  if (verdict === "replayed") onReplay?.(opened);
+  else ctx.report(new SealError(`${verdict} message refused`), what);
+  return null;
+}
+
+/** Seals a body for a service with the connection's settings. */
+export function sealFor(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  body: Uint8Array,
+  purpose: Purpose,
+  extra: { inReplyTo?: Uint8Array; messageId?: Uint8Array; sensitive?: boolean } = {},
+): Uint8Array {
+  return seal(keys.payloadKey, body, {
+    purpose,
+    timestamp: ctx.networkNow(),
+    compressAbove: ctx.compressAbove,
+    ...extra,
+  });
+}
+
+/** Checks a body against the message size limit, naming what was too large. */
+export function checkSize(ctx: PeerContext, body: Uint8Array, what: string): void {
+  const max = ctx.maxMessage();
+  if (body.length > max) throw new TooLargeError(`${what} of ${body.length} bytes exceeds the ${max} byte limit`);
+}
+
+/**
+ * Opens a stamped broadcast or publish and checks its place in its sender's order; returns the body to
+ * deliver, or null (not authentic, a replay, or overtaken by a later message from the same sender).
+ */
+export function openInOrder(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  sealed: Uint8Array,
+  origin: Uint8Array,
+  purpose: Purpose,
+  what: string,
+): Uint8Array | null {
+  const opened = openFresh(ctx, keys, sealed, purpose, what, undefined, STAMP_OVERHEAD);
+  if (!opened) return null;
+  let stamped: Stamped;
+  try {
+    stamped = readStamp(opened.body);
+  } catch (error) {
+    ctx.report(error as Error, what);
+    return null;
+  }
+  return ctx.receiveOrder.accept(toHex(origin), toHex(keys.id), stamped) ? stamped.body : null;
+}
+
+/** Runs a handler; a throw or a rejection is reported, never allowed to break the dispatch loop. */
+export function deliver(ctx: PeerContext, run: () => void | Promise<void>, name: string): void {
+  try {
+    const result = run();
+    if (result && typeof result.then === "function") {
+      result.then(undefined, (error: unknown) => ctx.report(asError(error), `handler for "${name}"`));
+    }
+  } catch (error) {
+    ctx.report(asError(error), `handler for "${name}"`);
+  }
+}

@@ -1,0 +1,80 @@
+// Publish/subscribe: topics any peer holding the topic key may join, across clusters. A publish reaches
+// every subscriber reachable at send time, at most once, in per-publisher order; a subscriber receives
+// its own publishes. Several local subscriptions to one topic share one join at the relay.
+
+import { toHex } from "../../util/bytes.ts";
+import type { ServiceKeys } from "../../crypto/keys.ts";
+import { Purpose } from "../../crypto/seal.ts";
+import { FrameType, MAX_HOPS, encodeFrame } from "../../wire/frames.ts";
+import type { PublishFrame } from "../../wire/frames.ts";
+import type { SendOptions } from "./broadcast.ts";
+import { DEFAULT_SEND_TIMEOUT } from "./broadcast.ts";
+import { checkSize, deliver, openInOrder, sealFor, toBytes } from "./context.ts";
+import type { MessageInfo, Payload, PeerContext } from "./context.ts";
+
+export type TopicHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
+
+export function publish(ctx: PeerContext, name: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+  try {
+    const keys = ctx.keyring.get("topic", name);
+    const body = toBytes(payload);
+    checkSize(ctx, body, "publish");
+    const sealed = sealFor(ctx, keys, ctx.sendOrder.stamp(keys.id, body), Purpose.Publish, {
+      sensitive: options.sensitive,
+    });
+    const frame = encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
+    return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+export interface Topic {
+  readonly keys: ServiceKeys;
+  readonly handlers: Set<TopicHandler>;
+}
+
+/** The topics this peer subscribes to, keyed by topic id (hex). */
+export class Subscriptions {
+  private readonly topics = new Map<string, Topic>();
+
+  constructor(private readonly ctx: PeerContext) {}
+
+  /** Adds a handler; returns the topic and whether it is new here (and so must be joined at the relay). */
+  add(keys: ServiceKeys, handler: TopicHandler): { topic: Topic; isNew: boolean } {
+    const idHex = toHex(keys.id);
+    let topic = this.topics.get(idHex);
+    const isNew = !topic;
+    if (!topic) this.topics.set(idHex, (topic = { keys, handlers: new Set() }));
+    topic.handlers.add(handler);
+    return { topic, isNew };
+  }
+
+  /** Removes a handler; returns true when the topic has no handler left (and so must be left). */
+  remove(keys: ServiceKeys, handler: TopicHandler): boolean {
+    const idHex = toHex(keys.id);
+    const topic = this.topics.get(idHex);
+    if (!topic?.handlers.delete(handler)) return false;
+    if (topic.handlers.size > 0) return false;
+    this.topics.delete(idHex);
+    return true;
+  }
+
+  has(keys: ServiceKeys): boolean {
+    return this.topics.has(toHex(keys.id));
+  }
+
+  all(): Topic[] {
+    return [...this.topics.values()];
+  }
+
+  onPublish(frame: PublishFrame): void {
+    const topic = this.topics.get(toHex(frame.id));
+    if (!topic) return; // unsubscribed while the message was on its way
+    const name = topic.keys.name;
+    const body = openInOrder(this.ctx, topic.keys, frame.sealed, frame.origin, Purpose.Publish, `publish on "${name}"`);
+    if (!body) return;
+    const info: MessageInfo = { origin: toHex(frame.origin), name };
+    for (const handler of [...topic.handlers]) deliver(this.ctx, () => handler(body, info), name);
+  }
+}

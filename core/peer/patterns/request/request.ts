@@ -1,0 +1,397 @@
+// Request/reply. The caller seals a request under the cluster key and the relay hands it to one member,
+// balanced by load; the member's reply is sealed too and bound to the request's message id, so a relay
+// can neither read nor swap replies. A member runs at most `concurrency` handlers at once and queues up
+// to `queuedBytes` more; past that the caller gets OverloadedError at once.
+
+import type { TimerHandle } from "../../../util/clock.ts";
+import { concat, equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../../../util/bytes.ts";
+import type { Link } from "../../../transports/link.ts";
+import type { RequestAffinity } from "./affinity.ts";
+import type { ServiceKeys } from "../../../crypto/keys.ts";
+import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../../../crypto/seal.ts";
+import type { Opened } from "../../../crypto/seal.ts";
+import {
+  ClosedError,
+  NoMembersError,
+  OverloadedError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+} from "../../../errors.ts";
+import { FrameType, MAX_HOPS, PEER_ID_BYTES, ReplyStatus, encodeFrame } from "../../../wire/frames.ts";
+import type { ReplyFrame, RequestFrame } from "../../../wire/frames.ts";
+import { checkSize, openFresh, sealFor, toBytes } from "../context.ts";
+import type { MessageInfo, Payload, PeerContext } from "../context.ts";
+
+export interface RequestOptions {
+  /** Milliseconds; the call fails with TimeoutError after it. Default 30 s. */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Do not compress: compression leaks information about content through its length. */
+  sensitive?: boolean;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
+interface Call {
+  keys: ServiceKeys;
+  messageId: Uint8Array;
+  frame: Uint8Array;
+  timeoutMs: number;
+  /** The frame reached a link; if that link dies, the call is sent again on the next one. */
+  sent: boolean;
+  /** The frame waits in the outbox, which hands it to the next link by itself. */
+  queued: boolean;
+  /** Sent straight to this member over a direct link (hex), or null: through the relays. */
+  direct: string | null;
+  resolve(body: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+export class RequestCaller {
+  private nextReqId = 1;
+  private readonly calls = new Map<number, Call>();
+  /** Requests sent, by route: for introspection (and the proof that requests do go direct). */
+  readonly sent = { relayed: 0, direct: 0 };
+
+  constructor(
+    private readonly ctx: PeerContext,
+    /** Where requests may go directly, when replies show one member takes them all. */
+    private readonly affinity: RequestAffinity | null = null,
+    private readonly directLink: (peerId: string) => Link | null = () => null,
+  ) {}
+
+  get pending(): number {
+    return this.calls.size;
+  }
+
+  request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
+    const timeoutMs = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
+    const reqId = this.nextReqId++;
+    // Created here, not when the timer fires, so its stack points at the caller.
+    const timeoutError = new TimeoutError(`request ${reqId} to "${name}" timed out after ${timeoutMs} ms`);
+    try {
+      const keys = this.ctx.keyring.get("cluster", name);
+      const body = toBytes(payload);
+      checkSize(this.ctx, body, "request");
+      if (!(timeoutMs > 0)) throw new RangeError("timeout must be a positive number of milliseconds");
+      options.signal?.throwIfAborted();
+      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const sealed = sealFor(this.ctx, keys, body, Purpose.Request, { messageId, sensitive: options.sensitive });
+      const frame = encodeFrame({
+        type: FrameType.Request,
+        hops: MAX_HOPS,
+        flags: 0,
+        id: keys.id,
+        origin: this.ctx.peerId,
+        reqId,
+        timeoutMs: Math.ceil(timeoutMs),
+        sealed,
+      });
+      return new Promise<Uint8Array>((resolve, reject) => {
+        let timer: TimerHandle | null = null;
+        const onAbort = () => finish(() => reject(options.signal!.reason));
+        const finish = (settle: () => void) => {
+          if (!this.calls.delete(reqId)) return;
+          if (timer !== null) this.ctx.clock.clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          settle();
+        };
+        const call: Call = {
+          keys,
+          messageId,
+          frame,
+          timeoutMs,
+          sent: false,
+          queued: false,
+          direct: null,
+          resolve: (reply) => finish(() => resolve(reply)),
+          reject: (error) => finish(() => reject(error)),
+        };
+        this.calls.set(reqId, call);
+        timer = this.ctx.clock.setTimeout(() => call.reject(timeoutError), timeoutMs);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        this.send(call);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A reply, from the relays (`directFrom` null) or over a direct link with that member. */
+  onReply(frame: ReplyFrame, directFrom: string | null = null): void {
+    const call = this.calls.get(frame.reqId);
+    if (!call) return; // late: the caller gave up already
+    switch (frame.status) {
+      case ReplyStatus.Ok:
+      case ReplyStatus.Remote: {
+        let opened: Opened;
+        try {
+          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
+          const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
+          if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
+            throw new SealError("reply is not bound to this request");
+          }
+        } catch (error) {
+          // Not from a member of the cluster: keep waiting for the real reply.
+          this.ctx.report(error as Error, `reply to request ${frame.reqId}`);
+          return;
+        }
+        if (frame.status === ReplyStatus.Remote) return call.reject(new RemoteError(safeText(opened.body)));
+        if (opened.body.length < PEER_ID_BYTES) return this.ctx.report(new SealError("reply names no member"), "reply");
+        // The answering member names itself first: that is how requests find their way to direct links.
+        if (directFrom === null)
+          this.affinity?.answeredBy(call.keys.name, toHex(opened.body.subarray(0, PEER_ID_BYTES)));
+        call.resolve(opened.body.subarray(PEER_ID_BYTES));
+        return;
+      }
+      case ReplyStatus.Overloaded:
+        return call.reject(new OverloadedError(safeText(frame.body)));
+      case ReplyStatus.NoMembers:
+        return call.reject(new NoMembersError(`no members in cluster "${call.keys.name}"`));
+      case ReplyStatus.MemberLost:
+        return call.reject(new ClosedError(`cluster "${call.keys.name}": ${safeText(frame.body)}`));
+      case ReplyStatus.Rejected:
+        return call.reject(new ProtocolError(`relay refused the request: ${safeText(frame.body)}`));
+    }
+  }
+
+  /** The link died: calls it carried go again once a link is back. Members drop duplicates by message id. */
+  onDetached(): void {
+    for (const call of this.calls.values()) call.sent = false;
+  }
+
+  onAttached(): void {
+    for (const call of this.calls.values()) if (!call.sent && !call.queued) this.send(call);
+  }
+
+  /** The direct link to `peerId` is gone: what went over it goes again through the relays. */
+  onDirectClosed(peerId: string): void {
+    for (const call of this.calls.values()) {
+      if (call.direct !== peerId) continue;
+      call.direct = null;
+      call.sent = false;
+      if (!call.queued) this.sendViaRelays(call);
+    }
+  }
+
+  failAll(error: Error): void {
+    for (const call of [...this.calls.values()]) call.reject(error);
+  }
+
+  private send(call: Call): void {
+    const member = this.affinity?.route(call.keys.name) ?? null;
+    const link = member === null ? null : this.directLink(member);
+    if (member !== null && link) {
+      call.direct = member;
+      call.sent = true;
+      this.sent.direct++;
+      link.send(call.frame);
+      return;
+    }
+    this.sent.relayed++;
+    this.sendViaRelays(call);
+  }
+
+  private sendViaRelays(call: Call): void {
+    call.queued = true;
+    const sent = () => {
+      call.queued = false;
+      call.sent = true;
+    };
+    // The call's own timer reports a timeout; a rejected write only means it never left the outbox.
+    this.ctx.outbox.write(call.frame, call.timeoutMs, undefined, sent).catch(() => (call.queued = false));
+  }
+}
+
+export type RequestHandler = (body: Uint8Array, info: MessageInfo) => Payload | Promise<Payload>;
+
+export interface ServiceLimits {
+  /** Handlers running at once. Default 64. */
+  concurrency?: number;
+  /** Bytes of requests waiting for a free handler. Default 64 MiB. */
+  queuedBytes?: number;
+  /** Tunnels open at once. Default 64. */
+  tunnels?: number;
+}
+
+export const DEFAULT_LIMITS: Required<ServiceLimits> = {
+  concurrency: 64,
+  queuedBytes: 64 * 1024 * 1024,
+  tunnels: 64,
+};
+
+interface Job {
+  frame: RequestFrame;
+  replyVia: Link | null;
+  messageId: Uint8Array;
+  body: Uint8Array;
+}
+
+/** The member side of request/reply for one cluster. */
+export class RequestServer {
+  private running = 0;
+  private readonly queue: Job[] = [];
+  private queuedBytes = 0;
+  private readonly limits: Required<ServiceLimits>;
+  private readonly replies: ReplyCache;
+
+  constructor(
+    private readonly ctx: PeerContext,
+    private readonly keys: ServiceKeys,
+    private readonly handler: RequestHandler | undefined,
+    limits: ServiceLimits,
+    /** Told whenever the work in flight or queued changes, to report load to the relay. */
+    private readonly loadChanged: (load: number) => void,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.replies = new ReplyCache(ctx);
+  }
+
+  get load(): number {
+    return this.running + this.queue.length;
+  }
+
+  /** A request, from the relays, or over a direct link (`replyVia`) where its reply goes back too. */
+  onRequest(frame: RequestFrame, replyVia: Link | null = null): void {
+    // A request seen before is a re-send after a reconnect, a failover or a relay's retry: it runs once
+    // only, and if its reply is still at hand the caller gets it again (the first may have been lost).
+    const opened = openFresh(
+      this.ctx,
+      this.keys,
+      frame.sealed,
+      Purpose.Request,
+      `request for "${this.keys.name}"`,
+      (seen) => this.replies.resend(seen.messageId, replyVia),
+    );
+    if (!opened) return;
+    if (!this.handler) {
+      return this.reply(
+        frame,
+        replyVia,
+        ReplyStatus.Remote,
+        opened.messageId,
+        utf8("this member does not handle requests"),
+      );
+    }
+    const job: Job = { frame, replyVia, messageId: opened.messageId, body: opened.body };
+    if (this.running < this.limits.concurrency) return this.run(job);
+    if (this.queuedBytes + queuedSize(job) > this.limits.queuedBytes) {
+      this.sendReply(
+        frame,
+        replyVia,
+        ReplyStatus.Overloaded,
+        utf8(`member of "${this.keys.name}" is overloaded: ${this.running} running, ${this.queuedBytes} bytes queued`),
+      );
+      return;
+    }
+    this.queue.push(job);
+    this.queuedBytes += queuedSize(job);
+    this.loadChanged(this.load);
+  }
+
+  private run(job: Job): void {
+    this.running++;
+    this.loadChanged(this.load);
+    const info: MessageInfo = { origin: toHex(job.frame.origin), name: this.keys.name };
+    Promise.resolve()
+      .then(() => this.handler!(job.body, info))
+      .then(
+        (result) => {
+          const body = toBytes(result);
+          checkSize(this.ctx, body, "reply");
+          this.reply(job.frame, job.replyVia, ReplyStatus.Ok, job.messageId, concat(this.ctx.peerId, body));
+        },
+        (error: unknown) =>
+          this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(errorMessage(error))),
+      )
+      .catch((error: Error) =>
+        this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(error.message)),
+      )
+      .finally(() => {
+        this.running--;
+        const next = this.queue.shift();
+        if (next) {
+          this.queuedBytes -= queuedSize(next);
+          this.run(next);
+        } else {
+          this.loadChanged(this.load);
+        }
+      });
+  }
+
+  private reply(
+    frame: RequestFrame,
+    via: Link | null,
+    status: ReplyStatus,
+    inReplyTo: Uint8Array,
+    body: Uint8Array,
+  ): void {
+    const purpose = status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
+    const sealed = sealFor(this.ctx, this.keys, body, purpose, { inReplyTo });
+    const reply = this.sendReply(frame, via, status, sealed);
+    this.replies.remember(inReplyTo, reply, frame.timeoutMs);
+  }
+
+  private sendReply(frame: RequestFrame, via: Link | null, status: ReplyStatus, body: Uint8Array): Uint8Array {
+    const reply = encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body });
+    // Back the way the request came; if a direct link died meanwhile, the caller re-sends through the
+    // relays and this reply comes from the cache.
+    if (via) via.send(reply);
+    else this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
+    return reply;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function safeText(bytes: Uint8Array): string {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    return "(unreadable message)";
+  }
+}
+
+/** A queued request holds at least one byte, so a zero queue limit really queues nothing. */
+function queuedSize(job: Job): number {
+  return Math.max(1, job.body.length);
+}
+
+const REPLY_CACHE_BYTES = 8 * 1024 * 1024;
+const REPLY_CACHE_ENTRIES = 4096;
+
+/**
+ * Recent replies, by the message id of the request they answer, so a duplicate request (the caller
+ * re-sent it after its relay link died, and the first reply may have died with it) is answered again
+ * instead of left to time out. Bounded in bytes and entries; a reply is kept only while its request
+ * could still be waiting for it.
+ */
+class ReplyCache {
+  private readonly entries = new Map<string, { frame: Uint8Array; expires: number }>();
+  private bytes = 0;
+
+  constructor(private readonly ctx: PeerContext) {}
+
+  remember(requestId: Uint8Array, frame: Uint8Array, timeoutMs: number): void {
+    if (frame.length > REPLY_CACHE_BYTES / 8) return;
+    const now = this.ctx.clock.now();
+    this.entries.set(toHex(requestId), { frame, expires: now + timeoutMs });
+    this.bytes += frame.length;
+    for (const [key, entry] of this.entries) {
+      if (this.bytes <= REPLY_CACHE_BYTES && this.entries.size <= REPLY_CACHE_ENTRIES && entry.expires > now) break;
+      this.entries.delete(key);
+      this.bytes -= entry.frame.length;
+    }
+  }
+
+  resend(requestId: Uint8Array, via: Link | null): void {
+    const entry = this.entries.get(toHex(requestId));
+    if (!entry || entry.expires <= this.ctx.clock.now()) return;
+    if (via) via.send(entry.frame);
+    else this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
+  }
+}

@@ -1,0 +1,86 @@
+// A relay's view of one attached peer: its link, its proven identity, what it joined, when it was last
+// heard from, and the outbound queue policy that protects everyone else from a slow reader.
+
+import { toHex } from "../util/bytes.ts";
+import { CloseCode } from "../transports/link.ts";
+import type { Link } from "../transports/link.ts";
+import type { Hop } from "./hop.ts";
+
+export type SlowConsumerPolicy = "disconnect" | "drop";
+
+export type SessionState = "challenged" | "ready" | "closed";
+
+export class PeerSession implements Hop {
+  readonly kind = "peer" as const;
+  state: SessionState = "challenged";
+  peerId: Uint8Array | null = null;
+  peerHex = "";
+  agent = "";
+  lastHeard: number;
+  /** Cluster ids (hex) this peer is a member of, and topic ids it subscribes to. */
+  readonly clusters = new Set<string>();
+  readonly topics = new Set<string>();
+  /** Frames refused by the outbound queue policy. */
+  dropped = 0;
+  framesIn = 0;
+  framesOut = 0;
+  /** Called once when the handshake completes (per-address accounting); null afterwards. */
+  onHandshakeDone: (() => void) | null = null;
+
+  constructor(
+    readonly link: Link,
+    readonly challenge: Uint8Array,
+    readonly connectedAt: number,
+    private readonly outboundLimit: number,
+    private readonly policy: SlowConsumerPolicy,
+    private readonly onSlow: (session: PeerSession, queued: number) => void,
+  ) {
+    this.lastHeard = connectedAt;
+  }
+
+  get ready(): boolean {
+    return this.state === "ready";
+  }
+
+  get gone(): boolean {
+    return this.state === "closed" || this.link.closed;
+  }
+
+  /** Names the session for logs before and after the peer proved who it is. */
+  get label(): string {
+    return this.peerHex ? `${this.peerHex.slice(0, 12)}@${this.link.remote}` : this.link.remote;
+  }
+
+  identify(peerId: Uint8Array, agent: string): void {
+    this.peerId = peerId;
+    this.peerHex = toHex(peerId);
+    this.agent = agent;
+    this.state = "ready";
+  }
+
+  /**
+   * Queues a frame unless that would push the link's outbound queue over its limit. Over the limit the
+   * policy decides: drop this frame, or disconnect the peer. Returns whether the frame was queued.
+   */
+  send(bytes: Uint8Array): boolean {
+    if (this.state === "closed" || this.link.closed) return false;
+    const queued = this.link.bufferedAmount;
+    if (queued + bytes.length > this.outboundLimit) {
+      this.dropped++;
+      this.onSlow(this, queued);
+      if (this.policy === "disconnect") {
+        this.close(CloseCode.SlowConsumer, `slow consumer: outbound queue over ${this.outboundLimit} bytes`);
+      }
+      return false;
+    }
+    this.framesOut++;
+    this.link.send(bytes);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.link.close(code, reason);
+  }
+}

@@ -1,0 +1,68 @@
+// A link between two relays, once both have proven who they are. It carries routed frames, tree
+// updates and directory gossip, and is watched by heartbeats like any link.
+
+import { toHex } from "../util/bytes.ts";
+import { CloseCode } from "../transports/link.ts";
+import type { Link } from "../transports/link.ts";
+import type { Hop } from "./hop.ts";
+
+export class RelayLink implements Hop {
+  readonly kind = "relay" as const;
+  readonly hex: string;
+  lastHeard: number;
+  /** The other relay is shutting down: route nothing new through it. */
+  draining = false;
+  /** The other relay said it has no other link into our part of the id space: keep this one. */
+  neededByRemote = false;
+  /** Frames refused because the link's queue was full. */
+  dropped = 0;
+  private isGone = false;
+
+  constructor(
+    readonly link: Link,
+    readonly relayId: Uint8Array,
+    readonly address: string,
+    /** Which side dialed: the tie-breaker when two relays dial each other at once. */
+    readonly outgoing: boolean,
+    now: number,
+    private readonly outboundLimit: number,
+    /** Told when a frame is refused for a full queue (to log it: the loss must not go unseen). */
+    private readonly onOverflow: (link: RelayLink) => void = () => {},
+  ) {
+    this.hex = toHex(relayId);
+    this.lastHeard = now;
+  }
+
+  get label(): string {
+    return `relay:${this.hex.slice(0, 12)}`;
+  }
+
+  get gone(): boolean {
+    return this.isGone || this.link.closed;
+  }
+
+  /**
+   * Relay links carry everyone's traffic, so a full queue drops the frame (requests are retried and
+   * timed out end to end) rather than cutting the link and every route through it.
+   */
+  send(bytes: Uint8Array): boolean {
+    if (this.gone) return false;
+    if (this.link.bufferedAmount + bytes.length > this.outboundLimit) {
+      this.dropped++;
+      this.onOverflow(this);
+      return false;
+    }
+    this.link.send(bytes);
+    return true;
+  }
+
+  close(code: number = CloseCode.Normal, reason = ""): void {
+    if (this.isGone) return;
+    this.isGone = true;
+    this.link.close(code, reason);
+  }
+
+  markGone(): void {
+    this.isGone = true;
+  }
+}

@@ -1,0 +1,91 @@
+// What can be set on a relay, the defaults, and how unset options are filled in: one place to read
+// every knob, apart from the engine (relay.ts re-exports them, so importers need not know).
+
+import type { Clock } from "../util/clock.ts";
+import type { SigningKeyPair } from "../crypto/nacl.ts";
+import type { Dialer } from "../transports/link.ts";
+import type { SlowConsumerPolicy } from "./peer-session.ts";
+
+export interface RelayOptions {
+  /** The relay's long-lived identity; its relay id derives from it. A fresh one is made otherwise. */
+  identity?: SigningKeyPair;
+  /** Where peers and other relays reach this relay, as they should dial it. */
+  address?: string;
+  /** Relays to link to at start. */
+  seeds?: string[];
+  /**
+   * A closed backbone: every link (peers' and relays') must prove this key in a handshake first, and
+   * every frame on it is sealed. Peers and relays without it are refused.
+   */
+  networkKey?: Uint8Array;
+  /** How to dial other relays; without one the relay only accepts links. */
+  dialer?: Dialer;
+  clock?: Clock;
+  random?: () => number;
+  /** Largest sealed message; frames may add headers on top. */
+  maxMessage?: number;
+  heartbeatMs?: number;
+  /** Heartbeats a link may miss before it is declared dead. */
+  missedHeartbeats?: number;
+  handshakeTimeoutMs?: number;
+  outboundQueueLimit?: number;
+  slowConsumer?: SlowConsumerPolicy;
+  maxJoinsPerPeer?: number;
+  /** Tunnels a peer may have open as a caller at once, at this relay. */
+  maxTunnelsPerPeer?: number;
+  /** Links one network address may hold open at once (peers behind one NAT share an address). */
+  maxLinksPerAddress?: number;
+  /** Links from one address that may be in their handshake at once: a flood of hellos costs little. */
+  maxHandshakesPerAddress?: number;
+  /** Most links to other relays, incoming included. */
+  maxRelayLinks?: number;
+  /**
+   * For this long after the relay starts, work for a cluster without members waits for one to join
+   * (peers of a restarted relay are still dialing back) instead of failing with NoMembers. 0 disables.
+   */
+  startupGraceMs?: number;
+  /** How often the relay reconsiders its relay links and gossips its directory. */
+  maintenanceMs?: number;
+  log?: RelayLog;
+}
+
+export type RelayLog = (event: string, fields: Record<string, string | number | boolean>) => void;
+
+export const RELAY_DEFAULTS = {
+  maxMessage: 1024 * 1024,
+  heartbeatMs: 1000,
+  missedHeartbeats: 3,
+  handshakeTimeoutMs: 5000,
+  outboundQueueLimit: 8 * 1024 * 1024,
+  slowConsumer: "disconnect" as SlowConsumerPolicy,
+  maxJoinsPerPeer: 1024,
+  maxTunnelsPerPeer: 256,
+  maxLinksPerAddress: 1024,
+  maxHandshakesPerAddress: 32,
+  maxRelayLinks: 16,
+  startupGraceMs: 5000,
+  maintenanceMs: 1000,
+};
+
+/** The settings that have defaults, every one of them set. */
+export type RelaySettings = Required<
+  Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log" | "networkKey">
+>;
+
+export function relaySettings(options: RelayOptions): RelaySettings {
+  return {
+    maxMessage: options.maxMessage ?? RELAY_DEFAULTS.maxMessage,
+    heartbeatMs: options.heartbeatMs ?? RELAY_DEFAULTS.heartbeatMs,
+    missedHeartbeats: options.missedHeartbeats ?? RELAY_DEFAULTS.missedHeartbeats,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? RELAY_DEFAULTS.handshakeTimeoutMs,
+    outboundQueueLimit: options.outboundQueueLimit ?? RELAY_DEFAULTS.outboundQueueLimit,
+    slowConsumer: options.slowConsumer ?? RELAY_DEFAULTS.slowConsumer,
+    maxJoinsPerPeer: options.maxJoinsPerPeer ?? RELAY_DEFAULTS.maxJoinsPerPeer,
+    maxTunnelsPerPeer: options.maxTunnelsPerPeer ?? RELAY_DEFAULTS.maxTunnelsPerPeer,
+    maxLinksPerAddress: options.maxLinksPerAddress ?? RELAY_DEFAULTS.maxLinksPerAddress,
+    maxHandshakesPerAddress: options.maxHandshakesPerAddress ?? RELAY_DEFAULTS.maxHandshakesPerAddress,
+    maxRelayLinks: options.maxRelayLinks ?? RELAY_DEFAULTS.maxRelayLinks,
+    startupGraceMs: options.startupGraceMs ?? RELAY_DEFAULTS.startupGraceMs,
+    maintenanceMs: options.maintenanceMs ?? RELAY_DEFAULTS.maintenanceMs,
+  };
+}
