@@ -11,6 +11,7 @@ import { secureLink } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 import { PeerSession } from "./peer-session.ts";
 import type { RelayLog, RelaySettings } from "./relay-options.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 interface AddressCounts {
   open: number;
@@ -23,6 +24,7 @@ export interface AdmissionHost {
   settings: RelaySettings;
   networkKeys: NetworkKeys | null;
   log: RelayLog;
+  stats: RelayStats;
   /** Closed: no link is taken any more, not even one already past the network-key handshake. */
   isClosed(): boolean;
   isDraining(): boolean;
@@ -54,6 +56,7 @@ export class Admission {
       (counts.open >= settings.maxLinksPerAddress || counts.handshaking >= settings.maxHandshakesPerAddress)
     ) {
       const what = counts.open >= settings.maxLinksPerAddress ? "links" : "handshakes in progress";
+      this.host.stats.refuse("address-limit");
       this.host.log("address-limit", { address: address!, what });
       link.close(CloseCode.Limit, `too many ${what} from this address`);
       return;
@@ -72,6 +75,7 @@ export class Admission {
     }).then(
       (secured) => this.startSession(secured, counts, address),
       (error: Error) => {
+        this.host.stats.refuse("network-key");
         this.host.log("network-key-refused", { remote: link.remote, reason: error.message });
         if (counts) {
           counts.handshaking--;
@@ -95,10 +99,13 @@ export class Admission {
       settings.outboundQueueLimit,
       settings.slowConsumer,
       (slow, queued) => this.host.log("slow-consumer", { peer: slow.label, queued, policy: settings.slowConsumer }),
+      this.host.stats,
     );
     this.host.sessionOpened(session);
     const handshakeTimer = clock.setTimeout(() => {
-      if (session.state === "challenged") session.close(CloseCode.HandshakeTimeout, "handshake timed out");
+      if (session.state !== "challenged") return;
+      this.host.stats.refuse("handshake-timeout");
+      session.close(CloseCode.HandshakeTimeout, "handshake timed out");
     }, settings.handshakeTimeoutMs);
     session.onHandshakeDone = () => {
       if (counts) counts.handshaking--;

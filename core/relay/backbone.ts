@@ -16,11 +16,13 @@ import { Gossip } from "./gossip.ts";
 import { Probes } from "./probes.ts";
 import { RelayDialer } from "./relay-dialer.ts";
 import type { RelayDialerOptions } from "./relay-dialer.ts";
+import type { RelayStats } from "./relay-stats.ts";
 import { RelayLink } from "./relay-link.ts";
 import { RoutingTable, compareDistance } from "./routing-table.ts";
 import type { KnownRelay } from "./routing-table.ts";
 
 export interface BackboneOptions extends RelayDialerOptions {
+  stats: RelayStats;
   seeds: string[];
   maxLinks: number;
   outboundLimit: number;
@@ -143,6 +145,7 @@ export class Backbone {
     if (!admission.accept) {
       // Full: hand over relays to try instead, then refuse.
       link.send(encodeFrame({ type: FrameType.Relays, relays: this.gossip.entriesFor(relayId) }));
+      this.options.stats.refuse("relay-full");
       link.close(CloseCode.Full, "relay has all the relay links it may keep");
       return null;
     }
@@ -220,6 +223,7 @@ export class Backbone {
           queued: full.link.bufferedAmount,
         });
       },
+      this.options.stats,
     );
     this.links.set(known.hex, relayLink);
     this.table.setLinked(known.hex, true);
@@ -235,6 +239,7 @@ export class Backbone {
 
   onFrame(link: RelayLink, bytes: Uint8Array): void {
     if (link.gone) return;
+    this.options.stats.countIn(bytes);
     link.lastHeard = this.options.clock.now();
     let frame: Frame;
     try {

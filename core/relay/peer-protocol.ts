@@ -22,6 +22,7 @@ import type { Inspections } from "./snapshot.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLog, RelaySettings } from "./relay-options.ts";
 import type { Router } from "./router.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 export interface PeerProtocolHost {
   relayId: Uint8Array;
@@ -31,6 +32,7 @@ export interface PeerProtocolHost {
   maxFrame: number;
   router: Router;
   inspections: Inspections;
+  stats: RelayStats;
   log: RelayLog;
   isDraining(): boolean;
   isRelayLink(session: PeerSession): boolean;
@@ -49,6 +51,7 @@ export class PeerProtocol {
     if (session.state === "closed") return;
     session.lastHeard = this.host.clock.now();
     session.framesIn++;
+    this.host.stats.countIn(bytes);
     if (bytes.length > this.host.maxFrame) {
       return this.violation(session, CloseCode.TooBig, `frame of ${bytes.length} bytes exceeds ${this.host.maxFrame}`);
     }
@@ -210,6 +213,8 @@ export class PeerProtocol {
   }
 
   private violation(session: PeerSession, code: number, message: string): void {
+    if (session.state === "challenged")
+      this.host.stats.refuse(code === CloseCode.AuthFailed ? "auth-failed" : "protocol");
     this.host.log("peer-error", { peer: session.label, code, reason: message });
     session.close(code, message);
   }

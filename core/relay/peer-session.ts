@@ -5,6 +5,7 @@ import { toHex } from "../util/bytes.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import type { Hop } from "./hop.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 export type SlowConsumerPolicy = "disconnect" | "drop";
 
@@ -34,6 +35,7 @@ export class PeerSession implements Hop {
     private readonly outboundLimit: number,
     private readonly policy: SlowConsumerPolicy,
     private readonly onSlow: (session: PeerSession, queued: number) => void,
+    private readonly stats: RelayStats,
   ) {
     this.lastHeard = connectedAt;
   }
@@ -67,13 +69,16 @@ export class PeerSession implements Hop {
     const queued = this.link.bufferedAmount;
     if (queued + bytes.length > this.outboundLimit) {
       this.dropped++;
+      this.stats.slowConsumerDrops++;
       this.onSlow(this, queued);
       if (this.policy === "disconnect") {
+        this.stats.slowConsumerDisconnects++;
         this.close(CloseCode.SlowConsumer, `slow consumer: outbound queue over ${this.outboundLimit} bytes`);
       }
       return false;
     }
     this.framesOut++;
+    this.stats.countOut(bytes);
     this.link.send(bytes);
     return true;
   }

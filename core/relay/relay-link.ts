@@ -5,6 +5,7 @@ import { toHex } from "../util/bytes.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import type { Hop } from "./hop.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 export class RelayLink implements Hop {
   readonly kind = "relay" as const;
@@ -27,7 +28,8 @@ export class RelayLink implements Hop {
     now: number,
     private readonly outboundLimit: number,
     /** Told when a frame is refused for a full queue (to log it: the loss must not go unseen). */
-    private readonly onOverflow: (link: RelayLink) => void = () => {},
+    private readonly onOverflow: (link: RelayLink) => void,
+    private readonly stats: RelayStats,
   ) {
     this.hex = toHex(relayId);
     this.lastHeard = now;
@@ -49,9 +51,11 @@ export class RelayLink implements Hop {
     if (this.gone) return false;
     if (this.link.bufferedAmount + bytes.length > this.outboundLimit) {
       this.dropped++;
+      this.stats.slowConsumerDrops++;
       this.onOverflow(this);
       return false;
     }
+    this.stats.countOut(bytes);
     this.link.send(bytes);
     return true;
   }

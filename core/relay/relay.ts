@@ -23,6 +23,7 @@ import type { RelayLink } from "./relay-link.ts";
 import { relaySettings } from "./relay-options.ts";
 import type { RelayLog, RelayOptions, RelaySettings } from "./relay-options.ts";
 import { Router } from "./router.ts";
+import { RelayStats } from "./relay-stats.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 
@@ -42,6 +43,8 @@ export class Relay {
   readonly maxMessage: number;
   readonly maxFrame: number;
   readonly backbone: Backbone;
+  /** Traffic counters, for metrics and the report's `stats`. */
+  readonly stats: RelayStats;
   private readonly identity: SigningKeyPair;
   private readonly clock: Clock;
   private readonly options: RelaySettings;
@@ -72,6 +75,7 @@ export class Relay {
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
+    this.stats = new RelayStats(this.clock.now());
     this.router = new Router(
       {
         clock: this.clock,
@@ -79,6 +83,7 @@ export class Relay {
         nextHop: (key) => this.backbone.nextHop(key),
         peer: (hex) => this.byPeer.get(hex),
         log: this.log,
+        stats: this.stats,
       },
       { startupGraceMs: this.options.startupGraceMs },
     );
@@ -98,6 +103,7 @@ export class Relay {
         maintenanceMs: this.options.maintenanceMs,
         networkKeys: this.networkKeys,
         log: this.log,
+        stats: this.stats,
       },
       {
         linkUp: () => this.linksChanged(),
@@ -115,6 +121,7 @@ export class Relay {
       settings: this.options,
       networkKeys: this.networkKeys,
       log: this.log,
+      stats: this.stats,
       isClosed: () => this.closed,
       isDraining: () => this.draining,
       sessionOpened: (session) => this.sessions.add(session),
@@ -147,6 +154,7 @@ export class Relay {
       maxFrame: this.maxFrame,
       router: this.router,
       inspections: this.inspections,
+      stats: this.stats,
       log: this.log,
       isDraining: () => this.draining,
       isRelayLink: (session) => this.relayLinks.has(session),
@@ -179,6 +187,8 @@ export class Relay {
       backbone: this.backbone,
       router: this.router,
       peers: this.byPeer.values(),
+      stats: this.stats,
+      now: this.clock.now(),
     });
   }
 

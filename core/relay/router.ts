@@ -45,6 +45,7 @@ import { keyOfService } from "./routing-table.ts";
 import { Trees } from "./tree.ts";
 import { TreeReporter } from "./tree-reporter.ts";
 import { TunnelRouter } from "./tunnel-router.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 export interface RouterHost {
   clock: Clock;
@@ -54,6 +55,7 @@ export interface RouterHost {
   /** The current session of a local peer, which may have reconnected since a request passed. */
   peer(hex: string): PeerSession | undefined;
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  stats: RelayStats;
 }
 
 export interface RouterOptions {
@@ -185,6 +187,7 @@ export class Router {
       deadline: this.host.clock.now() + frame.timeoutMs + PENDING_GRACE_MS,
     };
     this.pending.add(entry);
+    this.host.stats.requestsPlaced++;
     this.placeRequest(entry);
   }
 
@@ -253,6 +256,7 @@ export class Router {
       return;
     }
     entry.placedAgain = true;
+    this.host.stats.requestsPlacedAgain++;
     entry.frame[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
     entry.tried.add(failed);
     this.placeRequest(entry);

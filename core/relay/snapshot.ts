@@ -13,6 +13,7 @@ import type { RelaySnapshot } from "../wire/relay-report.ts";
 
 export type { RelaySnapshot } from "../wire/relay-report.ts";
 import type { Router } from "./router.ts";
+import type { RelayStats } from "./relay-stats.ts";
 
 /** What a snapshot is taken of. */
 export interface RelayState {
@@ -22,15 +23,23 @@ export interface RelayState {
   backbone: Backbone;
   router: Router;
   peers: Iterable<PeerSession>;
+  stats: RelayStats;
+  now: number;
 }
 
-export function snapshotOf({ relayHex, address, draining, backbone, router, peers }: RelayState): RelaySnapshot {
+export function snapshotOf(state: RelayState): RelaySnapshot {
+  const { relayHex, address, draining, backbone, router, stats, now } = state;
+  const peers = [...state.peers];
+  const relayLinks = backbone.allLinks();
   const services = router.services;
+  let queuedBytes = 0;
+  for (const session of peers) queuedBytes += session.link.bufferedAmount;
+  for (const link of relayLinks) queuedBytes += link.link.bufferedAmount;
   return {
     relayId: relayHex,
     address,
     draining,
-    links: backbone.allLinks().map((link) => ({
+    links: relayLinks.map((link) => ({
       relayId: link.hex,
       address: link.address,
       direction: link.outgoing ? "out" : "in",
@@ -38,7 +47,7 @@ export function snapshotOf({ relayHex, address, draining, backbone, router, peer
       dropped: link.dropped,
     })),
     directory: backbone.directory().map((relay) => ({ relayId: relay.hex, address: relay.address })),
-    peers: [...peers].map((s) => ({
+    peers: peers.map((s) => ({
       peerId: s.peerHex,
       agent: s.agent,
       remote: s.link.remote,
@@ -57,6 +66,13 @@ export function snapshotOf({ relayHex, address, draining, backbone, router, peer
     pendingRequests: router.pending.size,
     parked: router.parking.size,
     tunnels: router.tunnels.size,
+    stats: stats.report(now, {
+      peers: peers.length,
+      relayLinks: relayLinks.length,
+      queuedBytes,
+      tunnelsOpen: router.tunnels.size,
+      pendingRequests: router.pending.size,
+    }),
   };
 }
 

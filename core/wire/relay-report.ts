@@ -22,4 +22,31 @@ export interface RelaySnapshot {
   /** Requests and tunnel opens waiting for a first member while the relay is fresh. */
   parked: number;
   tunnels: number;
+  /** Traffic counters and levels; absent in reports from relays older than this field. */
+  stats?: RelayStatsReport;
+}
+
+/** A relay's traffic counters (since it started) and levels (at the moment of the report). */
+export interface RelayStatsReport {
+  uptimeMs: number;
+  /** Peers attached (handshake done). */
+  peers: number;
+  relayLinks: number;
+  /** Bytes waiting in the relay's outbound queues, peers' and relay links' together. */
+  queuedBytes: number;
+  tunnelsOpen: number;
+  pendingRequests: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames refused by a full outbound queue, and peers disconnected as slow consumers. */
+  slowConsumerDrops: number;
+  slowConsumerDisconnects: number;
+  requestsPlaced: number;
+  requestsPlacedAgain: number;
+  /** Links and handshakes refused, by reason. */
+  refused: Record<string, number>;
+  /** The same counters per frame type (by name), for types seen at least once. */
+  byKind: Record<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>;
 }
