@@ -72,6 +72,10 @@ class SecuredLink extends LinkWrapper {
   closedBy(code: number, reason: string): void {
     this.slot.close(code, reason);
   }
+
+  drained(): void {
+    this.slot.drain();
+  }
 }
 
 export interface SecureLinkOptions {
@@ -151,6 +155,7 @@ export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link
         }
         fail(CloseCode.AuthFailed, `expected a network-key handshake, got frame type ${frame.type}`);
       },
+      drain: () => secured?.drained(),
       close: (code, reason) => {
         if (secured) return secured.closedBy(code, reason);
         if (done) return;

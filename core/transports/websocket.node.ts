@@ -13,20 +13,21 @@ import type { Dialer, Link } from "./link.ts";
 export const WS_FRAME_OVERHEAD = 64 * 1024;
 
 /**
- * A `ws` socket whose sends within one turn of the event loop leave in one write: the TCP socket is
- * corked at the first send and uncorked once the turn's synchronous work and promise jobs are done.
- * Without it, every frame costs a system call; the profile of a publisher showed that to be a third of
- * its time. Nothing waits longer than the turn it was sent in.
+ * A `ws` socket as the links see it: `pause()` and `resume()` stop and restart reading from the network
+ * (so a relay can make a fast sender wait), and "drain" comes from the TCP socket under it, once its
+ * write buffer empties. The TCP socket comes from the public `upgrade` event (client) or the upgrade
+ * request (server).
  */
-class CorkingWebSocket implements WebSocketLike {
+class NodeWebSocket implements WebSocketLike {
   private raw: Socket | null = null;
-  private corked = false;
+  private readonly drainListeners: Array<(event?: unknown) => void> = [];
 
   constructor(private readonly socket: WebSocket) {}
 
   /** The TCP socket under the WebSocket, once the handshake has given it. */
   useTcpSocket(raw: Socket): void {
     this.raw = raw;
+    for (const listener of this.drainListeners) raw.on("drain", listener);
   }
 
   get binaryType(): string {
@@ -43,15 +44,6 @@ class CorkingWebSocket implements WebSocketLike {
   }
 
   send(data: Uint8Array): void {
-    const raw = this.raw;
-    if (raw && !this.corked && !raw.destroyed) {
-      this.corked = true;
-      raw.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        raw.uncork();
-      });
-    }
     this.socket.send(data);
   }
 
@@ -59,24 +51,44 @@ class CorkingWebSocket implements WebSocketLike {
     this.socket.close(code, reason);
   }
 
-  // The listener's event type differs between `ws` and WHATWG sockets; WebSocketLike declares it loosely.
+  pause(): void {
+    this.socket.pause();
+  }
 
+  resume(): void {
+    this.socket.resume();
+  }
+
+  // The listener's event type differs between `ws` and WHATWG sockets; WebSocketLike declares it loosely.
   // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void {
+    if (type === "drain") {
+      this.drainListeners.push(listener);
+      this.raw?.on("drain", listener);
+      return;
+    }
     this.socket.addEventListener(type as "message", listener);
   }
 }
+
+/**
+ * Node's AfterTurn for links: setImmediate runs once this loop iteration's I/O callbacks are done, so
+ * what a relay forwards while reading every ready socket leaves in one message per link.
+ */
+const afterIo = (callback: () => void): void => {
+  setImmediate(callback);
+};
 
 export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLike {
   const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
   // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
   socket.binaryType = "nodebuffer";
-  const corking = new CorkingWebSocket(socket);
-  socket.once("upgrade", (response: IncomingMessage) => corking.useTcpSocket(response.socket));
-  return corking;
+  const wrapped = new NodeWebSocket(socket);
+  socket.once("upgrade", (response: IncomingMessage) => wrapped.useTcpSocket(response.socket));
+  return wrapped;
 }
 
-export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory);
+export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, { afterTurn: afterIo });
 
 export interface WebSocketListenerOptions {
   host: string;
@@ -114,9 +126,9 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
     server.on("connection", (socket, request) => {
       socket.binaryType = "nodebuffer";
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-      const corking = new CorkingWebSocket(socket);
-      corking.useTcpSocket(request.socket);
-      options.onLink(new WebSocketLink(corking, remote), request);
+      const wrapped = new NodeWebSocket(socket);
+      wrapped.useTcpSocket(request.socket);
+      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: afterIo }), request);
     });
     // `ws` re-emits the HTTP server's errors (a port in use, say); unheard, they would crash the process.
     server.on("error", reject);
