@@ -46,7 +46,8 @@ Usage: iris-relay [options]
   --max-joins-per-peer <n>          clusters and topics one peer may join (default 1024)
   --max-tunnels-per-peer <n>        tunnels one peer may have open as a caller (default 256)
   --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
-  --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
+  --heartbeat <ms>         a peer link silent this long is pinged; silent 3 times as
+                           long, it is closed (IRIS_HEARTBEAT_MS, default 20000)
   --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
   --slow-consumer <policy> disconnect | drop               (IRIS_SLOW_CONSUMER, default disconnect)
   --handshake-timeout <ms> time a new link has to prove itself (default 5000)
@@ -142,7 +143,14 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       1024,
       2 ** 30,
     ),
-    heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
+    heartbeatMs: integer(
+      "heartbeat",
+      pick("heartbeat", "IRIS_HEARTBEAT_MS"),
+      RELAY_DEFAULTS.heartbeatMs,
+      // Below a second, a peer's stall of a moment (or a background tab's throttled timers) costs its link.
+      1000,
+      600_000,
+    ),
     outboundQueueLimit: integer(
       "queue-limit",
       pick("queue-limit", "IRIS_QUEUE_LIMIT"),

@@ -1,8 +1,7 @@
 // A peer's link to the backbone: one relay at a time, chosen from a list. It dials, proves the peer's
-// identity against the relay's fresh challenge, keeps the link alive with heartbeats, and when the link
-// dies it dials again with jittered exponential backoff, moving on to the next relay each time.
+// identity against the relay's fresh challenge, watches the link for silence, and when the link dies it
+// dials again with jittered exponential backoff, moving on to the next relay each time.
 
-import { every } from "../util/clock.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { peerIdOf, signHello } from "../crypto/keys.ts";
 import type { SigningKeyPair } from "../crypto/nacl.ts";
@@ -14,6 +13,8 @@ import { CloseCode } from "../transports/link.ts";
 import { secureLink } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
+import { Liveness } from "../transports/liveness.ts";
+import type { Watchdog } from "../transports/liveness.ts";
 
 export interface AttachmentOptions {
   relays: string[];
@@ -52,11 +53,20 @@ export interface AttachmentEvents {
   detached(detached: Detached): void;
 }
 
-/** Relay heartbeats a peer may miss before it gives the link up. */
+/**
+ * The relay announces its heartbeat H: it pings a link of ours silent for H (and a little more), and
+ * closes it silent for 3 H. The peer watches the relay on the same scale: it pings a relay silent for
+ * 1.5 H, so that on an idle link the relay's ping comes first and one exchange serves both ends, and
+ * gives the link up when the relay has been silent for 3 H. A stall of 10 s at either end then costs
+ * no link with the default H of 20 s.
+ */
+const PING_AFTER_HEARTBEATS = 1.5;
 const MISSED_HEARTBEATS = 3;
-/** Bounds on the heartbeat interval a relay announces (relay-server accepts 10 ms to 600 s). */
+/** Bounds on the heartbeat interval a relay announces (relay-server accepts 1 s to 600 s). */
 const MIN_HEARTBEAT_MS = 10;
 const MAX_HEARTBEAT_MS = 600_000;
+/** The watchdog looks at the link this many times per heartbeat, and at least once a second. */
+const LOOKS_PER_HEARTBEAT = 8;
 
 /** Close codes after which trying again cannot help: this relay refused us on principle. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
@@ -148,8 +158,8 @@ export class RelayAttachment {
     const clock = this.options.clock;
     let challenge: ChallengeFrame | null = null;
     let attached = false;
-    let lastHeard = clock.now();
-    let stopHeartbeat = () => {};
+    let liveness: Liveness | null = null;
+    let watchdog: Watchdog | null = null;
     const timeout = clock.setTimeout(
       () => link.close(CloseCode.HandshakeTimeout, "relay did not complete the handshake"),
       this.options.handshakeTimeoutMs,
@@ -158,7 +168,7 @@ export class RelayAttachment {
 
     link.listen({
       frame: (bytes) => {
-        lastHeard = clock.now();
+        watchdog?.heard();
         let frame: Frame;
         try {
           frame = decodeFrame(bytes);
@@ -199,17 +209,20 @@ export class RelayAttachment {
           clock.clearTimeout(timeout);
           attached = true;
           this.attempt = 0;
-          // The relay pings every heartbeatMs; silence for a few of them means the link is dead even if
-          // the socket has not noticed.
-          // The relay's interval, within the range relays may be configured with: 0 would make this
-          // timer spin, and from 2^31 ms on timers fire at once and a dead relay would go unnoticed.
+          // The relay's interval, within the range relays may be configured with: 0 would make the
+          // watchdog spin, and from 2^31 ms on timers fire at once and a dead relay would go unnoticed.
           const heartbeatMs = Math.min(Math.max(frame.heartbeatMs, MIN_HEARTBEAT_MS), MAX_HEARTBEAT_MS);
-          stopHeartbeat = every(clock, heartbeatMs, () => {
-            const silence = clock.now() - lastHeard;
-            if (silence > heartbeatMs * MISSED_HEARTBEATS) {
-              link.close(CloseCode.HeartbeatTimeout, `relay silent for ${silence} ms`);
-            }
+          liveness = new Liveness(clock, {
+            tickMs: Math.min(1000, heartbeatMs / LOOKS_PER_HEARTBEAT),
+            random: this.options.random,
           });
+          watchdog = liveness.watch(
+            { pingAfterMs: heartbeatMs * PING_AFTER_HEARTBEATS, deadAfterMs: heartbeatMs * MISSED_HEARTBEATS },
+            {
+              ping: () => link.send(encodeFrame({ type: FrameType.Ping, stamp: clock.now() })),
+              dead: (silent) => link.close(CloseCode.HeartbeatTimeout, `relay silent for ${Math.round(silent)} ms`),
+            },
+          );
           this.events.attached({ link, relay, relayId: challenge.relayId, challenge: challenge.nonce, welcome: frame });
           return;
         }
@@ -217,7 +230,7 @@ export class RelayAttachment {
       },
       close: (code, reason) => {
         clock.clearTimeout(timeout);
-        stopHeartbeat();
+        liveness?.stop();
         if (this.current === link) this.current = null;
         this.failed({ relay, code, reason, wasAttached: attached });
       },

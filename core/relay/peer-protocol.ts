@@ -40,6 +40,8 @@ export interface PeerProtocolHost {
   adoptRelay(session: PeerSession, frame: RelayHelloFrame): void;
   /** A peer proved who it is: this is its session from now on. */
   peerReady(session: PeerSession): void;
+  /** The link said hello: from now on its watchdog, not the handshake deadline, decides when it is dead. */
+  watch(session: PeerSession): void;
 }
 
 export class PeerProtocol {
@@ -49,7 +51,7 @@ export class PeerProtocol {
   onFrame(session: PeerSession, bytes: Uint8Array): void {
     const { router, settings } = this.host;
     if (session.state === "closed") return;
-    session.lastHeard = this.host.clock.now();
+    session.watchdog?.heard();
     session.framesIn++;
     this.host.stats.countIn(bytes);
     if (bytes.length > this.host.maxFrame) {
@@ -146,6 +148,7 @@ export class PeerProtocol {
     }
     const peerId = peerIdOf(frame.identityKey);
     session.identify(peerId, frame.agent);
+    this.host.watch(session);
     session.onHandshakeDone?.();
     session.onHandshakeDone = null;
     session.send(

@@ -1,9 +1,11 @@
-// A relay's view of one attached peer: its link, its proven identity, what it joined, when it was last
-// heard from, and the outbound queue policy that protects everyone else from a slow reader.
+// A relay's view of one attached peer: its link, its proven identity, what it joined, the watchdog that
+// knows when it was last heard from, and the outbound queue policy that protects everyone else from a
+// slow reader.
 
 import { toHex } from "../util/bytes.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import type { Watchdog } from "../transports/liveness.ts";
 import type { Hop } from "./hop.ts";
 import type { RelayStats } from "./relay-stats.ts";
 
@@ -17,7 +19,8 @@ export class PeerSession implements Hop {
   peerId: Uint8Array | null = null;
   peerHex = "";
   agent = "";
-  lastHeard: number;
+  /** Watches the link once the peer has said hello (before that, the handshake deadline does). */
+  watchdog: Watchdog | null = null;
   /** Cluster ids (hex) this peer is a member of, and topic ids it subscribes to. */
   readonly clusters = new Set<string>();
   readonly topics = new Set<string>();
@@ -36,9 +39,7 @@ export class PeerSession implements Hop {
     private readonly policy: SlowConsumerPolicy,
     private readonly onSlow: (session: PeerSession, queued: number) => void,
     private readonly stats: RelayStats,
-  ) {
-    this.lastHeard = connectedAt;
-  }
+  ) {}
 
   get ready(): boolean {
     return this.state === "ready";
@@ -86,6 +87,7 @@ export class PeerSession implements Hop {
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.watchdog?.stop();
     this.link.close(code, reason);
   }
 }

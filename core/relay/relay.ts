@@ -1,5 +1,6 @@
 // The relay engine, runtime-neutral. It accepts links (admission.ts), proves who is on the other end
-// (a peer: peer-protocol.ts, or a relay: backbone.ts), keeps them alive with heartbeats, and hands
+// (a peer: peer-protocol.ts, or a relay: backbone.ts), watches each for silence (transports/liveness.ts),
+// and hands
 // traffic to the router (router.ts) and the backbone. It never holds a cluster or topic key: it reads
 // frame headers and forwards the very bytes it received. relay-server/ wraps it with a WebSocket
 // listener, a CLI and logs; tests and simulations run it over in-memory links.
@@ -13,6 +14,8 @@ import { FRAME_HEADROOM, FrameType, RELAY_ID_BYTES, encodeFrame } from "../wire/
 import type { Frame, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import { Liveness } from "../transports/liveness.ts";
+import type { LivenessSettings } from "../transports/liveness.ts";
 import { Admission } from "./admission.ts";
 import { Backbone } from "./backbone.ts";
 import { Inspections, snapshotOf } from "./snapshot.ts";
@@ -35,6 +38,13 @@ export type { RelaySnapshot } from "./snapshot.ts";
 const RELAY_QUEUE_FACTOR = 4;
 /** Peers are told about at most this many other relays to fail over to. */
 const FAILOVER_RELAYS = 8;
+/** How often expired requests and parked work are swept. */
+const SWEEP_MS = 1000;
+/** Watchdogs are looked at this many times per shortest heartbeat, and at least this often. */
+const LOOKS_PER_HEARTBEAT = 10;
+const MAX_LIVENESS_TICK_MS = 100;
+/** A stall of the relay's own process this long is worth a log line (shorter ones are routine). */
+const STALL_LOG_MS = 1000;
 
 export class Relay {
   readonly relayId: Uint8Array;
@@ -58,7 +68,11 @@ export class Relay {
   private readonly admission: Admission;
   private readonly inspections: Inspections;
   private readonly peerProtocol: PeerProtocol;
-  private readonly stopHeartbeat: () => void;
+  /** Watchdogs of every link, peers' and relays'. */
+  readonly liveness: Liveness;
+  private readonly peerLiveness: LivenessSettings;
+  private readonly relayLiveness: LivenessSettings;
+  private readonly stopSweep: () => void;
   private announcedRelays = "";
   private closed = false;
   private draining = false;
@@ -76,6 +90,16 @@ export class Relay {
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
     this.stats = new RelayStats(this.clock.now());
+    const { heartbeatMs, relayHeartbeatMs, missedHeartbeats } = this.options;
+    this.peerLiveness = { pingAfterMs: heartbeatMs, deadAfterMs: heartbeatMs * missedHeartbeats };
+    this.relayLiveness = { pingAfterMs: relayHeartbeatMs, deadAfterMs: relayHeartbeatMs * missedHeartbeats };
+    this.liveness = new Liveness(this.clock, {
+      tickMs: Math.min(MAX_LIVENESS_TICK_MS, Math.min(heartbeatMs, relayHeartbeatMs) / LOOKS_PER_HEARTBEAT),
+      random,
+      onStall: (ms) => {
+        if (ms >= STALL_LOG_MS) this.log("relay-stalled", { ms: Math.round(ms) });
+      },
+    });
     this.router = new Router(
       {
         clock: this.clock,
@@ -101,6 +125,8 @@ export class Relay {
         outboundLimit: this.options.outboundQueueLimit * RELAY_QUEUE_FACTOR,
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         maintenanceMs: this.options.maintenanceMs,
+        liveness: this.liveness,
+        linkLiveness: this.relayLiveness,
         networkKeys: this.networkKeys,
         log: this.log,
         stats: this.stats,
@@ -160,8 +186,9 @@ export class Relay {
       isRelayLink: (session) => this.relayLinks.has(session),
       adoptRelay: (session, frame) => this.adoptRelay(session, frame),
       peerReady: (session) => this.peerReady(session),
+      watch: (session) => this.watch(session),
     });
-    this.stopHeartbeat = every(this.clock, this.options.heartbeatMs, () => this.heartbeat());
+    this.stopSweep = every(this.clock, SWEEP_MS, () => this.router.sweep(this.clock.now()));
     this.backbone.start();
   }
 
@@ -232,7 +259,8 @@ export class Relay {
   close(reason = "relay is shutting down"): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopHeartbeat();
+    this.stopSweep();
+    this.liveness.stop();
     this.router.stop();
     this.backbone.stop();
     for (const session of [...this.sessions]) session.close(CloseCode.GoingAway, reason);
@@ -276,6 +304,9 @@ export class Relay {
 
   /** A relay that proved its identity said RelayHello: from now on its link belongs to the backbone. */
   private adoptRelay(session: PeerSession, frame: RelayHelloFrame): void {
+    // The backbone watches it from now on, as a relay link.
+    session.watchdog?.stop();
+    session.watchdog = null;
     const relayLink = this.backbone.adopt(session.link, session.peerId!, frame);
     if (relayLink) this.relayLinks.set(session, relayLink);
     else this.sessions.delete(session);
@@ -294,6 +325,7 @@ export class Relay {
 
   private onClosed(session: PeerSession, code: number, reason: string): void {
     session.state = "closed";
+    session.watchdog?.stop();
     this.sessions.delete(session);
     if (!session.peerId || session.agent === "relay") return;
     if (this.byPeer.get(session.peerHex) === session) this.byPeer.delete(session.peerHex);
@@ -320,26 +352,11 @@ export class Relay {
     return encodeFrame({ type: FrameType.Relays, relays });
   }
 
-  private heartbeat(): void {
-    const now = this.clock.now();
-    const deadAfter = this.options.heartbeatMs * this.options.missedHeartbeats;
-    const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
-    for (const session of [...this.sessions]) {
-      if (!session.ready || this.relayLinks.has(session)) continue;
-      if (now - session.lastHeard > deadAfter) {
-        session.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - session.lastHeard} ms`);
-        continue;
-      }
-      session.send(ping);
-    }
-    for (const link of this.backbone.allLinks()) {
-      if (now - link.lastHeard > deadAfter) {
-        link.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - link.lastHeard} ms`);
-        this.backbone.onClose(link);
-        continue;
-      }
-      link.send(ping);
-    }
-    this.router.sweep(now);
+  /** Watches a link that said hello: a peer's on the peer scale, a relay's (until it is adopted) on its own. */
+  private watch(session: PeerSession): void {
+    session.watchdog = this.liveness.watch(session.agent === "relay" ? this.relayLiveness : this.peerLiveness, {
+      ping: () => session.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() })),
+      dead: (silent) => session.close(CloseCode.HeartbeatTimeout, `no frame for ${Math.round(silent)} ms`),
+    });
   }
 }

@@ -358,27 +358,50 @@ describe("relay handshake", () => {
 });
 
 describe("relay heartbeats", () => {
-  test("a silent peer is closed with HeartbeatTimeout; one that answers pings stays", async () => {
+  test("a silent peer is pinged after a heartbeat, closed with HeartbeatTimeout after three; one that answers pings stays", async () => {
     const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
     const silent = await readyPeer(relay);
     const lively = await readyPeer(relay, { autoPong: true });
-    for (let t = 0; t < 3; t++) {
-      clock.advanceSync(100);
-      await settle();
-    }
+    clock.advanceSync(290);
+    await settle();
     assert.equal(silent.closeInfo, null, "three heartbeats of silence are tolerated");
     assert.ok(
       silent.received.some((frame) => frame.type === FrameType.Ping),
       "the relay pinged",
     );
-    clock.advanceSync(100);
+    clock.advanceSync(40);
     const { code } = await silent.closed;
     assert.equal(code, CloseCode.HeartbeatTimeout);
-    for (let t = 0; t < 5; t++) {
+    for (let t = 0; t < 10; t++) {
       clock.advanceSync(100);
       await settle();
     }
     assert.equal(lively.closeInfo, null, "a peer that answers is kept");
+  });
+
+  test("a peer whose frames keep coming is never pinged: any frame is proof of life", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const busy = await readyPeer(relay);
+    for (let t = 0; t < 50; t++) {
+      clock.advanceSync(50);
+      busy.send({ type: FrameType.Load, id: clusterKeys("idle").id, load: t });
+      await settle();
+    }
+    assert.equal(busy.closeInfo, null);
+    assert.equal(busy.received.filter((frame) => frame.type === FrameType.Ping).length, 0);
+  });
+
+  test("the relay's own stall is not held against its peers", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const peer = await readyPeer(relay, { autoPong: true });
+    clock.advanceSync(150);
+    await settle();
+    clock.freeze(10_000); // the relay is frozen for 10 s: nothing it could hear, it heard
+    clock.advanceSync(10); // on waking, its timers run late
+    await settle();
+    clock.advanceSync(200); // the peer answers the pings that follow
+    await settle();
+    assert.equal(peer.closeInfo, null);
   });
 
   test("a ping from the peer is answered with a pong carrying its stamp", async () => {
