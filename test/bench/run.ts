@@ -10,6 +10,10 @@
 // Each measurement runs a few rounds, the systems taking turns, so a disturbance on the machine does not
 // land on one side only; every round starts fresh server and role processes.
 //
+//   3. idle peers: what 10,000 attached peers that do nothing cost one relay, against 200 (idle.ts).
+//
+// `npm run bench -- idle` runs only the third.
+//
 // A benchmark, not a test: it prints figures and ratios and asserts nothing about time. It exits
 // non-zero only when a measurement could not run.
 //
@@ -30,6 +34,8 @@ import { TOPIC, runPubSub } from "./scenarios/pubsub.ts";
 import type { PubSubPlan } from "./scenarios/pubsub.ts";
 import { SERVICE, runRequestReply } from "./scenarios/request-reply.ts";
 import type { RequestReplyPlan } from "./scenarios/request-reply.ts";
+import { IDLE_PLAN, benchIdle, describeIdle } from "./idle.ts";
+import { IDLE_SERVICE } from "./scenarios/idle.ts";
 
 const KIB = 1024;
 const ROUNDS = 3;
@@ -50,8 +56,17 @@ const REQUEST_REPLY_PLANS: Record<System, RequestReplyPlan> = {
   nats: REQUEST_REPLY_PLAN,
 };
 
+/** The sections named on the command line (`npm run bench -- idle`); none named means all. */
+const SECTIONS = new Set(process.argv.slice(2));
+
 async function main(): Promise<void> {
   killChildrenOnExit();
+  if (SECTIONS.size > 0) {
+    const unknown = [...SECTIONS].filter((section) => section !== "idle");
+    if (unknown.length)
+      throw new Error(`unknown bench section ${unknown.join(", ")}: the one that runs alone is "idle"`);
+    return mainIdle();
+  }
   const started = performance.now();
   const natsBinary = findNatsServer();
   const systems: System[] = natsBinary ? ["iris", "iris3", "nats"] : ["iris", "iris3"];
@@ -102,11 +117,30 @@ async function main(): Promise<void> {
   if (remarks.length) console.log("\nnotes:\n" + remarks.map((remark) => `  - ${remark}`).join("\n"));
   if (!natsBinary)
     console.log(`\nNATS was not measured: nats-server is not installed. Install it with:\n  ${INSTALL_NATS_HINT}`);
+  console.log("\n" + describeIdle(IDLE_PLAN) + "\n");
+  const idleRan = await benchIdle({ [IDLE_SERVICE]: generateKey() });
   console.log(`\ndone in ${fmt.fixed((performance.now() - started) / 1000)} s; ${load().text} at the end`);
   const failed = [...measurements.pubsub.values(), ...measurements.requestReply.values()].some(
     (runs) => runs.failed.length,
   );
-  process.exitCode = failed ? 1 : 0;
+  process.exitCode = failed || !idleRan ? 1 : 0;
+}
+
+/** `npm run bench -- idle`: the idle-peers section alone. */
+async function mainIdle(): Promise<void> {
+  const started = performance.now();
+  console.log("iris-mesh benchmark: idle peers on one relay, loopback (127.0.0.1) only\n");
+  console.log(
+    block([
+      ["command", commandLine()],
+      ["machine", machine()],
+      ["load", `${load().text} at start`],
+    ]),
+  );
+  console.log(describeIdle(IDLE_PLAN) + "\n");
+  const ran = await benchIdle({ [IDLE_SERVICE]: generateKey() });
+  console.log(`\ndone in ${fmt.fixed((performance.now() - started) / 1000)} s; ${load().text} at the end`);
+  process.exitCode = ran ? 0 : 1;
 }
 
 function printHeader(systems: System[], natsBinary: string | null): void {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { RoleAnswer, RoleCall, RoleReady } from "../protocol.ts";
 import { isRunning, nodeFlags, track } from "./processes.ts";
 
-export type RoleName = "publisher" | "subscriber" | "responder" | "requester";
+export type RoleName = "publisher" | "subscriber" | "responder" | "requester" | "idle-peers";
 
 export interface Role {
   readonly name: RoleName;

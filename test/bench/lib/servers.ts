@@ -126,8 +126,8 @@ const ROUTINE_BACKBONE_STARTUP_LINE = /^\S+ relay-(listening|linked|unlinked)\b/
  * One relay process. A fresh relay waits up to --startup-grace for members before it answers "no
  * members"; that is for restarts, not for a benchmark, so it is off.
  */
-function startRelay(seeds: string[]): Promise<Logged> {
-  const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--log", "quiet", "--startup-grace", "0"];
+function startRelay(seeds: string[], extraArgs: string[] = []): Promise<Logged> {
+  const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--log", "quiet", "--startup-grace", "0", ...extraArgs];
   for (const seed of seeds) args.push("--seed", seed);
   return startLogged(process.execPath, args, { ready: /relay-listening url=(\S+)/ });
 }
@@ -316,9 +316,15 @@ function routeIn(snapshots: RelaySnapshot[], kind: ServiceKind): Omit<Route, "se
   return { rendezvous: letter(root.relayId), relayHops: down.length, path: ["A", ...down].join(" -> ") };
 }
 
-interface Logged {
+/** A lone relay process with extra flags, for scenarios that watch the process itself. */
+export function startLoneRelay(extraArgs: string[]): Promise<Logged> {
+  return startRelay([], extraArgs);
+}
+
+export interface Logged {
   /** The first capture group of the `ready` pattern. */
   match: string;
+  pid: number;
   lines(): string[];
   stop(): Promise<void>;
 }
@@ -356,5 +362,5 @@ async function startLogged(
     child.once("exit", onExit);
     child.once("error", (error) => fail(`could not start: ${error.message}`));
   });
-  return { match, lines: () => log.split("\n"), stop: () => stop(child) };
+  return { match, pid: child.pid!, lines: () => log.split("\n"), stop: () => stop(child) };
 }
