@@ -50,6 +50,10 @@ function keyBytes(key: KeyInput, what: string): Uint8Array {
 /** The development-mode warning is printed once per process, not once per connection. */
 let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
+/** close() waits for what was handed over to reach the link's socket unless nothing moves this long... */
+const CLOSE_STALL_MS = 5000;
+/** ...and then at most this long for the relay to confirm that it read everything up to the close. */
+const CLOSE_GRACE_MS = 30_000;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
 
@@ -71,6 +75,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private currentRelay: string | null = null;
   private everAttached = false;
   private closedError: ClosedError | null = null;
+  private closing: Promise<void> | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
   private lastDialError: string | null = null;
   private readonly inspector: Inspector;
@@ -287,11 +292,21 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.joins.restored();
   }
 
-  /** Leaves the network: pending work fails with ClosedError and the relay link closes. */
-  async close(): Promise<void> {
-    if (this.closedError) return;
+  /**
+   * Leaves the network. Everything already handed over (a resolved publish, broadcast or tunnel.send)
+   * and everything still queued reaches the relay first: close() resolves once the relay has confirmed
+   * reading it all (the link's closing handshake), so the process may exit at once. Pending work fails
+   * with ClosedError.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     const error = new ClosedError("connection closed");
     this.closedError = error;
+    await this.outbox.flush(CLOSE_STALL_MS);
     this.memberships.close();
     this.caller.failAll(error);
     this.tunnels.failAll(error);
@@ -299,7 +314,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.inspector.failAll(error);
     this.outbox.close(error);
     this.direct?.close();
-    this.attachment.stop();
+    await this.attachment.stop(CLOSE_GRACE_MS);
   }
 
   private onAttached(attached: Attached): void {

@@ -120,10 +120,25 @@ export class RelayAttachment {
     this.current?.close(code, reason);
   }
 
-  stop(): void {
+  /**
+   * Stops for good: closes the link in good order (what was sent goes first) and resolves once the
+   * relay has confirmed the close, which it does after reading everything before it, or after
+   * `graceMs` if it does not.
+   */
+  stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     if (this.retryTimer !== null) this.options.clock.clearTimeout(this.retryTimer);
-    this.current?.close(CloseCode.Normal, "peer closed");
+    const link = this.current;
+    if (!link) return Promise.resolve();
+    link.close(CloseCode.Normal, "peer closed");
+    const { clock } = this.options;
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(resolve, graceMs);
+      link.whenDone().then(() => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private dialNext(): void {

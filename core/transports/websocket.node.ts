@@ -7,10 +7,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
 import type { WebSocketLike } from "./websocket.ts";
+import { cutsLink } from "./link.ts";
 import type { Dialer, Link } from "./link.ts";
 
 /** Frames above this overhead over the largest message are refused by the socket itself. */
 export const WS_FRAME_OVERHEAD = 64 * 1024;
+
+/** A cut's close frame gets this long to leave before the connection is reset. */
+const CUT_GRACE_MS = 1000;
+/**
+ * A relay closing a link in good order waits this long for the other end's closing handshake before it
+ * drops the connection (`ws` alone would hold the socket for 30 s).
+ */
+const CLOSE_HANDSHAKE_MS = 5000;
+const OPEN = 1;
 
 /**
  * A `ws` socket as the links see it: `pause()` and `resume()` stop and restart reading from the network
@@ -22,7 +32,11 @@ class NodeWebSocket implements WebSocketLike {
   private raw: Socket | null = null;
   private readonly drainListeners: Array<(event?: unknown) => void> = [];
 
-  constructor(private readonly socket: WebSocket) {}
+  constructor(
+    private readonly socket: WebSocket,
+    /** A relay's end: it waits for no closing handshake longer than CLOSE_HANDSHAKE_MS. */
+    private readonly server = false,
+  ) {}
 
   /** The TCP socket under the WebSocket, once the handshake has given it. */
   useTcpSocket(raw: Socket): void {
@@ -48,7 +62,36 @@ class NodeWebSocket implements WebSocketLike {
   }
 
   close(code?: number, reason?: string): void {
+    const raw = this.raw;
+    if (!raw || raw.destroyed || this.socket.readyState !== OPEN) {
+      this.socket.close(code, reason);
+      return;
+    }
+    if (code !== undefined && cutsLink(code)) return this.cut(raw, code, reason);
     this.socket.close(code, reason);
+    // A peer's end waits for the relay's confirmation that it read everything (ws gives up after 30 s).
+    if (this.server) setTimeout(() => raw.destroy(), CLOSE_HANDSHAKE_MS).unref();
+  }
+
+  /**
+   * Ends the connection so that the other end learns at once. Behind queued data, the close frame would
+   * reach it only once it had read all of that (a slow consumer may take minutes): then the connection
+   * is reset instead, dropping the data. Otherwise the close frame leaves now and the connection ends
+   * behind it, with no closing handshake to wait for (a flood of silent sockets must not hold
+   * descriptors for it).
+   */
+  private cut(raw: Socket, code: number, reason: string | undefined): void {
+    if (this.socket.bufferedAmount > 0) {
+      raw.resetAndDestroy();
+      return;
+    }
+    this.socket.close(code, reason);
+    raw.end();
+    if (raw.writableFinished) raw.destroy();
+    else raw.once("finish", () => raw.destroy());
+    setTimeout(() => {
+      if (!raw.destroyed) raw.resetAndDestroy();
+    }, CUT_GRACE_MS).unref();
   }
 
   pause(): void {
@@ -126,7 +169,7 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
     server.on("connection", (socket, request) => {
       socket.binaryType = "nodebuffer";
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-      const wrapped = new NodeWebSocket(socket);
+      const wrapped = new NodeWebSocket(socket, true);
       wrapped.useTcpSocket(request.socket);
       options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: afterIo }), request);
     });
