@@ -111,6 +111,9 @@ export class Connection extends Emitter<ConnectionEvents> {
       {
         attached: (attached) => this.onAttached(attached),
         detached: (detached) => this.onDetached(detached),
+        dropped: (drop) => {
+          if (!this.closedError) this.emit("drop", drop);
+        },
         frame: (frame) => this.dispatch(frame),
       },
     );
@@ -356,7 +359,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.joins.detached();
     this.caller.onDetached();
     this.tunnels.failAll(new ClosedError(`link to relay ${detached.relay} lost: ${detached.reason}`));
-    if (!this.closedError) this.emit("drop", { relay: detached.relay, code: detached.code, reason: detached.reason });
   }
 
   private dispatch(frame: Frame): void {

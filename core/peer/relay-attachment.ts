@@ -15,6 +15,8 @@ import type { NetworkKeys } from "../transports/secure-link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
 import { Liveness } from "../transports/liveness.ts";
 import type { Watchdog } from "../transports/liveness.ts";
+import { PendingDrop } from "./pending-drop.ts";
+import type { Drop } from "./pending-drop.ts";
 
 export interface AttachmentOptions {
   relays: string[];
@@ -50,7 +52,10 @@ export interface Detached {
 export interface AttachmentEvents {
   attached(attached: Attached): void;
   frame(frame: Frame, bytes: Uint8Array): void;
+  /** Any link gone, attached or not, at once: the connection's state follows it. */
   detached(detached: Detached): void;
+  /** An attached link gone, with the reason as best known: at once, or moments later (pending-drop.ts). */
+  dropped(drop: Drop): void;
 }
 
 /**
@@ -71,6 +76,9 @@ const LOOKS_PER_HEARTBEAT = 8;
 /** Close codes after which trying again cannot help: this relay refused us on principle. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
 
+/** A link that ended with this code was lost without a close: its relay may have reset it on purpose. */
+const LOST = 1006;
+
 /** Most relay addresses a peer remembers for failover, configured ones included. */
 const MAX_KNOWN_RELAYS = 32;
 
@@ -83,11 +91,13 @@ export class RelayAttachment {
   private relayIndex = 0;
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
+  private readonly pendingDrop: PendingDrop;
 
   constructor(
     private readonly options: AttachmentOptions,
     private readonly events: AttachmentEvents,
   ) {
+    this.pendingDrop = new PendingDrop(options.clock, (drop) => events.dropped(drop));
     if (options.relays.length === 0) throw new TypeError("at least one relay address is needed");
     this.relays = [...new Set(options.relays)];
     this.peerId = peerIdOf(options.identity.publicKey);
@@ -127,6 +137,7 @@ export class RelayAttachment {
    */
   stop(graceMs = 0): Promise<void> {
     this.stopped = true;
+    this.pendingDrop.discard();
     if (this.retryTimer !== null) this.options.clock.clearTimeout(this.retryTimer);
     const link = this.current;
     if (!link) return Promise.resolve();
@@ -146,11 +157,18 @@ export class RelayAttachment {
     const relay = this.relays[this.relayIndex % this.relays.length]!;
     this.relayIndex++;
     const { networkKeys: keys, clock, handshakeTimeoutMs } = this.options;
+    // A dial that neither connects nor fails (a host that drops packets) is given up like a handshake.
+    const abort = new AbortController();
+    const dialTimer = clock.setTimeout(
+      () => abort.abort(new Error(`no connection to ${relay} within ${handshakeTimeoutMs} ms`)),
+      handshakeTimeoutMs,
+    );
     this.options
-      .dialer(relay, { maxFrame: this.options.maxFrame })
+      .dialer(relay, { maxFrame: this.options.maxFrame, signal: abort.signal })
+      .finally(() => clock.clearTimeout(dialTimer))
       .then(
         (link) => (keys ? secureLink(link, { role: "initiator", keys, clock, timeoutMs: handshakeTimeoutMs }) : link),
-        (error: Error) => Promise.reject(Object.assign(error, { closeCode: 1006 })),
+        (error: Error) => Promise.reject(Object.assign(error, { closeCode: LOST })),
       )
       .then(
         (link) => this.handshake(relay, link),
@@ -238,6 +256,8 @@ export class RelayAttachment {
               dead: (silent) => link.close(CloseCode.HeartbeatTimeout, `relay silent for ${Math.round(silent)} ms`),
             },
           );
+          // The drop this dial asked about goes first: the relay had nothing to say about it.
+          this.pendingDrop.settle();
           this.events.attached({ link, relay, relayId: challenge.relayId, challenge: challenge.nonce, welcome: frame });
           return;
         }
@@ -247,13 +267,30 @@ export class RelayAttachment {
         clock.clearTimeout(timeout);
         liveness?.stop();
         if (this.current === link) this.current = null;
+        if (attached) this.linkGone({ relay, code, reason });
+        else if (this.pendingDrop.relay === relay) {
+          // The relay answers the dial that asks why the previous link was reset with the reason.
+          if (code !== LOST) this.pendingDrop.answer(code, reason);
+          else this.pendingDrop.settle();
+        }
         this.failed({ relay, code, reason, wasAttached: attached });
       },
     });
   }
 
+  /**
+   * An attached link is gone. Closed with a reason, the drop is reported now; lost without one, the
+   * relay may have reset it on purpose: the next dial goes to that relay, to ask why.
+   */
+  private linkGone(drop: Drop): void {
+    if (drop.code !== LOST || this.stopped) return this.events.dropped(drop);
+    this.pendingDrop.hold(drop);
+    this.relayIndex = this.relays.indexOf(drop.relay);
+  }
+
   private failed(detached: Detached): void {
     this.events.detached(detached);
+    if (!detached.wasAttached && this.pendingDrop.relay === detached.relay) this.pendingDrop.settle();
     if (this.stopped) return;
     // Full jitter: a random delay up to an exponentially growing cap keeps a crowd of peers that lost
     // the same relay from coming back in lockstep.

@@ -42,6 +42,8 @@ export interface PeerProtocolHost {
   peerReady(session: PeerSession): void;
   /** The link said hello: from now on its watchdog, not the handshake deadline, decides when it is dead. */
   watch(session: PeerSession): void;
+  /** Why this peer's previous link was reset, if it was, recently; forgotten once asked. */
+  takeCut(peerHex: string): { code: number; reason: string; at: number } | null;
 }
 
 export class PeerProtocol {
@@ -148,6 +150,12 @@ export class PeerProtocol {
     }
     const peerId = peerIdOf(frame.identityKey);
     session.identify(peerId, frame.agent);
+    // A peer whose link we reset comes straight back to learn why: its first dial gets the reason.
+    const cut = this.host.takeCut(session.peerHex);
+    if (cut) {
+      const ago = Math.round(this.host.clock.now() - cut.at);
+      return session.close(cut.code, `${cut.reason} (${ago} ms ago)`);
+    }
     this.host.watch(session);
     session.onHandshakeDone?.();
     session.onHandshakeDone = null;

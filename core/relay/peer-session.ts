@@ -3,7 +3,7 @@
 // slow reader.
 
 import { toHex } from "../util/bytes.ts";
-import { CloseCode } from "../transports/link.ts";
+import { CloseCode, cutsLink } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import type { Watchdog } from "../transports/liveness.ts";
 import type { Hop } from "./hop.ts";
@@ -30,6 +30,8 @@ export class PeerSession implements Hop {
   framesOut = 0;
   /** Called once when the handshake completes (per-address accounting); null afterwards. */
   onHandshakeDone: (() => void) | null = null;
+  /** Told when a cut had to reset the link, so the peer never got the reason (see recent-cuts.ts). */
+  onReset: ((code: number, reason: string) => void) | null = null;
 
   constructor(
     readonly link: Link,
@@ -86,6 +88,8 @@ export class PeerSession implements Hop {
 
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
+    // A cut with data still queued resets the link (Link.close): the peer will learn the reason later.
+    if (this.state === "ready" && cutsLink(code) && this.link.bufferedAmount > 0) this.onReset?.(code, reason);
     this.state = "closed";
     this.watchdog?.stop();
     this.link.close(code, reason);

@@ -21,6 +21,7 @@ import { Backbone } from "./backbone.ts";
 import { Inspections, snapshotOf } from "./snapshot.ts";
 import type { RelaySnapshot } from "./snapshot.ts";
 import { PeerProtocol } from "./peer-protocol.ts";
+import { RecentCuts } from "./recent-cuts.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
 import { relaySettings } from "./relay-options.ts";
@@ -72,6 +73,7 @@ export class Relay {
   readonly liveness: Liveness;
   private readonly peerLiveness: LivenessSettings;
   private readonly relayLiveness: LivenessSettings;
+  private readonly cuts = new RecentCuts();
   private readonly stopSweep: () => void;
   private announcedRelays = "";
   private closed = false;
@@ -187,6 +189,7 @@ export class Relay {
       adoptRelay: (session, frame) => this.adoptRelay(session, frame),
       peerReady: (session) => this.peerReady(session),
       watch: (session) => this.watch(session),
+      takeCut: (peerHex) => this.cuts.take(peerHex, this.clock.now()),
     });
     this.stopSweep = every(this.clock, SWEEP_MS, () => this.router.sweep(this.clock.now()));
     this.backbone.start();
@@ -316,8 +319,13 @@ export class Relay {
     const previous = this.byPeer.get(session.peerHex);
     // The same identity proved itself again: its old link is stale (the peer reconnected before we
     // noticed the old one die).
-    if (previous) previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
+    if (previous) {
+      // The peer is back already: there is nobody to tell why the old link went.
+      previous.onReset = null;
+      previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
+    }
     this.byPeer.set(session.peerHex, session);
+    session.onReset = (code, reason) => this.cuts.record(session.peerHex, code, reason, this.clock.now());
     const relays = this.relaysFrame(this.backbone.neighborAddresses());
     if (relays) session.send(relays);
     this.log("peer-joined", { peer: session.peerHex, agent: session.agent, remote: session.link.remote });

@@ -53,12 +53,16 @@ export class Watchdog {
   private pingDue: number;
   private isStopped = false;
 
+  /** Dropped once stopped: a stopped watchdog may wait in its slot a while, holding nothing of its link. */
+  private handlers: WatchdogHandlers | null;
+
   constructor(
     private readonly liveness: Liveness,
     readonly settings: LivenessSettings,
-    private readonly handlers: WatchdogHandlers,
+    handlers: WatchdogHandlers,
     now: number,
   ) {
+    this.handlers = handlers;
     this.lastHeard = now;
     this.pingDue = liveness.jittered(settings.pingAfterMs);
   }
@@ -100,6 +104,7 @@ export class Watchdog {
   stop(): void {
     if (this.isStopped) return;
     this.isStopped = true;
+    this.handlers = null;
     this.liveness.forget();
   }
 
@@ -114,8 +119,9 @@ export class Watchdog {
     }
     const silence = now - this.lastHeard;
     if (silence >= deadAfterMs) {
+      const handlers = this.handlers;
       this.stop();
-      this.handlers.dead(silence);
+      handlers?.dead(silence);
       return null;
     }
     if (silence < this.pingDue) return this.lastHeard + this.pingDue;
@@ -133,7 +139,7 @@ export class Watchdog {
   private ping(now: number): void {
     this.pingedAt = now;
     this.pingDue = this.liveness.jittered(this.settings.pingAfterMs);
-    this.handlers.ping();
+    this.handlers?.ping();
   }
 }
 

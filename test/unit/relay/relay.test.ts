@@ -404,6 +404,33 @@ describe("relay heartbeats", () => {
     assert.equal(peer.closeInfo, null);
   });
 
+  test("a peer cut behind frames it never read is told why when it dials again, once", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const identity = generateIdentity();
+    const stuck = await readyPeer(relay, { identity });
+    // It stops reading: the relay's pings pile up in the link, and it answers none of them.
+    stuck.link.pause();
+    clock.advanceSync(400);
+    await settle();
+    stuck.link.resume();
+    assert.equal((await stuck.closed).code, CloseCode.HeartbeatTimeout);
+    // Its next dial is answered with the reason of the cut, then closed...
+    const asking = new RawPeer(relay, { identity });
+    await asking.expect(FrameType.Challenge).then((challenge) =>
+      asking.send({
+        type: FrameType.Hello,
+        identityKey: identity.publicKey,
+        signature: signHello(identity, challenge.relayId, challenge.nonce),
+        agent: "raw-test",
+      }),
+    );
+    const { code, reason } = await asking.closed;
+    assert.equal(code, CloseCode.HeartbeatTimeout);
+    assert.match(reason, /^no frame for \d+ ms \(\d+ ms ago\)$/);
+    // ...and the dial after that is welcome.
+    await readyPeer(relay, { identity });
+  });
+
   test("a ping from the peer is answered with a pong carrying its stamp", async () => {
     const { relay } = startRelay();
     const peer = await readyPeer(relay);
