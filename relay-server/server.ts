@@ -33,6 +33,10 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     port: config.port,
     // The socket refuses frames past this with close code 1009, before they reach the engine.
     maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
+    // Before the upgrade, the same bounds as the handshake after it (the engine's admission).
+    maxPendingPerAddress: config.maxHandshakesPerAddress,
+    upgradeTimeoutMs: config.handshakeTimeoutMs,
+    refuseConnection: (address) => relay?.refusesConnection(address) ?? false,
     onLink: (link, request) => {
       const tapped = tap ? tap.wrap(link) : link;
       const address = request.socket.remoteAddress ?? "unknown";

@@ -56,6 +56,11 @@ const CLOSE_STALL_MS = 5000;
 const CLOSE_GRACE_MS = 30_000;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
+/**
+ * A relay at a limit for this peer's address (links per address) will not have room a moment later
+ * either: connect() reports it once every configured relay has said so.
+ */
+const LIMIT_REFUSALS: ReadonlySet<number> = new Set([CloseCode.Limit]);
 
 export class Connection extends Emitter<ConnectionEvents> {
   /** This peer's id, hex; it stays the same across reconnects. */
@@ -77,6 +82,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   private closedError: ClosedError | null = null;
   private closing: Promise<void> | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
+  /** Configured relays that refused the first attach for a limit, while connect() waits. */
+  private readonly limitedBy = new Set<string>();
+  private readonly configuredRelays: number;
   private lastDialError: string | null = null;
   private readonly inspector: Inspector;
 
@@ -89,6 +97,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       throw new TypeError(`connect: \`agent\` must be at most ${MAX_AGENT_LENGTH} characters`);
     }
     this.clock = options.clock ?? systemClock;
+    this.configuredRelays = new Set(options.relays).size;
     this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
     const identity = options.identity ?? generateIdentity();
     const random = options.random ?? Math.random;
@@ -348,7 +357,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.lastDialError = `${detached.relay}: ${detached.reason}`;
     if (!detached.wasAttached) {
       // A relay that refuses us on principle will not change its mind for connect().
-      if (this.firstAttach && REFUSALS.has(detached.code)) {
+      if (this.firstAttach && LIMIT_REFUSALS.has(detached.code)) this.limitedBy.add(detached.relay);
+      if (
+        this.firstAttach &&
+        (REFUSALS.has(detached.code) ||
+          (LIMIT_REFUSALS.has(detached.code) && this.limitedBy.size >= this.configuredRelays))
+      ) {
         this.firstAttach.reject(new DeniedError(`${detached.relay} refused this peer: ${detached.reason}`));
         this.firstAttach = null;
       }

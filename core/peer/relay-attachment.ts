@@ -73,8 +73,11 @@ const MAX_HEARTBEAT_MS = 600_000;
 /** The watchdog looks at the link this many times per heartbeat, and at least once a second. */
 const LOOKS_PER_HEARTBEAT = 8;
 
-/** Close codes after which trying again cannot help: this relay refused us on principle. */
-const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
+/**
+ * Close codes after which trying again soon cannot help: this relay refused us on principle, or has no
+ * room for our address. The next try waits the longest backoff.
+ */
+const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Limit]);
 
 /** A link that ended with this code was lost without a close: its relay may have reset it on purpose. */
 const LOST = 1006;

@@ -204,6 +204,11 @@ export class Relay {
     this.admission.accept(link, address);
   }
 
+  /** A connection from `address` was just accepted: whether to drop it before anything else (see Admission). */
+  refusesConnection(address: string): boolean {
+    return this.closed || this.admission.refuses(address);
+  }
+
   /** Routes a probe to the relay closest to `target` and reports the hops it took. */
   probe(target: Uint8Array): Promise<{ hops: number; responder: string }> {
     return this.backbone.probe(target);

@@ -3,7 +3,7 @@
 
 import { WebSocket, WebSocketServer } from "ws";
 import { createServer } from "node:http";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
 import type { WebSocketLike } from "./websocket.ts";
@@ -21,6 +21,8 @@ const CUT_GRACE_MS = 1000;
  */
 const CLOSE_HANDSHAKE_MS = 5000;
 const OPEN = 1;
+/** Connections the kernel may queue for the listener to accept (it caps this at net.core.somaxconn). */
+const ACCEPT_BACKLOG = 4096;
 
 /**
  * A `ws` socket as the links see it: `pause()` and `resume()` stop and restart reading from the network
@@ -137,6 +139,18 @@ export interface WebSocketListenerOptions {
   host: string;
   port: number;
   maxFrame: number;
+  /**
+   * Connections from one address that have not completed their WebSocket upgrade yet: past this many,
+   * a new one from that address is dropped at once. Unlimited when unset.
+   */
+  maxPendingPerAddress?: number;
+  /** A connection that has not completed its upgrade this long after it was accepted is dropped. */
+  upgradeTimeoutMs?: number;
+  /**
+   * Asked when a connection is accepted, before anything else is done with it: whether to drop it at
+   * once (its address already has as many handshakes in progress as it may have, say).
+   */
+  refuseConnection?(address: string): boolean;
   onLink(link: Link, request: IncomingMessage): void;
   /** Plain HTTP requests on the same port (status pages); without it they get 426 Upgrade Required. */
   onHttp?(request: IncomingMessage, response: ServerResponse): void;
@@ -161,23 +175,35 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       response.end("this is an iris-mesh relay: connect with a WebSocket\n");
     });
     const server = new WebSocketServer({
-      server: http,
+      noServer: true,
       maxPayload: options.maxFrame,
       perMessageDeflate: false,
       clientTracking: false,
     });
-    server.on("connection", (socket, request) => {
+    const pending = new PendingUpgrades(options.maxPendingPerAddress, options.upgradeTimeoutMs);
+    triageConnections(http, (socket) => {
+      if (options.refuseConnection?.(socket.remoteAddress ?? "unknown")) socket.destroy();
+      else pending.accepted(socket);
+    });
+    http.on("upgrade", (request: IncomingMessage, socket: Socket, head: Buffer) => {
+      server.handleUpgrade(request, socket, head, (ws) => server.emit("connection", ws, request));
+    });
+    server.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+      pending.upgraded(request.socket);
       socket.binaryType = "nodebuffer";
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const wrapped = new NodeWebSocket(socket, true);
-      wrapped.useTcpSocket(request.socket);
+      wrapped.useTcpSocket(request.socket as Socket);
       options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: afterIo }), request);
     });
-    // `ws` re-emits the HTTP server's errors (a port in use, say); unheard, they would crash the process.
-    server.on("error", reject);
-    http.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      server.on("error", () => {}); // after listening, errors concern single connections, which close
+    // Unheard, errors (a port in use, say) would crash the process.
+    http.on("error", reject);
+    // A deep accept queue: in a flood of connections, the kernel keeps a legitimate one waiting its turn
+    // (the relay accepts and triages fast) instead of dropping its SYN, which would cost it a second.
+    http.listen({ port: options.port, host: options.host, backlog: ACCEPT_BACKLOG }, () => {
+      http.off("error", reject);
+      http.on("error", () => {}); // after listening, errors concern single connections, which close
+      server.on("error", () => {});
       const address = http.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -193,4 +219,73 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       });
     });
   });
+}
+
+/**
+ * Puts `admit` in front of everything the server does with a new connection (HTTP parser, TLS
+ * handshake): a connection it refuses (it destroys the socket) costs nothing more.
+ */
+function triageConnections(server: Server, admit: (socket: Socket) => void): void {
+  const handlers = server.listeners("connection") as Array<(socket: Socket) => void>;
+  server.removeAllListeners("connection");
+  server.on("connection", (socket: Socket) => {
+    admit(socket);
+    if (socket.destroyed) return;
+    for (const handler of handlers) handler.call(server, socket);
+  });
+}
+
+/**
+ * Connections that have not completed their WebSocket upgrade yet, counted per address and given a
+ * deadline. Before the upgrade a connection is just a socket and a parser, cheap for an attacker to open
+ * by the thousand and hold silent; without this, such sockets would sit until the HTTP server's own
+ * timeouts (a minute and more) and could exhaust the relay's descriptors, locking everyone out. The
+ * relay engine's own limits (admission.ts) take over after the upgrade.
+ */
+class PendingUpgrades {
+  private readonly byAddress = new Map<string, number>();
+  /**
+   * By the remote address and port, which the socket that completes the upgrade shares with the one
+   * accepted even when it is not the same object (a TLS socket over the TCP one).
+   */
+  private readonly pending = new Map<string, { address: string; deadline?: ReturnType<typeof setTimeout> }>();
+
+  constructor(
+    private readonly maxPerAddress = Number.POSITIVE_INFINITY,
+    private readonly timeoutMs?: number,
+  ) {}
+
+  accepted(socket: Socket): void {
+    const address = socket.remoteAddress ?? "unknown";
+    const count = this.byAddress.get(address) ?? 0;
+    if (count >= this.maxPerAddress) {
+      socket.destroy();
+      return;
+    }
+    this.byAddress.set(address, count + 1);
+    const key = keyOf(socket);
+    const deadline =
+      this.timeoutMs === undefined ? undefined : setTimeout(() => socket.destroy(), this.timeoutMs).unref();
+    this.pending.set(key, { address, deadline });
+    socket.once("close", () => this.settle(key));
+  }
+
+  /** The socket completed its upgrade: the relay engine watches it from now on. */
+  upgraded(socket: Socket): void {
+    this.settle(keyOf(socket));
+  }
+
+  private settle(key: string): void {
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.pending.delete(key);
+    if (entry.deadline) clearTimeout(entry.deadline);
+    const count = (this.byAddress.get(entry.address) ?? 1) - 1;
+    if (count > 0) this.byAddress.set(entry.address, count);
+    else this.byAddress.delete(entry.address);
+  }
+}
+
+function keyOf(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
