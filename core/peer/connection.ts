@@ -50,6 +50,8 @@ function keyBytes(key: KeyInput, what: string): Uint8Array {
 /** The development-mode warning is printed once per process, not once per connection. */
 let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
+/** A closing member lets the handlers running finish for at most this long. */
+const CLOSE_WORK_MS = 10_000;
 /** close() waits for what was handed over to reach the link's socket unless nothing moves this long... */
 const CLOSE_STALL_MS = 5000;
 /** ...and then at most this long for the relay to confirm that it read everything up to the close. */
@@ -305,10 +307,11 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * Leaves the network. Everything already handed over (a resolved publish, broadcast or tunnel.send)
-   * and everything still queued reaches the relay first: close() resolves once the relay has confirmed
-   * reading it all (the link's closing handshake), so the process may exit at once. Pending work fails
-   * with ClosedError.
+   * Leaves the network. A member first leaves its clusters (its relay sends it no new work), hands back
+   * requests that have not started and lets running ones finish (10 s at most). Everything already
+   * handed over (a resolved publish, broadcast or tunnel.send, a reply) and everything still queued
+   * reaches the relay: close() resolves once the relay has confirmed reading it all (the link's closing
+   * handshake), so the process may exit at once. Pending work fails with ClosedError.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -318,6 +321,11 @@ export class Connection extends Emitter<ConnectionEvents> {
   private async shutdown(): Promise<void> {
     const error = new ClosedError("connection closed");
     this.closedError = error;
+    // A member goes in good order: its relay takes it out of every tree first, so no new work comes;
+    // what waits for a handler is handed back to be placed elsewhere; what runs finishes, and its
+    // replies leave with everything else before the link closes.
+    await this.memberships.leaveAll();
+    await this.memberships.finishWork(CLOSE_WORK_MS);
     await this.outbox.flush(CLOSE_STALL_MS);
     this.memberships.close();
     this.caller.failAll(error);

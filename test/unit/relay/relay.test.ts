@@ -783,10 +783,10 @@ describe("relay routing", () => {
     );
   });
 
-  test("a member that dies before replying: the request goes once to another member, flagged as retried", async () => {
+  test("a member that dies before replying: the request goes to another member, flagged as retried, as often as members die", async () => {
     const { relay } = startRelay();
     const keys = clusterKeys("db");
-    const members = [await readyPeer(relay), await readyPeer(relay)];
+    const members = [await readyPeer(relay), await readyPeer(relay), await readyPeer(relay)];
     for (const m of members) await m.join(keys);
     const caller = await readyPeer(relay);
     const original = caller.send({
@@ -800,21 +800,70 @@ describe("relay routing", () => {
       sealed: garbage(80),
     });
     await settle();
-    const chosen = members.find((m) => m.traffic.some((f) => f.type === FrameType.Request))!;
-    const other = members.find((m) => m !== chosen)!;
-    assert.ok(chosen);
-    chosen.link.close(CloseCode.Normal, "member crashed");
-    const retried = await other.expect(FrameType.Request);
+    const holding = () =>
+      members.filter((m) => m.closeInfo === null && m.traffic.some((f) => f.type === FrameType.Request));
+    const first = holding()[0]!;
+    assert.ok(first);
+    first.link.close(CloseCode.Normal, "member crashed");
+    await settle();
+    const second = holding().find((m) => m !== first)!;
+    const retried = second.traffic.find((f) => f.type === FrameType.Request)!;
     const expected = spent(original);
     expected[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
     assert.deepEqual(encodeFrame(retried), expected, "the same frame, with only the retried flag set");
 
-    // The second member dies too: no third attempt, the caller hears MemberLost at once.
-    other.link.close(CloseCode.Normal, "member crashed too");
+    // The second member dies too: the third, not tried yet, gets it.
+    second.link.close(CloseCode.Normal, "member crashed too");
+    await settle();
+    const third = members.find((m) => m !== first && m !== second)!;
+    assert.ok(
+      third.traffic.some((f) => f.type === FrameType.Request),
+      "placed again on the last member",
+    );
+    // And when every member has failed it, the caller hears MemberLost at once.
+    third.link.close(CloseCode.Normal, "all gone");
     const reply = await caller.expect(FrameType.Reply);
     assert.equal(reply.status, ReplyStatus.MemberLost);
     assert.equal(reply.reqId, 9);
     assert.equal(relay.snapshot().pendingRequests, 0);
+  });
+
+  test("a request handed back by a leaving member (MemberLost) goes to another member, again and again", async () => {
+    const { relay } = startRelay();
+    const keys = clusterKeys("db");
+    const members = [await readyPeer(relay), await readyPeer(relay), await readyPeer(relay)];
+    for (const m of members) await m.join(keys);
+    const caller = await readyPeer(relay);
+    caller.send({
+      type: FrameType.Request,
+      hops: MAX_HOPS,
+      flags: 0,
+      id: keys.id,
+      origin: caller.peerId,
+      reqId: 11,
+      timeoutMs: 5000,
+      sealed: garbage(80),
+    });
+    await settle();
+    const handedBack = new Set<RawPeer>();
+    for (let round = 0; round < 2; round++) {
+      const holder = members.find(
+        (m) => !handedBack.has(m) && m.traffic.some((f) => f.type === FrameType.Request && f.reqId === 11),
+      )!;
+      assert.ok(holder, `round ${round}: the request reached a member not tried yet`);
+      holder.send({
+        type: FrameType.Reply,
+        status: ReplyStatus.MemberLost,
+        origin: caller.peerId,
+        reqId: 11,
+        body: new TextEncoder().encode("member is leaving"),
+      });
+      handedBack.add(holder);
+      await settle();
+    }
+    const last = members.find((m) => !handedBack.has(m))!;
+    assert.ok(last.traffic.some((f) => f.type === FrameType.Request && f.reqId === 11));
+    assert.equal(caller.traffic.filter((f) => f.type === FrameType.Reply).length, 0, "the caller heard nothing yet");
   });
 
   test("a duplicate of a pending request (a re-send after reconnect) is not routed twice", async () => {
