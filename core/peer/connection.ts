@@ -413,7 +413,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case FrameType.Relays:
         return this.attachment.learn(frame.relays.map((relay) => relay.address));
       case FrameType.GoAway:
-        return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
+        return this.attachment.move(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
       default:
         this.emit("error", { error: new Error(`unexpected frame type ${frame.type} from relay`), context: "dispatch" });
     }

@@ -95,6 +95,8 @@ export class RelayAttachment {
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
   private readonly pendingDrop: PendingDrop;
+  /** The relay the current one named first in its last list of others. */
+  private suggested: string | null = null;
 
   constructor(
     private readonly options: AttachmentOptions,
@@ -116,21 +118,27 @@ export class RelayAttachment {
     return this.relays;
   }
 
-  /** Remembers relays to fail over to (a relay lists its neighbors); configured ones stay first. */
+  /**
+   * Remembers relays to fail over to (a relay lists its neighbors); configured ones stay first. The
+   * first one named is where to go should this relay ask us to move.
+   */
   learn(addresses: string[]): void {
     for (const address of addresses) {
       if (this.relays.length >= MAX_KNOWN_RELAYS) break;
       if (address && !this.relays.includes(address)) this.relays.push(address);
     }
+    this.suggested = addresses.find((address) => this.relays.includes(address)) ?? null;
+  }
+
+  /** The relay asked us to move (it is draining): go to the relay it named first, if it named one. */
+  move(code: number, reason: string): void {
+    const next = this.suggested === null ? -1 : this.relays.indexOf(this.suggested);
+    if (next >= 0) this.relayIndex = next;
+    this.current?.close(code, reason);
   }
 
   start(): void {
     this.dialNext();
-  }
-
-  /** Drops the current link on purpose (a dead relay detected by us, or a relay asking us to move). */
-  abandon(code: number, reason: string): void {
-    this.current?.close(code, reason);
   }
 
   /**

@@ -251,8 +251,11 @@ export class Relay {
     await this.waitUntil(() => this.router.pendingAtLocalMembers() === 0, start + timeoutMs / 2);
     const alternatives = this.backbone.neighborAddresses();
     const goAway = encodeFrame({ type: FrameType.GoAway, reason: "relay is draining" });
-    const relays = this.relaysFrame(alternatives);
+    // Peers move to the first relay their list names: each is given the list turned by one more, so
+    // they spread over the neighbours instead of all landing on one.
+    let turn = 0;
     for (const session of this.byPeer.values()) {
+      const relays = this.relaysFrame(rotated(alternatives, turn++));
       if (relays) session.send(relays);
       session.send(goAway);
     }
@@ -372,4 +375,11 @@ export class Relay {
       dead: (silent) => session.close(CloseCode.HeartbeatTimeout, `no frame for ${Math.round(silent)} ms`),
     });
   }
+}
+
+/** `list` turned left by `by` places: its element `by % length` first. */
+function rotated<T>(list: readonly T[], by: number): T[] {
+  if (list.length === 0) return [];
+  const at = by % list.length;
+  return [...list.slice(at), ...list.slice(0, at)];
 }
