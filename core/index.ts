@@ -10,7 +10,8 @@ export type { RegisterOptions, Registration, ServiceHandlers, Subscription } fro
 export type { KeyInput } from "./crypto/keyring.ts";
 export type { Payload, MessageInfo } from "./peer/patterns/context.ts";
 export type { RequestOptions, RequestHandler, ServiceLimits } from "./peer/patterns/request/request.ts";
-export type { SendOptions, BroadcastHandler } from "./peer/patterns/broadcast.ts";
+export type { BroadcastHandler } from "./peer/patterns/broadcast.ts";
+export type { SendOptions } from "./peer/patterns/message-batches.ts";
 export type { TopicHandler } from "./peer/patterns/pubsub.ts";
 export type { Tunnel, TunnelSettings } from "./peer/patterns/tunnel/tunnel.ts";
 export type { TunnelOptions, TunnelHandler } from "./peer/patterns/tunnel/tunnel-table.ts";

@@ -5,19 +5,22 @@ import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.
 import type { WeriftOptions } from "./transports/webrtc.node.ts";
 import type { DirectLinkSettings } from "./peer/direct-links.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
-import { useSecretboxBackend, useSigningBackend } from "./crypto/nacl.ts";
+import { tweetnaclSecretbox } from "./crypto/nacl.ts";
+import type { CryptoBackend } from "./crypto/nacl.ts";
 import { loadSodiumSecretbox } from "./crypto/secretbox.node.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
-import { useYield } from "./util/yield.ts";
-import { immediateYield } from "./util/yield.node.ts";
+import { nodeScheduling } from "./util/scheduling.node.ts";
 
-// Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
-useSigningBackend(nodeSigning);
-// libsodium's secretbox, when sodium-native is installed, seals the same boxes about four times faster.
-const sodiumSecretbox = loadSodiumSecretbox();
-if (sodiumSecretbox) useSecretboxBackend(sodiumSecretbox);
-// A producer that never has to wait yields with setImmediate, the only yield that lets Node's timers run.
-useYield(immediateYield);
+/**
+ * Node's crypto: its native Ed25519 signs and verifies the same bytes as tweetnacl, much faster, and
+ * libsodium's secretbox (when the optional sodium-native is installed) seals the same boxes about four
+ * times faster. Relays and peers of the Node entry use it; nothing global changes.
+ */
+export const nodeCrypto: CryptoBackend = {
+  secretbox: loadSodiumSecretbox() ?? tweetnaclSecretbox,
+  signing: nodeSigning,
+};
+export { nodeScheduling };
 
 export * from "./index.ts";
 export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";
@@ -52,5 +55,12 @@ export async function connect(options: NodeConnectOptions): Promise<Connection> 
     const { werift, ...linkSettings } = settings;
     direct = { peerConnection: await weriftPeerConnections(werift), ...linkSettings };
   }
-  return connectWith({ agent: "node", dialer: nodeWebSocketDialer, ...rest, webrtc: direct });
+  return connectWith({
+    agent: "node",
+    dialer: nodeWebSocketDialer,
+    crypto: nodeCrypto,
+    scheduling: nodeScheduling,
+    ...rest,
+    webrtc: direct,
+  });
 }

@@ -20,6 +20,8 @@ export interface RelayServerConfig {
   drainTimeoutMs: number;
   maxMessage: number;
   heartbeatMs: number;
+  queueHighWater: number;
+  stallTimeoutMs: number;
   outboundQueueLimit: number;
   slowConsumer: "disconnect" | "drop";
   handshakeTimeoutMs: number;
@@ -47,8 +49,12 @@ Usage: iris-relay [options]
   --max-tunnels-per-peer <n>        tunnels one peer may have open as a caller (default 256)
   --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
   --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
-  --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
-  --slow-consumer <policy> disconnect | drop               (IRIS_SLOW_CONSUMER, default disconnect)
+  --queue-high-water <bytes>  a link's queue above which the relay stops reading from
+                           the links that feed it (IRIS_QUEUE_HIGH_WATER, default 1048576)
+  --stall-timeout <ms>     a link over its high-water mark that makes no progress this
+                           long is cut (IRIS_STALL_TIMEOUT_MS, default 10000)
+  --queue-limit <bytes>    per-link outbound queue hard cap (IRIS_QUEUE_LIMIT, default 67108864)
+  --slow-consumer <policy> past the cap: disconnect | drop (IRIS_SLOW_CONSUMER, default disconnect)
   --handshake-timeout <ms> time a new link has to prove itself (default 5000)
   --startup-grace <ms>     after start, work for a cluster without members waits
                            this long for one to (re)join (IRIS_STARTUP_GRACE_MS, default 5000)
@@ -143,6 +149,20 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       2 ** 30,
     ),
     heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
+    queueHighWater: integer(
+      "queue-high-water",
+      pick("queue-high-water", "IRIS_QUEUE_HIGH_WATER"),
+      RELAY_DEFAULTS.queueHighWater,
+      64 * 1024,
+      2 ** 32,
+    ),
+    stallTimeoutMs: integer(
+      "stall-timeout",
+      pick("stall-timeout", "IRIS_STALL_TIMEOUT_MS"),
+      RELAY_DEFAULTS.stallTimeoutMs,
+      100,
+      600_000,
+    ),
     outboundQueueLimit: integer(
       "queue-limit",
       pick("queue-limit", "IRIS_QUEUE_LIMIT"),
@@ -172,6 +192,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
 
 const KNOWN_FLAGS = new Set([
   "host",
+  "queue-high-water",
+  "stall-timeout",
   "port",
   "seed",
   "advertise",

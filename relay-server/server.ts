@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FRAME_HEADROOM } from "../core/wire/frames.ts";
-import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeWebSocketDialer } from "../core/node.ts";
+import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeCrypto, nodeWebSocketDialer } from "../core/node.ts";
 import type { Link } from "../core/node.ts";
 import type { RelayServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -42,6 +42,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     onHttp: (request, response) => serveHttp(relay, request, response),
   });
   relay = new Relay({
+    crypto: nodeCrypto,
     address: config.advertise ?? listener.url,
     seeds: config.seeds,
     dialer: tap
@@ -49,6 +50,8 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
       : nodeWebSocketDialer,
     maxMessage: config.maxMessage,
     heartbeatMs: config.heartbeatMs,
+    queueHighWater: config.queueHighWater,
+    stallTimeoutMs: config.stallTimeoutMs,
     outboundQueueLimit: config.outboundQueueLimit,
     slowConsumer: config.slowConsumer,
     handshakeTimeoutMs: config.handshakeTimeoutMs,

@@ -3,7 +3,8 @@
 
 import type { Clock } from "../util/clock.ts";
 import type { KeyInput } from "../crypto/keyring.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import type { CryptoBackend, SigningKeyPair } from "../crypto/nacl.ts";
+import type { Scheduling } from "../util/scheduling.ts";
 import type { ReplayWindowOptions } from "../crypto/replay.ts";
 import type { DirectLinkSettings } from "./direct-links.ts";
 import type { TunnelSettings } from "./patterns/tunnel/tunnel.ts";
@@ -22,6 +23,13 @@ export interface ConnectOptions {
   dialer: Dialer;
   clock?: Clock;
   random?: () => number;
+  /**
+   * What this peer seals and signs with. Portable (tweetnacl) by default; the Node entry passes
+   * libsodium's secretbox and Node's Ed25519 (same bytes, faster).
+   */
+  crypto?: CryptoBackend;
+  /** How work is spread over turns of the event loop; the Node entry passes Node's (util/scheduling.ts). */
+  scheduling?: Scheduling;
   /** Names this peer's runtime in relay logs and introspection, e.g. "node" or "browser". */
   agent?: string;
   /** A long-lived identity; a fresh one is made otherwise. The peer id derives from it. */

@@ -11,6 +11,9 @@ import { toHex, utf8 } from "../util/bytes.ts";
 import { systemClock } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { generateIdentity, parseKey } from "../crypto/keys.ts";
+import { MessageIds } from "../crypto/message-ids.ts";
+import { portableCrypto } from "../crypto/nacl.ts";
+import { browserScheduling } from "../util/scheduling.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import type { KeyInput } from "../crypto/keyring.ts";
@@ -24,11 +27,9 @@ import { Joins } from "./joins.ts";
 import { Memberships } from "./memberships.ts";
 import type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
 import { Outbox } from "./outbox.ts";
-import { broadcast } from "./patterns/broadcast.ts";
-import type { SendOptions } from "./patterns/broadcast.ts";
 import type { Payload, PeerContext } from "./patterns/context.ts";
-import { publish } from "./patterns/pubsub.ts";
-import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
+import { MessageBatches } from "./patterns/message-batches.ts";
+import type { SendOptions } from "./patterns/message-batches.ts";
 import type { TopicHandler } from "./patterns/pubsub.ts";
 import { RequestCaller } from "./patterns/request/request.ts";
 import { RequestAffinity } from "./patterns/request/affinity.ts";
@@ -63,6 +64,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly ctx: PeerContext;
   private readonly caller: RequestCaller;
   private readonly memberships: Memberships;
+  private readonly batches: MessageBatches;
   private readonly tunnels: Tunnels;
   private readonly direct: DirectLinks | null;
   private readonly localMaxMessage: number;
@@ -85,9 +87,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     this.clock = options.clock ?? systemClock;
     this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
-    const identity = options.identity ?? generateIdentity();
+    const crypto = options.crypto ?? portableCrypto;
+    const scheduling = options.scheduling ?? browserScheduling;
+    const identity = options.identity ?? generateIdentity(crypto.signing);
     const random = options.random ?? Math.random;
-    this.outbox = new Outbox(this.clock, options.highWaterMark ?? 1024 * 1024);
+    this.outbox = new Outbox(this.clock, scheduling.yieldToEventLoop, options.highWaterMark ?? 1024 * 1024);
     this.inspector = new Inspector(this.clock, this.outbox);
     this.attachment = new RelayAttachment(
       {
@@ -95,13 +99,17 @@ export class Connection extends Emitter<ConnectionEvents> {
         dialer: options.dialer,
         clock: this.clock,
         identity,
+        signing: crypto.signing,
         agent: options.agent ?? "peer",
         maxFrame: this.localMaxMessage + FRAME_HEADROOM,
         handshakeTimeoutMs: options.handshakeTimeout ?? 5000,
         initialDelayMs: options.reconnect?.initialDelay ?? 100,
         maxDelayMs: options.reconnect?.maxDelay ?? 5000,
         random,
-        networkKeys: options.networkKey === undefined ? null : networkKeys(keyBytes(options.networkKey, "network key")),
+        networkKeys:
+          options.networkKey === undefined
+            ? null
+            : networkKeys(keyBytes(options.networkKey, "network key"), crypto.secretbox),
       },
       {
         attached: (attached) => this.onAttached(attached),
@@ -110,7 +118,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       },
     );
     this.peerId = toHex(this.attachment.peerId);
-    const keyring = new Keyring(options.keys, options.development ?? false);
+    const keyring = new Keyring(crypto.signing, options.keys, options.development ?? false);
     if (keyring.development && !developmentWarned) {
       developmentWarned = true;
       console.warn(
@@ -120,6 +128,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.ctx = {
       peerId: this.attachment.peerId,
       clock: this.clock,
+      crypto,
+      ids: new MessageIds(),
+      afterTurn: scheduling.afterTurn,
       outbox: this.outbox,
       keyring,
       replay: new ReplayWindow(options.replay),
@@ -127,11 +138,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       compressAbove: options.compressAbove ?? 4096,
       networkNow: () => this.clock.now() + this.clockOffset,
       report: (error, context) => this.emit("error", { error, context }),
-      sendOrder: new SendSequence(),
-      receiveOrder: new ReceiveOrder(),
     };
+    this.batches = new MessageBatches(this.ctx);
     this.joins = new Joins(
       this.clock,
+      crypto.signing,
       (frame) => this.outbox.sendNow(frame),
       (keys, message) =>
         this.emit("error", {
@@ -234,7 +245,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   broadcast(name: string, payload: Payload, options?: SendOptions): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
-    return broadcast(this.ctx, name, payload, options);
+    return this.batches.broadcast(name, payload, options);
   }
 
   subscribe(topic: string, handler: TopicHandler, options?: { timeout?: number }): Promise<Subscription> {
@@ -244,7 +255,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   publish(topic: string, payload: Payload, options?: SendOptions): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
-    return publish(this.ctx, topic, payload, options);
+    return this.batches.publish(topic, payload, options);
   }
 
   tunnel(name: string, options?: TunnelOptions): Promise<Tunnel> {
@@ -292,6 +303,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.closedError) return;
     const error = new ClosedError("connection closed");
     this.closedError = error;
+    // What callers were told was taken goes to the outbox first.
+    this.batches.flush();
     this.memberships.close();
     this.caller.failAll(error);
     this.tunnels.failAll(error);

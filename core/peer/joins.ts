@@ -7,6 +7,7 @@ import type { TimerHandle } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { joinKindOf, signJoin } from "../crypto/keys.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
+import type { SigningBackend } from "../crypto/nacl.ts";
 import { DeniedError, TimeoutError } from "../errors.ts";
 import { FrameType, encodeFrame } from "../wire/frames.ts";
 import type { AckFrame, NackFrame } from "../wire/frames.ts";
@@ -33,6 +34,7 @@ export class Joins {
 
   constructor(
     private readonly clock: Clock,
+    private readonly signing: SigningBackend,
     /** Sends a control frame now; false when no link is attached. */
     private readonly sendNow: (frame: Uint8Array) => boolean,
     /** A join the relay refused after a reconnect, when nobody is waiting to be told. */
@@ -164,7 +166,7 @@ export class Joins {
         kind: joinKindOf(keys.kind),
         nameHash: keys.nameHash,
         publicKey: keys.membership.publicKey,
-        signature: signJoin(keys, this.challenge),
+        signature: signJoin(this.signing, keys, this.challenge),
       }),
     );
   }

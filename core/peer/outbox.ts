@@ -6,10 +6,10 @@
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { ClosedError, TimeoutError } from "../errors.ts";
 import type { Link } from "../transports/link.ts";
-import { yieldToEventLoop } from "../util/yield.ts";
 
 interface Entry {
-  frame: Uint8Array;
+  /** Null for a writer that only waits for room (see room()). */
+  frame: Uint8Array | null;
   onSent: (() => void) | undefined;
   resolve(): void;
   reject(error: Error): void;
@@ -31,6 +31,8 @@ export class Outbox {
 
   constructor(
     private readonly clock: Clock,
+    /** A turn of the event loop for a writer that never has to wait (util/scheduling.ts). */
+    private readonly yieldToEventLoop: () => Promise<void>,
     private readonly highWaterMark: number,
     /** Browsers have no drain event for WebSocket, so a full buffer is polled at this interval. */
     private readonly pollMs = 4,
@@ -50,23 +52,51 @@ export class Outbox {
     this.stopPolling();
   }
 
+  /** Whether a frame written now would go straight to the link: attached, nothing queued, under its mark. */
+  hasRoom(): boolean {
+    const link = this.link;
+    return link !== null && this.pending === 0 && link.bufferedAmount < this.highWaterMark;
+  }
+
+  /** Resolved at once, except a real turn of the event loop every YIELD_EVERY_MS (see write). */
+  pace(): Promise<void> {
+    const now = this.clock.now();
+    if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
+    this.lastYield = now;
+    return this.yieldToEventLoop();
+  }
+
   /**
    * Queues a frame behind everything written before it. Resolves once the frame is handed to a link
    * (`onSent` is called at that very moment); rejects with TimeoutError if that has not happened
    * within `timeoutMs`.
    */
   write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError, onSent?: () => void): Promise<void> {
+    return this.enqueue(frame, timeoutMs, timeoutError, onSent);
+  }
+
+  /**
+   * Resolves once a frame written now would go straight to the link, in turn with the writes before it:
+   * a write of nothing. Senders that gather messages before framing them (message-batches.ts) wait here.
+   */
+  room(timeoutMs?: number, timeoutError?: TimeoutError): Promise<void> {
+    return this.enqueue(null, timeoutMs, timeoutError);
+  }
+
+  private enqueue(
+    frame: Uint8Array | null,
+    timeoutMs?: number,
+    timeoutError?: TimeoutError,
+    onSent?: () => void,
+  ): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const link = this.link;
     if (link && this.pending === 0 && link.bufferedAmount < this.highWaterMark) {
-      link.send(frame);
+      if (frame) link.send(frame);
       onSent?.();
       // The socket keeps up, so nothing makes the writer wait; make it wait a turn now and then, or it
       // starves the event loop (no reads, no timers, no heartbeats) for as long as it has data.
-      const now = this.clock.now();
-      if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
-      this.lastYield = now;
-      return yieldToEventLoop();
+      return this.pace();
     }
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false };
@@ -103,7 +133,7 @@ export class Outbox {
     while (link && this.head < this.queue.length && link.bufferedAmount < this.highWaterMark) {
       const entry = this.queue[this.head++]!;
       if (entry.done) continue;
-      link.send(entry.frame);
+      if (entry.frame) link.send(entry.frame);
       entry.onSent?.();
       this.settle(entry);
     }

@@ -14,6 +14,7 @@ import type { RelaySnapshot } from "../wire/relay-report.ts";
 export type { RelaySnapshot } from "../wire/relay-report.ts";
 import type { Router } from "./router.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 
 /** What a snapshot is taken of. */
 export interface RelayState {
@@ -24,11 +25,12 @@ export interface RelayState {
   router: Router;
   peers: Iterable<PeerSession>;
   stats: RelayStats;
+  flow: FlowControl;
   now: number;
 }
 
 export function snapshotOf(state: RelayState): RelaySnapshot {
-  const { relayHex, address, draining, backbone, router, stats, now } = state;
+  const { relayHex, address, draining, backbone, router, stats, flow, now } = state;
   const peers = [...state.peers];
   const relayLinks = backbone.allLinks();
   const services = router.services;
@@ -72,6 +74,8 @@ export function snapshotOf(state: RelayState): RelaySnapshot {
       queuedBytes,
       tunnelsOpen: router.tunnels.size,
       pendingRequests: router.pending.size,
+      pausedSenders: flow.pausedSenders,
+      pauses: flow.pauses,
     }),
   };
 }

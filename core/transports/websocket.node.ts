@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
+import { nodeScheduling } from "../util/scheduling.node.ts";
 import type { WebSocketLike } from "./websocket.ts";
 import type { Dialer, Link } from "./link.ts";
 
@@ -71,14 +72,6 @@ class NodeWebSocket implements WebSocketLike {
   }
 }
 
-/**
- * Node's AfterTurn for links: setImmediate runs once this loop iteration's I/O callbacks are done, so
- * what a relay forwards while reading every ready socket leaves in one message per link.
- */
-const afterIo = (callback: () => void): void => {
-  setImmediate(callback);
-};
-
 export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLike {
   const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
   // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
@@ -88,7 +81,9 @@ export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLi
   return wrapped;
 }
 
-export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, { afterTurn: afterIo });
+export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, {
+  afterTurn: nodeScheduling.afterTurn,
+});
 
 export interface WebSocketListenerOptions {
   host: string;
@@ -128,7 +123,7 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const wrapped = new NodeWebSocket(socket);
       wrapped.useTcpSocket(request.socket);
-      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: afterIo }), request);
+      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: nodeScheduling.afterTurn }), request);
     });
     // `ws` re-emits the HTTP server's errors (a port in use, say); unheard, they would crash the process.
     server.on("error", reject);

@@ -2,7 +2,16 @@
 // a cluster and publishes to a topic. Relays route them on their headers and never open the payload.
 
 import type { Reader } from "./codec.ts";
-import { FrameType, ID_BYTES, MAX_VARINT, PEER_ID_BYTES, enumValue, startFrame } from "./frame-layout.ts";
+import {
+  FrameType,
+  HEADER,
+  ID_BYTES,
+  MAX_VARINT,
+  PEER_ID_BYTES,
+  WIRE_VERSION,
+  enumValue,
+  startFrame,
+} from "./frame-layout.ts";
 import type { FrameGroup } from "./frame-layout.ts";
 
 /** Status of a Reply. Ok and Remote carry sealed bodies; the others carry plain explanatory text. */
@@ -52,6 +61,21 @@ export type PublishFrame = {
 };
 
 export type MessageFrame = RequestFrame | ReplyFrame | BroadcastFrame | PublishFrame;
+
+/** Bytes before the sealed payload of a Broadcast or Publish frame. */
+export const MULTICAST_HEADER_BYTES = HEADER + 1 + ID_BYTES + PEER_ID_BYTES;
+
+/**
+ * Writes a Broadcast or Publish frame's header into the start of `buffer`; the sealed payload follows at
+ * MULTICAST_HEADER_BYTES. For senders that seal straight into the frame instead of encoding it whole.
+ */
+export function writeMulticastHeader(buffer: Uint8Array, frame: Omit<BroadcastFrame | PublishFrame, "sealed">): void {
+  buffer[0] = WIRE_VERSION;
+  buffer[1] = frame.type;
+  buffer[2] = frame.hops;
+  buffer.set(frame.id, HEADER + 1);
+  buffer.set(frame.origin, HEADER + 1 + ID_BYTES);
+}
 
 export const MESSAGE_FRAMES: FrameGroup<MessageFrame> = {
   types: [FrameType.Request, FrameType.Reply, FrameType.Broadcast, FrameType.Publish],

@@ -56,7 +56,7 @@ export type {
   PongFrame,
   WelcomeFrame,
 } from "./frames-session.ts";
-export { REQUEST_RETRIED, ReplyStatus } from "./frames-message.ts";
+export { MULTICAST_HEADER_BYTES, REQUEST_RETRIED, ReplyStatus, writeMulticastHeader } from "./frames-message.ts";
 export type { BroadcastFrame, PublishFrame, ReplyFrame, RequestFrame } from "./frames-message.ts";
 export { TUNNEL_TO_MEMBER, TunnelCloseCode } from "./frames-tunnel.ts";
 export type {

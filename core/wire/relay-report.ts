@@ -36,6 +36,9 @@ export interface RelayStatsReport {
   queuedBytes: number;
   tunnelsOpen: number;
   pendingRequests: number;
+  /** Links not read now because they feed a full queue (flow control), and how often that happened. */
+  pausedSenders: number;
+  pauses: number;
   framesIn: number;
   framesOut: number;
   bytesIn: number;

@@ -31,6 +31,7 @@ import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { HostileConnection } from "../fixtures/hostile-client.ts";
 import { anyFrame, mutate, mutations } from "../fuzz/frame-arbitraries.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const MiB = 1024 * 1024;
 /** What a relay may still hold after the attack beyond its baseline, after a full collection. */
@@ -46,7 +47,7 @@ const KNOWN_CODES = new Set<number>([...Object.values(CloseCode), 1005, 1006]);
  * id and valid proofs, without the HKDF that deriveServiceKeys runs in JavaScript.
  */
 function topicKeys(): ServiceKeys {
-  const membership = generateIdentity();
+  const membership = generateIdentity(testCrypto.signing);
   const nameHash = randomBytes(32);
   const id = serviceId(JoinKind.Subscriber, nameHash, membership.publicKey);
   return { kind: "topic", name: "flood", nameHash, id, payloadKey: new Uint8Array(32), membership };
@@ -245,7 +246,7 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
   });
 
   test("tunnel opens past the per-peer cap of 256 get TunnelClose Refused", async () => {
-    const own = deriveServiceKeys("cluster", "attacker-cluster", randomBytes(32));
+    const own = deriveServiceKeys(testCrypto.signing, "cluster", "attacker-cluster", randomBytes(32));
     const [sink, opener] = await Promise.all([HostileConnection.peer(relay.url), HostileConnection.peer(relay.url)]);
     sink!.join(own, 1);
     await sink!.waitFor(FrameType.Ack);

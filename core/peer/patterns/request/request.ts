@@ -4,11 +4,11 @@
 // to `queuedBytes` more; past that the caller gets OverloadedError at once.
 
 import type { TimerHandle } from "../../../util/clock.ts";
-import { concat, equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../../../util/bytes.ts";
+import { concat, equalBytes, fromUtf8, toHex, utf8 } from "../../../util/bytes.ts";
 import type { Link } from "../../../transports/link.ts";
 import type { RequestAffinity } from "./affinity.ts";
 import type { ServiceKeys } from "../../../crypto/keys.ts";
-import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../../../crypto/seal.ts";
+import { Purpose, SealError, open } from "../../../crypto/seal.ts";
 import type { Opened } from "../../../crypto/seal.ts";
 import {
   ClosedError,
@@ -76,7 +76,7 @@ export class RequestCaller {
       checkSize(this.ctx, body, "request");
       if (!(timeoutMs > 0)) throw new RangeError("timeout must be a positive number of milliseconds");
       options.signal?.throwIfAborted();
-      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const messageId = this.ctx.ids.next();
       const sealed = sealFor(this.ctx, keys, body, Purpose.Request, { messageId, sensitive: options.sensitive });
       const frame = encodeFrame({
         type: FrameType.Request,
@@ -127,7 +127,12 @@ export class RequestCaller {
       case ReplyStatus.Remote: {
         let opened: Opened;
         try {
-          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
+          opened = open(
+            this.ctx.crypto.secretbox,
+            call.keys.payloadKey,
+            frame.body,
+            this.ctx.maxMessage() + PEER_ID_BYTES,
+          );
           const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
           if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
             throw new SealError("reply is not bound to this request");

@@ -2,9 +2,9 @@
 // each arriving tunnel frame to its tunnel. Opening runs the session handshake: the caller's ephemeral
 // key rides sealed in the open, the member's in the accept.
 
-import { concat, randomBytes, toHex } from "../../../util/bytes.ts";
+import { concat, toHex } from "../../../util/bytes.ts";
 import type { ServiceKeys } from "../../../crypto/keys.ts";
-import { MESSAGE_ID_BYTES, Purpose } from "../../../crypto/seal.ts";
+import { Purpose } from "../../../crypto/seal.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../../../crypto/session.ts";
 import type { SessionCipher } from "../../../crypto/session.ts";
 import { equalBytes } from "../../../util/bytes.ts";
@@ -86,8 +86,8 @@ export class Tunnels {
     try {
       const keys = this.ctx.keyring.get("cluster", name);
       const tunnelId = this.nextTunnelId++;
-      const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL);
-      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL, this.ctx.crypto.secretbox);
+      const messageId = this.ctx.ids.next();
       const body = concat(handshake.publicKey, Uint8Array.of(options.signalingOnly ? OPEN_SIGNALING_ONLY : 0));
       const sealed = sealFor(this.ctx, keys, body, Purpose.TunnelOpen, { messageId, sensitive: true });
       const frame = encodeFrame({
@@ -138,7 +138,7 @@ export class Tunnels {
       if (!service.handler) return refuse(TunnelCloseCode.Refused, "this member does not accept tunnels");
       if (!service.admit()) return refuse(TunnelCloseCode.Refused, "member overloaded: no free tunnel slot");
     }
-    const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL);
+    const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL, this.ctx.crypto.secretbox);
     let cipher: SessionCipher;
     try {
       cipher = handshake.finish(opened.body.subarray(0, EPHEMERAL_KEY_BYTES));
@@ -189,7 +189,7 @@ export class Tunnels {
       return;
     }
     const handler = service.handler!;
-    deliver(this.ctx, () => handler(tunnel), keys.name);
+    deliver(this.ctx, handler, tunnel, undefined, keys.name);
   }
 
   onAccept(frame: TunnelAcceptFrame): void {
