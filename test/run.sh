@@ -23,7 +23,7 @@ run_part() {
       # Everything with Node's types, then the browser-reachable core against the DOM's types only.
       echo "== typecheck" && npx tsc --noEmit -p . && npx tsc --noEmit -p tsconfig.core.json
       ;;
-    lint) echo "== lint and format (Biome)" && npx biome check . ;;
+    lint) echo "== lint and format (Biome)" && npx biome check --error-on-warnings . ;;
     unit) echo "== unit tests" && node_tests unit --test-concurrency=2 ;;
     integration) echo "== integration tests (real relay and peer processes)" && node_tests integration --test-concurrency=1 ;;
     e2e)

@@ -56,7 +56,16 @@ export type {
   PongFrame,
   WelcomeFrame,
 } from "./frames-session.ts";
-export { MULTICAST_HEADER_BYTES, REQUEST_RETRIED, ReplyStatus, writeMulticastHeader } from "./frames-message.ts";
+export {
+  MULTICAST_HEADER_BYTES,
+  REQUEST_RETRIED,
+  ReplyStatus,
+  replyHeaderSize,
+  requestHeaderSize,
+  writeMulticastHeader,
+  writeReplyHeader,
+  writeRequestHeader,
+} from "./frames-message.ts";
 export type { BroadcastFrame, PublishFrame, ReplyFrame, RequestFrame } from "./frames-message.ts";
 export { TUNNEL_TO_MEMBER, TunnelCloseCode } from "./frames-tunnel.ts";
 export type {

@@ -8,7 +8,9 @@ import type { ServiceKeys } from "../../crypto/keys.ts";
 import type { MessageIds } from "../../crypto/message-ids.ts";
 import type { CryptoBackend } from "../../crypto/nacl.ts";
 import type { ReplayWindow } from "../../crypto/replay.ts";
-import { SealError, open, seal } from "../../crypto/seal.ts";
+import { SEAL_PREFIX, SealError, open, seal, sealHeaderSize, sealInPlace, writeSealHeader } from "../../crypto/seal.ts";
+import { deflate } from "../../crypto/compress.ts";
+import { concat } from "../../util/bytes.ts";
 import type { Opened, Purpose } from "../../crypto/seal.ts";
 import type { TimeoutError } from "../../errors.ts";
 import { TooLargeError } from "../../errors.ts";
@@ -141,6 +143,49 @@ export function sealFor(
     inReplyTo: extra.inReplyTo,
     sensitive: extra.sensitive,
   });
+}
+
+/**
+ * A frame whose first `headerSize` bytes are left for its routing header (the caller writes it) and
+ * whose rest is `body` sealed for `keys`: built in one buffer and sealed in place, so the body is copied
+ * once. `prefix` goes in front of the body inside the seal (a reply names its member so).
+ */
+export function sealedFrame(
+  ctx: PeerContext,
+  keys: ServiceKeys,
+  purpose: Purpose,
+  body: Uint8Array,
+  headerSize: number,
+  extra: { inReplyTo?: Uint8Array; messageId?: Uint8Array; sensitive?: boolean; prefix?: Uint8Array } = {},
+): Uint8Array {
+  let prefix = extra.prefix;
+  let content = body;
+  let inflated: number | null = null;
+  const plainBody = (prefix?.length ?? 0) + body.length;
+  if (!extra.sensitive && plainBody >= ctx.compressAbove) {
+    const compressed = deflate(prefix ? concat(prefix, body) : body);
+    if (compressed) {
+      content = compressed;
+      inflated = plainBody;
+      prefix = undefined;
+    }
+  }
+  const header = {
+    purpose,
+    messageId: extra.messageId ?? ctx.ids.next(),
+    timestamp: ctx.networkNow(),
+    inReplyTo: extra.inReplyTo,
+  };
+  const plainLength = sealHeaderSize(header, inflated) + (prefix?.length ?? 0) + content.length;
+  const frame = new Uint8Array(headerSize + SEAL_PREFIX + plainLength);
+  let offset = writeSealHeader(frame, headerSize + SEAL_PREFIX, header, inflated);
+  if (prefix) {
+    frame.set(prefix, offset);
+    offset += prefix.length;
+  }
+  frame.set(content, offset);
+  sealInPlace(ctx.crypto.secretbox, keys.payloadKey, frame.subarray(headerSize));
+  return frame;
 }
 
 /** Checks a body against the message size limit, naming what was too large. */
