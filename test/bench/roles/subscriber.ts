@@ -1,8 +1,9 @@
 // Role: subscribe to a topic and count what arrives, timing the measured messages in this process. It
 // also notes where messages went missing or arrived out of order, and whether its connection to the
 // server dropped just before, so that a loss can be told apart from a slow-consumer disconnect.
+// Everything counts as warm-up until the orchestrator says from which sequence number to measure.
 
-import type { SubscribeArgs, SubscriberReport } from "../protocol.ts";
+import type { MeasureArgs, SubscribeArgs, SubscriberReport } from "../protocol.ts";
 import { sequenceOf } from "./payload.ts";
 import { serveRole } from "./role.ts";
 
@@ -29,6 +30,7 @@ const report: SubscriberReport = {
   lastAt: 0,
 };
 let expectedSize = -1;
+let measureFrom = Number.POSITIVE_INFINITY;
 let lastSeq = -1;
 let highestSeq = -1;
 /** One flag per sequence number seen, grown as needed. */
@@ -37,6 +39,8 @@ const gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
 /** Whether the connection dropped since the last message: a gap then is (at least) that disconnection's loss. */
 let droppedSinceLast = false;
 let subscribedAt = 0;
+
+const epochNow = () => performance.timeOrigin + performance.now();
 
 function event(text: string): void {
   if (report.events.length < MAX_EVENTS)
@@ -66,6 +70,40 @@ function countMissing(): void {
   }
 }
 
+function onMessage(body: Uint8Array): void {
+  const seq = sequenceOf(body);
+  if (body.length !== expectedSize) report.wrongSize++;
+  if (seq <= lastSeq) report.outOfOrder++;
+  lastSeq = seq;
+  if (markSeen(seq)) {
+    report.duplicates++;
+    event(`seq ${seq} again`);
+    return;
+  }
+  if (seq < highestSeq) {
+    report.late++;
+    if (report.late === 1) event(`seq ${seq} arrived late, after seq ${highestSeq}`);
+  } else if (seq > highestSeq + 1) {
+    // Sequence numbers start at 0, so messages lost before the first that arrives count too.
+    report.gaps++;
+    if (droppedSinceLast) report.gapsAfterDrop++;
+    if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
+    event(
+      `seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`,
+    );
+  }
+  highestSeq = Math.max(highestSeq, seq);
+  droppedSinceLast = false;
+  if (seq < measureFrom) {
+    report.warmupReceived++;
+    return;
+  }
+  const now = epochNow();
+  if (report.received === 0) report.firstAt = now;
+  report.lastAt = now;
+  report.received++;
+}
+
 serveRole((client) => ({
   async subscribe(args: SubscribeArgs) {
     expectedSize = args.size;
@@ -77,37 +115,11 @@ serveRole((client) => ({
       droppedSinceLast = true;
     });
     client().onReconnect((server) => event(`subscribed again through ${server}`));
-    await client().subscribe(args.subject, (body) => {
-      const now = performance.now();
-      const seq = sequenceOf(body);
-      if (body.length !== expectedSize) report.wrongSize++;
-      if (seq <= lastSeq) report.outOfOrder++;
-      lastSeq = seq;
-      if (markSeen(seq)) {
-        report.duplicates++;
-        event(`seq ${seq} again`);
-      } else if (seq < highestSeq) {
-        report.late++;
-        if (report.late === 1) event(`seq ${seq} arrived late, after seq ${highestSeq}`);
-      } else if (seq > highestSeq + 1) {
-        // Sequence numbers start at 0, so messages lost before the first that arrives count too.
-        report.gaps++;
-        if (droppedSinceLast) report.gapsAfterDrop++;
-        if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
-        event(
-          `seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`,
-        );
-      }
-      highestSeq = Math.max(highestSeq, seq);
-      droppedSinceLast = false;
-      if (seq < args.warmup) {
-        report.warmupReceived++;
-        return;
-      }
-      if (report.received === 0) report.firstAt = now;
-      report.lastAt = now;
-      report.received++;
-    });
+    await client().subscribe(args.subject, onMessage);
+    return true;
+  },
+  async measure(args: MeasureArgs) {
+    measureFrom = args.from;
     return true;
   },
   async report() {
