@@ -3,7 +3,9 @@
 // scenario file exports one; scenarios/index.ts lists them, one line each.
 
 import { generateKey } from "../../../core/node.ts";
+import type { System } from "../protocol.ts";
 import { fmt } from "./report.ts";
+import { SYSTEM_NAMES } from "./servers.ts";
 
 export interface BenchContext {
   /** nats-server, or null when it is missing (or IRIS_BENCH_NATS=none): NATS columns are then skipped. */
@@ -144,11 +146,15 @@ export async function takeTurns<S extends string, T>(
   return all;
 }
 
-/** Failed rounds over all systems, and a note for each. */
-export function failuresOf<T>(label: string, all: Map<string, Rounds<T>>): { count: number; notes: string[] } {
+/** Failed rounds over all systems, and a note for each, naming the system as `name` says. */
+export function failuresOf<S extends string, T>(
+  label: string,
+  all: Map<S, Rounds<T>>,
+  name: (system: S) => string = (system) => SYSTEM_NAMES[system as System] ?? system,
+): { count: number; notes: string[] } {
   const notes: string[] = [];
   for (const [system, runs] of all)
-    for (const error of runs.failed) notes.push(`${label} ${system}: a round FAILED: ${error.message}`);
+    for (const error of runs.failed) notes.push(`${label} ${name(system)}: a round FAILED: ${error.message}`);
   return { count: notes.length, notes };
 }
 

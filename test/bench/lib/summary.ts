@@ -38,8 +38,11 @@ export function lossMatrix(cells: LossCell[]): string[] {
   const lines = [
     "zero loss at full publisher speed: measured messages each subscriber received / published, per round",
   ];
+  const labelOf = (cell: LossCell) =>
+    `${cell.system}, ${cell.subscribers} subscriber${cell.subscribers === 1 ? "" : "s"}`;
+  const width = Math.max(...cells.map((cell) => labelOf(cell).length));
   for (const cell of cells) {
-    const label = `${cell.system}, ${cell.subscribers} subscriber${cell.subscribers === 1 ? "" : "s"}`;
+    const label = labelOf(cell);
     const rounds = cell.rounds.map((round, index) => {
       const whole = round.received.every((received) => received >= round.sent);
       const each = whole
@@ -49,9 +52,9 @@ export function lossMatrix(cells: LossCell[]): string[] {
       return `round ${index + 1}: ${each}${drops}`;
     });
     const lost = cell.rounds.some((round) => round.received.some((received) => received < round.sent) || round.drops);
-    lines.push(`  ${label.padEnd(26)} ${lost ? "LOSS " : "none "} ${rounds.join("; ")}`);
+    lines.push(`  ${label.padEnd(width)}  ${lost ? "LOSS" : "none"}  ${rounds.join("; ")}`);
     const reasons = [...new Set(cell.rounds.flatMap((round) => round.reasons))];
-    if (reasons.length) lines.push(`  ${"".padEnd(26)}       drops: ${reasons.slice(0, 4).join("; ")}`);
+    if (reasons.length) lines.push(`  ${"".padEnd(width)}        drops: ${reasons.slice(0, 4).join("; ")}`);
   }
   return lines;
 }

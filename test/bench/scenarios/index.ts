@@ -8,4 +8,7 @@ export const SCENARIOS: readonly Scenario[] = [
   (await import("./fanout.ts")).fanout,
   (await import("./reqrep.ts")).reqrep,
   (await import("./latency.ts")).latency,
+  (await import("./compress.ts")).compress,
+  (await import("./tunnel.ts")).tunnel,
+  (await import("./webrtc.ts")).webrtc,
 ];
