@@ -12,7 +12,8 @@
 
 import { cpuMeteringAvailable } from "./lib/cpu.ts";
 import { commandLine, load, machine, natsDescription, secretboxBackend } from "./lib/environment.ts";
-import { killChildrenOnExit } from "./lib/processes.ts";
+import { killChildrenOnExit, profiling } from "./lib/processes.ts";
+import { rolePool } from "./lib/role-pool.ts";
 import { block, fmt } from "./lib/report.ts";
 import { keyring } from "./lib/scenario.ts";
 import type { BenchContext, LossCell, Scenario, SummaryRow } from "./lib/scenario.ts";
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const natsBinary = findNatsServer();
   const rounds = Number(process.env.IRIS_BENCH_ROUNDS ?? DEFAULT_ROUNDS);
-  const context: BenchContext = {
+  const context: Omit<BenchContext, "roles"> = {
     natsBinary,
     rounds: Number.isInteger(rounds) && rounds > 0 ? rounds : DEFAULT_ROUNDS,
     keysFor: keyring(),
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
   let failures = 0;
   for (const scenario of scenarios) {
     console.log(`\n== ${scenario.name}: ${scenario.title}`);
-    const unavailable = scenario.unavailable?.(context) ?? null;
+    const roles = rolePool();
+    const scenarioContext: BenchContext = { ...context, roles };
+    const unavailable = scenario.unavailable?.(scenarioContext) ?? null;
     if (unavailable) {
       console.log(`SKIPPED: ${unavailable}`);
       notes.push(`${scenario.name} was SKIPPED: ${unavailable}`);
@@ -77,10 +80,10 @@ async function main(): Promise<void> {
       if (names.length) failures++;
       continue;
     }
-    console.log(block(scenario.describe(context)) + "\n");
+    console.log(block(scenario.describe(scenarioContext)) + "\n");
     const scenarioStarted = performance.now();
     try {
-      const outcome = await scenario.run(context);
+      const outcome = await scenario.run(scenarioContext);
       console.log("\n" + outcome.details.join("\n\n"));
       rows.push(...outcome.rows);
       losses.push(...(outcome.losses ?? []));
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
       console.log(`FAILED: ${(error as Error).stack ?? String(error)}`);
       notes.push(`${scenario.name} FAILED: ${(error as Error).message}`);
       failures++;
+    } finally {
+      await roles.close();
     }
     console.log(`(${scenario.name} took ${fmt.fixed((performance.now() - scenarioStarted) / 1000)} s)`);
   }
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
   process.exitCode = failures ? 1 : 0;
 }
 
-function printHeader(context: BenchContext, scenarios: Scenario[]): void {
+function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]): void {
   const atStart = load();
   console.log("iris-mesh benchmark: iris-mesh beside its baselines, one run, loopback (127.0.0.1) only\n");
   console.log(
@@ -135,7 +140,10 @@ function printHeader(context: BenchContext, scenarios: Scenario[]): void {
       ["NATS", natsDescription(context.natsBinary)],
       [
         "rounds",
-        `${context.rounds} per measurement, the systems taking turns within each; fresh server and role processes every round`,
+        `${context.rounds} per measurement, the systems taking turns within each; relays and nats-server fresh every round, ` +
+          (profiling()
+            ? "role processes too (IRIS_BENCH_CPU_PROF: one profile per process and round)"
+            : "role processes kept for the rounds of a scenario (new connections every round)"),
       ],
       ["scenarios", scenarios.map((scenario) => scenario.name).join(", ")],
     ]),

@@ -6,7 +6,7 @@
 import type { PayloadKind, PublishResult, SubscriberReport, System } from "../protocol.ts";
 import { meterCpu, perUnit } from "./cpu.ts";
 import type { CpuPerUnit, MeteredProcess } from "./cpu.ts";
-import { startRoles } from "./roles.ts";
+import type { RolePool } from "./role-pool.ts";
 import type { Role } from "./roles.ts";
 import { startServer } from "./servers.ts";
 import type { RelayStats, Route, Server } from "./servers.ts";
@@ -60,12 +60,13 @@ export async function runPubSubRound(
   plan: PubSubPlan,
   keys: Record<string, string>,
   natsBinary: string | null,
+  pool: RolePool,
 ): Promise<PubSubRound> {
   let server: Server | null = null;
   const roles: Role[] = [];
   try {
     server = await startServer(system, keys, natsBinary);
-    const started = await startRoles([
+    const started = await pool.take([
       "publisher",
       ...Array.from({ length: plan.subscribers }, () => "subscriber" as const),
     ]);
@@ -142,7 +143,7 @@ export async function runPubSubRound(
       route,
     };
   } finally {
-    await Promise.all(roles.map((role) => role.stop()));
+    await pool.giveBack(roles);
     await server?.stop();
   }
 }

@@ -11,19 +11,26 @@ export function parseRelayLine(line: string): { event: string; fields: Record<st
       const named = [fields.event, fields.msg, fields.message].find((value) => typeof value === "string") as
         | string
         | undefined;
-      // A message may read "relay-listening url=..." too: its first word is the event.
-      return named ? { event: named.split(/\s/, 1)[0]!, fields } : null;
+      if (!named) return null;
+      // A message may read "relay-listening url=..." too: its first word is the event, then fields.
+      const [event = "", ...rest] = named.split(/\s+/);
+      return { event, fields: { ...keyValues(rest.join(" ")), ...fields } };
     } catch {
       return null;
     }
   }
   const found = /^(?:\S+\s+)?(relay-[\w-]+|peer-[\w-]+|slow-consumer|join)\b(.*)$/.exec(trimmed);
   if (!found) return null;
+  return { event: found[1]!, fields: keyValues(found[2]!) };
+}
+
+/** `key=value key="quoted value"` pairs. */
+function keyValues(text: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const [, key, quoted, bare] of found[2]!.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)) {
+  for (const [, key, quoted, bare] of text.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)) {
     fields[key!] = quoted !== undefined ? JSON.parse(`"${quoted}"`) : bare;
   }
-  return { event: found[1]!, fields };
+  return fields;
 }
 
 /** The URL a relay is listening on, once its output says so. */

@@ -6,7 +6,7 @@
 import type { LoadResult, RequestRunResult, ServeReport, System } from "../protocol.ts";
 import { meterCpu, perUnit } from "./cpu.ts";
 import type { CpuPerUnit, MeteredProcess } from "./cpu.ts";
-import { startRoles } from "./roles.ts";
+import type { RolePool } from "./role-pool.ts";
 import type { Role } from "./roles.ts";
 import { startServer } from "./servers.ts";
 import type { Route, Server } from "./servers.ts";
@@ -71,13 +71,14 @@ async function setUp<T>(
   members: number,
   keys: Record<string, string>,
   natsBinary: string | null,
+  pool: RolePool,
   use: (server: Server, requester: Role, responders: Role[], route: Route | null) => Promise<T>,
 ): Promise<T> {
   let server: Server | null = null;
   let roles: Role[] = [];
   try {
     server = await startServer(system, keys, natsBinary);
-    roles = await startRoles(["requester", ...Array.from({ length: members }, () => "responder" as const)]);
+    roles = await pool.take(["requester", ...Array.from({ length: members }, () => "responder" as const)]);
     const [requester, ...responders] = roles as [Role, ...Role[]];
     await Promise.all([
       requester.call("connect", server.sender),
@@ -87,7 +88,7 @@ async function setUp<T>(
     const route = await server.routeReady("cluster", members);
     return await use(server, requester, responders, route);
   } finally {
-    await Promise.all(roles.map((role) => role.stop()));
+    await pool.giveBack(roles);
     await server?.stop();
   }
 }
@@ -108,8 +109,9 @@ export async function runLatencyRound(
   plan: LatencyPlan,
   keys: Record<string, string>,
   natsBinary: string | null,
+  pool: RolePool,
 ): Promise<LatencyRound> {
-  return setUp(system, plan.service, 1, keys, natsBinary, async (server, requester, responders, route) => {
+  return setUp(system, plan.service, 1, keys, natsBinary, pool, async (server, requester, responders, route) => {
     const run = (warmup: number, count: number) =>
       requester.call<RequestRunResult>(
         "run",
@@ -139,38 +141,47 @@ export async function runLoadRound(
   plan: LoadPlan,
   keys: Record<string, string>,
   natsBinary: string | null,
+  pool: RolePool,
 ): Promise<LoadRound> {
-  return setUp(system, plan.service, plan.members, keys, natsBinary, async (server, requester, responders, route) => {
-    const load = (durationMs: number) =>
-      requester.call<LoadResult>(
-        "load",
-        { subject: plan.service, size: plan.size, inflight: plan.inflight, durationMs, timeoutMs: plan.timeoutMs },
-        RUN_TIMEOUT_MS,
-      );
-    const served = () =>
-      Promise.all(responders.map(async (responder) => (await responder.call<ServeReport>("served")).served));
-    const warmup = await load(plan.warmupMs);
-    const servedBefore = await served();
-    const meter = meterCpu(processesOf(server, requester, responders));
-    const measured = await load(plan.measureMs);
-    const usage = meter.stop();
-    const servedInPhase = (await served()).map((count, index) => count - servedBefore[index]!);
-    const cpu = perUnit(usage, measured.completed);
-    const memberUsage = usage.perProcess.slice(-responders.length);
-    return {
-      system,
-      plan,
-      completed: measured.completed,
-      requestsPerSecond: measured.completed / (measured.elapsedMs / 1000),
-      failures: warmup.failures + measured.failures,
-      firstFailure: warmup.firstFailure ?? measured.firstFailure,
-      served: servedInPhase,
-      cpu,
-      memberCpu: memberUsage.map(({ micros }, index) =>
-        servedInPhase[index]! > 0 ? micros / servedInPhase[index]! : NaN,
-      ),
-      serverWarnings: server.warnings(),
-      route,
-    };
-  });
+  return setUp(
+    system,
+    plan.service,
+    plan.members,
+    keys,
+    natsBinary,
+    pool,
+    async (server, requester, responders, route) => {
+      const load = (durationMs: number) =>
+        requester.call<LoadResult>(
+          "load",
+          { subject: plan.service, size: plan.size, inflight: plan.inflight, durationMs, timeoutMs: plan.timeoutMs },
+          RUN_TIMEOUT_MS,
+        );
+      const served = () =>
+        Promise.all(responders.map(async (responder) => (await responder.call<ServeReport>("served")).served));
+      const warmup = await load(plan.warmupMs);
+      const servedBefore = await served();
+      const meter = meterCpu(processesOf(server, requester, responders));
+      const measured = await load(plan.measureMs);
+      const usage = meter.stop();
+      const servedInPhase = (await served()).map((count, index) => count - servedBefore[index]!);
+      const cpu = perUnit(usage, measured.completed);
+      const memberUsage = usage.perProcess.slice(-responders.length);
+      return {
+        system,
+        plan,
+        completed: measured.completed,
+        requestsPerSecond: measured.completed / (measured.elapsedMs / 1000),
+        failures: warmup.failures + measured.failures,
+        firstFailure: warmup.firstFailure ?? measured.firstFailure,
+        served: servedInPhase,
+        cpu,
+        memberCpu: memberUsage.map(({ micros }, index) =>
+          servedInPhase[index]! > 0 ? micros / servedInPhase[index]! : NaN,
+        ),
+        serverWarnings: server.warnings(),
+        route,
+      };
+    },
+  );
 }

@@ -5,6 +5,7 @@
 import { generateKey } from "../../../core/node.ts";
 import type { System } from "../protocol.ts";
 import { fmt } from "./report.ts";
+import type { RolePool } from "./role-pool.ts";
 import { SYSTEM_NAMES } from "./servers.ts";
 
 export interface BenchContext {
@@ -14,6 +15,8 @@ export interface BenchContext {
   rounds: number;
   /** Keys for these cluster and topic names, the same for a name throughout the run. */
   keysFor(...names: string[]): Record<string, string>;
+  /** Role processes kept between the rounds of the scenario running (a fresh pool per scenario). */
+  roles: RolePool;
 }
 
 export interface Scenario {

@@ -6,7 +6,7 @@
 import type { SendStreamResult, StreamReport, StreamVia } from "../protocol.ts";
 import { meterCpu, perUnit } from "./cpu.ts";
 import type { CpuPerUnit, MeteredProcess } from "./cpu.ts";
-import { startRoles } from "./roles.ts";
+import type { RolePool } from "./role-pool.ts";
 import type { Role } from "./roles.ts";
 import { startServer } from "./servers.ts";
 import type { Route, Server } from "./servers.ts";
@@ -57,6 +57,7 @@ export async function runStreamRound(
   system: StreamSystem,
   plan: StreamPlan,
   keys: Record<string, string>,
+  pool: RolePool,
 ): Promise<StreamRound> {
   let server: Server | null = null;
   let roles: Role[] = [];
@@ -67,7 +68,7 @@ export async function runStreamRound(
     let sender: Role;
     let receiver: Role;
     if (system === "ws") {
-      roles = await startRoles(["stream-sender", "ws-forwarder", "stream-receiver"]);
+      roles = await pool.take(["stream-sender", "ws-forwarder", "stream-receiver"]);
       const [first, forwarder, last] = roles as [Role, Role, Role];
       [sender, receiver] = [first, last];
       via = { kind: "ws", url: (await forwarder.call<{ url: string }>("listen")).url };
@@ -75,7 +76,7 @@ export async function runStreamRound(
       await receive(receiver, via, plan);
     } else {
       server = await startServer(system, keys, null);
-      roles = await startRoles(["stream-sender", "stream-receiver"]);
+      roles = await pool.take(["stream-sender", "stream-receiver"]);
       [sender, receiver] = roles as [Role, Role];
       await Promise.all([sender.call("connect", server.sender), receiver.call("connect", server.receiver)]);
       via = { kind: "tunnel", subject: plan.service };
@@ -123,7 +124,7 @@ export async function runStreamRound(
       route,
     };
   } finally {
-    await Promise.all(roles.map((role) => role.stop()));
+    await pool.giveBack(roles);
     await server?.stop();
   }
 }

@@ -48,13 +48,15 @@ export function lossMatrix(cells: LossCell[]): string[] {
       const each = whole
         ? `all ${fmt.int(round.sent)}`
         : round.received.map((received) => `${fmt.int(received)}`).join(", ") + ` of ${fmt.int(round.sent)}`;
-      const drops = round.drops ? `, ${fmt.int(round.drops)} DROPS` : "";
+      const drops = round.drops ? `, ${fmt.int(round.drops)} DROP${round.drops === 1 ? "" : "S"}` : "";
       return `round ${index + 1}: ${each}${drops}`;
     });
-    const lost = cell.rounds.some((round) => round.received.some((received) => received < round.sent) || round.drops);
-    lines.push(`  ${label.padEnd(width)}  ${lost ? "LOSS" : "none"}  ${rounds.join("; ")}`);
+    const lost = cell.rounds.some((round) => round.received.some((received) => received < round.sent));
+    const dropped = cell.rounds.some((round) => round.drops > 0);
+    const verdict = lost ? "LOSS " : dropped ? "DROPS" : "none ";
+    lines.push(`  ${label.padEnd(width)}  ${verdict}  ${rounds.join("; ")}`);
     const reasons = [...new Set(cell.rounds.flatMap((round) => round.reasons))];
-    if (reasons.length) lines.push(`  ${"".padEnd(width)}        drops: ${reasons.slice(0, 4).join("; ")}`);
+    if (reasons.length) lines.push(`  ${"".padEnd(width)}         drops: ${reasons.slice(0, 4).join("; ")}`);
   }
   return lines;
 }

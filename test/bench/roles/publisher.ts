@@ -1,6 +1,7 @@
 // Role: publish numbered messages for a while, as fast as the client's own flow control allows.
 
 import type { PublishArgs, PublishResult } from "../protocol.ts";
+import type { BenchClient } from "./client.ts";
 import { numbered, template } from "./payload.ts";
 import { serveRole } from "./role.ts";
 
@@ -10,13 +11,16 @@ const CLOCK_EVERY = 16;
 
 let drops = 0;
 const dropReasons: string[] = [];
-let listening = false;
+/** The client whose drops are counted: a role process serves a new client every round. */
+let listeningTo: BenchClient | null = null;
 
 serveRole((client) => ({
   async publish(args: PublishArgs): Promise<PublishResult> {
     const bench = client();
-    if (!listening) {
-      listening = true;
+    if (listeningTo !== bench) {
+      listeningTo = bench;
+      drops = 0;
+      dropReasons.length = 0;
       bench.onDrop((reason) => {
         drops++;
         if (dropReasons.length < 3) dropReasons.push(reason);

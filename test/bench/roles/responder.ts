@@ -8,6 +8,8 @@ let served = 0;
 
 serveRole((client) => ({
   async serve(args: ServeArgs) {
+    // A role process serves a new client every round: count this one's requests.
+    served = 0;
     await client().serve(
       args.subject,
       (body) => {

@@ -12,33 +12,51 @@ const MAX_EVENTS = 8;
 /** Gaps remembered to count exactly what stayed missing in them (late arrivals fill them in). */
 const MAX_GAPS = 10_000;
 
-const report: SubscriberReport = {
-  received: 0,
-  warmupReceived: 0,
-  outOfOrder: 0,
-  wrongSize: 0,
-  gaps: 0,
-  missing: 0,
-  gapsAfterDrop: 0,
-  missingAfterDrop: 0,
-  late: 0,
-  duplicates: 0,
-  drops: 0,
-  dropReasons: [],
-  events: [],
-  firstAt: 0,
-  lastAt: 0,
-};
+function emptyReport(): SubscriberReport {
+  return {
+    received: 0,
+    warmupReceived: 0,
+    outOfOrder: 0,
+    wrongSize: 0,
+    gaps: 0,
+    missing: 0,
+    gapsAfterDrop: 0,
+    missingAfterDrop: 0,
+    late: 0,
+    duplicates: 0,
+    drops: 0,
+    dropReasons: [],
+    events: [],
+    firstAt: 0,
+    lastAt: 0,
+  };
+}
+
+// What this subscription has seen. A role process serves a new client every round, and subscribe()
+// starts all of it afresh.
+let report = emptyReport();
 let expectedSize = -1;
 let measureFrom = Number.POSITIVE_INFINITY;
 let lastSeq = -1;
 let highestSeq = -1;
 /** One flag per sequence number seen, grown as needed. */
 let seen = new Uint8Array(1 << 17);
-const gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
+let gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
 /** Whether the connection dropped since the last message: a gap then is (at least) that disconnection's loss. */
 let droppedSinceLast = false;
 let subscribedAt = 0;
+
+function reset(size: number): void {
+  report = emptyReport();
+  expectedSize = size;
+  measureFrom = Number.POSITIVE_INFINITY;
+  lastSeq = -1;
+  highestSeq = -1;
+  seen = new Uint8Array(1 << 17);
+  gaps = [];
+  droppedSinceLast = false;
+  subscribedAt = performance.now();
+}
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
@@ -106,8 +124,7 @@ function onMessage(body: Uint8Array): void {
 
 serveRole((client) => ({
   async subscribe(args: SubscribeArgs) {
-    expectedSize = args.size;
-    subscribedAt = performance.now();
+    reset(args.size);
     client().onDrop((reason) => {
       report.drops++;
       if (report.dropReasons.length < MAX_REASONS) report.dropReasons.push(reason);

@@ -9,11 +9,17 @@ import { serveRole } from "./role.ts";
 
 const HIGH_WATER = 1024 * 1024;
 
-const report: ForwarderReport = { messages: 0, bytes: 0, pauses: 0 };
+let report: ForwarderReport = { messages: 0, bytes: 0, pauses: 0 };
+/** The previous round's server, closed when the next round asks for one. */
+let previous: WebSocketServer | null = null;
 
 serveRole(() => ({
   async listen(): Promise<{ url: string }> {
+    previous?.close();
+    for (const client of previous?.clients ?? []) client.terminate();
+    report = { messages: 0, bytes: 0, pauses: 0 };
     const server = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+    previous = server;
     await new Promise<void>((resolve) => server.once("listening", resolve));
     let receiver: WebSocket | null = null;
     let sender: WebSocket | null = null;

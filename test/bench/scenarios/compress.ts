@@ -53,7 +53,7 @@ export const compress: Scenario = {
         (system) => `pub/sub ${label} ${SYSTEM_NAMES[system]}`,
         systems,
         async (system) => {
-          const result = await runPubSubRound(system, plan(size), keys, context.natsBinary);
+          const result = await runPubSubRound(system, plan(size), keys, context.natsBinary, context.roles);
           const report = result.reports[0]!;
           const wire = system === "nats" ? "" : `, ${fmt.int(result.wireBytesPerMessage)} B on the wire`;
           return {

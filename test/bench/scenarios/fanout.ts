@@ -42,7 +42,7 @@ export const fanout: Scenario = {
       (system) => `fan-out ${SYSTEM_NAMES[system]}`,
       systems,
       async (system) => {
-        const result = await runPubSubRound(system, PLAN, keys, context.natsBinary);
+        const result = await runPubSubRound(system, PLAN, keys, context.natsBinary, context.roles);
         const worst = Math.min(...result.reports.map((report) => report.received));
         return {
           result,

@@ -60,7 +60,7 @@ export const latency: Scenario = {
       (system) => `req/rep serial ${SYSTEM_NAMES[system]}`,
       systems,
       async (system) => {
-        const result = await runLatencyRound(system, PLAN, keys, context.natsBinary);
+        const result = await runLatencyRound(system, PLAN, keys, context.natsBinary, context.roles);
         const { p50Us, p99Us, count } = summarize(result.samplesUs);
         return {
           result,

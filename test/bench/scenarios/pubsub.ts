@@ -44,7 +44,7 @@ export const pubsub: Scenario = {
       (system) => `pub/sub ${SYSTEM_NAMES[system]}`,
       systems,
       async (system) => {
-        const result = await runPubSubRound(system, PLAN, keys, context.natsBinary);
+        const result = await runPubSubRound(system, PLAN, keys, context.natsBinary, context.roles);
         const report = result.reports[0]!;
         return {
           result,

@@ -63,7 +63,7 @@ export const reqrep: Scenario = {
       (system) => `req/rep x${PLAN.inflight} ${SYSTEM_NAMES[system]}`,
       systems,
       async (system) => {
-        const result = await runLoadRound(system, PLAN, keys, context.natsBinary);
+        const result = await runLoadRound(system, PLAN, keys, context.natsBinary, context.roles);
         return {
           result,
           line:

@@ -79,7 +79,7 @@ export const tunnel: Scenario = {
         (system) => NAMES[system],
         ["iris", "iris3", "ws"] as const,
         async (system) => {
-          const result = await runStreamRound(system, PLAN, keys);
+          const result = await runStreamRound(system, PLAN, keys, context.roles);
           return { result, line: line(result) };
         },
       ),
@@ -92,7 +92,7 @@ export const tunnel: Scenario = {
           (system) => `${NAMES[system]}, ${label}`,
           ["iris", "ws"] as const,
           async (system) => {
-            const result = await runStreamRound(system, plan, keys);
+            const result = await runStreamRound(system, plan, keys, context.roles);
             return { result, line: line(result) };
           },
         ),
