@@ -102,7 +102,7 @@ export function lossCell(label: string, runs: Rounds<PubSubRound> | undefined): 
       reasons: unique([
         ...run.reports.flatMap((report) => report.dropReasons),
         ...run.publisherDropReasons,
-        ...(run.relayDrops ? [`relays refused ${fmt.int(run.relayDrops)} frames to full queues`] : []),
+        ...(run.relayDrops ? [`relays refused ${count(run.relayDrops, "frame")} to full queues`] : []),
       ]),
     })),
   };
@@ -168,7 +168,7 @@ function deliveryNotes(name: string, runs: PubSubRound[]): string[] {
   const relayCuts = runs.reduce((total, run) => total + run.relayDisconnects, 0);
   if (relayDrops || relayCuts)
     out.push(
-      `${name}: in the measured phases the relays refused ${fmt.int(relayDrops)} frames to full queues and cut ${count(relayCuts, "slow consumer")}`,
+      `${name}: in the measured phases the relays refused ${count(relayDrops, "frame")} to full queues and cut ${count(relayCuts, "slow consumer")}`,
     );
   const stalls = runs.map((run) => run.publisherLongestStallMs);
   if (Math.max(...stalls) >= STALL_WORTH_NOTING_MS)
