@@ -94,6 +94,8 @@ export interface SubscriberReport {
   /** Epoch ms at the first and the last measured message. */
   firstAt: number;
   lastAt: number;
+  /** The longest wait between two measured messages, ms: how long anything held this subscriber up. */
+  longestGapMs: number;
 }
 
 export interface ServeArgs {

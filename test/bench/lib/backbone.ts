@@ -73,6 +73,7 @@ export async function startBackbone(keys: Record<string, string>): Promise<Serve
             .map((line) => `relay ${BACKBONE[index]}: ${line}`),
         ),
       ),
+    lines: () => relays.flatMap((relay) => relay.lines()),
     name: (text) => named.reduce((out, { name, relay }) => out.split(relay.match).join(name), text),
     processes: () => named.map(({ name, relay }) => ({ name, pid: relay.pid })),
     stats: () => relayStats(named),

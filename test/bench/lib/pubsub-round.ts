@@ -18,6 +18,16 @@ export interface PubSubPlan {
   subscribers: number;
   warmupMs: number;
   measureMs: number;
+  /** Stops the first subscriber's process (SIGSTOP) this far into the measured phase, for this long. */
+  stall?: { afterMs: number; forMs: number };
+}
+
+/** What became of a subscriber stopped in the middle of the measured phase. */
+export interface Stall {
+  /** From the stop to the server cutting the stopped subscriber off (as its log or counters say); null if it did not. */
+  cutAfterMs: number | null;
+  /** How the cut was seen: the server's log line, or its counters. */
+  cutSeenIn: string;
 }
 
 export interface PubSubRound {
@@ -48,6 +58,7 @@ export interface PubSubRound {
   secretbox: string[];
   serverWarnings: string[];
   route: Route | null;
+  stall: Stall | null;
 }
 
 /** How long subscribers may go without a new message, after the publisher is done, before we stop waiting. */
@@ -101,7 +112,9 @@ export async function runPubSubRound(
     ];
     const statsBefore = await server.stats();
     const meter = meterCpu(processes);
-    const published = await publish(warmup.sent, plan.measureMs);
+    const publishing = publish(warmup.sent, plan.measureMs);
+    const stall = plan.stall ? await stallSubscriber(server, subscribers[0]!, plan.stall) : null;
+    const published = await publishing;
     const waited = await waitForSubscribers(subscribers, warmup.sent + published.sent);
     const usage = meter.stop();
     const statsAfter = await server.stats();
@@ -141,11 +154,57 @@ export async function runPubSubRound(
       secretbox: roles.map((role) => role.ready.secretbox),
       serverWarnings: server.warnings(),
       route,
+      stall,
     };
   } finally {
     await pool.giveBack(roles);
     await server?.stop();
   }
+}
+
+const STALL_POLL_MS = 50;
+const SLOW_CONSUMER_LINE = /slow.?consumer/i;
+
+/**
+ * Stops the subscriber's process for a while, watching the server meanwhile for the moment it cuts the
+ * subscriber off: a slow-consumer line in its log (both relays and nats-server write one), or a relay's
+ * count of slow consumers disconnected going up.
+ */
+async function stallSubscriber(
+  server: Server,
+  subscriber: Role,
+  stall: { afterMs: number; forMs: number },
+): Promise<Stall> {
+  await new Promise((resolve) => setTimeout(resolve, stall.afterMs));
+  const linesBefore = server.lines().filter((line) => SLOW_CONSUMER_LINE.test(line)).length;
+  const cutsBefore = sumCuts(await server.stats());
+  const stopped = performance.now();
+  process.kill(subscriber.ready.pid, "SIGSTOP");
+  let cutAfterMs: number | null = null;
+  let cutSeenIn = "";
+  try {
+    while (performance.now() - stopped < stall.forMs) {
+      await new Promise((resolve) => setTimeout(resolve, STALL_POLL_MS));
+      if (cutAfterMs !== null) continue;
+      if (server.lines().filter((line) => SLOW_CONSUMER_LINE.test(line)).length > linesBefore) {
+        cutAfterMs = performance.now() - stopped;
+        cutSeenIn = "the server's log";
+      } else if (sumCuts(await server.stats()) > cutsBefore) {
+        cutAfterMs = performance.now() - stopped;
+        cutSeenIn = "the relays' counters";
+      }
+    }
+  } finally {
+    process.kill(subscriber.ready.pid, "SIGCONT");
+  }
+  return { cutAfterMs, cutSeenIn };
+}
+
+function sumCuts(stats: RelayStats[]): number {
+  return stats.reduce(
+    (sum, one) => sum + (one.stats?.slowConsumerDisconnects ?? 0) + (one.stats?.slowConsumerDrops ?? 0),
+    0,
+  );
 }
 
 /**

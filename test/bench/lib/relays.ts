@@ -52,6 +52,7 @@ export async function singleRelay(keys: Record<string, string>): Promise<Server>
     receiver: endpoint,
     routeReady: async () => null,
     warnings: () => relay.lines().filter((line) => !isRoutineRelayLine(line, false)),
+    lines: relay.lines,
     name: (text) => text.split(relay.match).join("the relay"),
     processes: () => [{ name: "relay", pid: relay.pid }],
     stats: () => relayStats([{ name: "relay", relay }]),

@@ -50,6 +50,8 @@ export interface Server {
   routeReady(kind: ServiceKind, count?: number): Promise<Route | null>;
   /** What the server logged that a reader of the figures should know: slow consumers, errors. */
   warnings(): string[];
+  /** Everything the server has written so far, every relay's on a backbone. */
+  lines(): string[];
   /** Replaces the relays' addresses in `text` with their names ("relay A"), for printing. */
   name(text: string): string;
   /** The server's processes, to charge CPU to. */
@@ -111,7 +113,9 @@ async function startNats(binary: string | null): Promise<Server> {
     sender: endpoint,
     receiver: endpoint,
     routeReady: async () => null,
-    warnings: () => nats.lines().filter((line) => /\[(WRN|ERR|FTL)\]/.test(line)),
+    // nats-server reports a slow consumer at [INF]: a reader of the figures should know of it too.
+    warnings: () => nats.lines().filter((line) => /\[(WRN|ERR|FTL)\]|slow consumer/i.test(line)),
+    lines: nats.lines,
     name: (text) => text.split(nats.match).join("the server"),
     processes: () => [{ name: "nats-server", pid: nats.pid }],
     stats: async () => [],

@@ -29,6 +29,7 @@ function emptyReport(): SubscriberReport {
     events: [],
     firstAt: 0,
     lastAt: 0,
+    longestGapMs: 0,
   };
 }
 
@@ -118,6 +119,7 @@ function onMessage(body: Uint8Array): void {
   }
   const now = epochNow();
   if (report.received === 0) report.firstAt = now;
+  else report.longestGapMs = Math.max(report.longestGapMs, now - report.lastAt);
   report.lastAt = now;
   report.received++;
 }

@@ -6,6 +6,7 @@ import type { Scenario } from "../lib/scenario.ts";
 export const SCENARIOS: readonly Scenario[] = [
   (await import("./pubsub.ts")).pubsub,
   (await import("./fanout.ts")).fanout,
+  (await import("./stall.ts")).stall,
   (await import("./reqrep.ts")).reqrep,
   (await import("./latency.ts")).latency,
   (await import("./compress.ts")).compress,
