@@ -110,10 +110,15 @@ async function main(): Promise<void> {
   );
   if (!cpuMeteringAvailable()) console.log("CPU figures are n/a: this machine has no /proc.");
   if (notes.length) console.log("\nnotes:\n" + notes.map((note) => `  - ${note}`).join("\n"));
-  if (!natsBinary)
-    console.log(`\nNATS was not measured: nats-server is not installed. Install it with:\n  ${INSTALL_NATS_HINT}`);
+  if (!natsBinary) console.log(`\nNATS was not measured: ${natsMissing()}`);
   console.log(`\ndone in ${fmt.fixed((performance.now() - started) / 1000)} s; ${load().text} at the end`);
   process.exitCode = failures ? 1 : 0;
+}
+
+function natsMissing(): string {
+  return process.env.IRIS_BENCH_NATS === "none"
+    ? "IRIS_BENCH_NATS=none"
+    : `nats-server is not installed (${INSTALL_NATS_HINT}, or IRIS_BENCH_NATS=<path>)`;
 }
 
 function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]): void {
@@ -148,8 +153,7 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ["scenarios", scenarios.map((scenario) => scenario.name).join(", ")],
     ]),
   );
-  if (!context.natsBinary)
-    console.log(`\nnats-server is not installed: NATS baselines are left out (${INSTALL_NATS_HINT}).`);
+  if (!context.natsBinary) console.log(`\nNATS baselines are left out: ${natsMissing()}`);
 }
 
 main().catch((error: unknown) => {

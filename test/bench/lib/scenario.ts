@@ -76,7 +76,7 @@ export const goals = {
   all: (text: string, ok: boolean | null): Goal => ({ text, met: ok }),
 };
 
-/** A row comparing two figures of the same unit. */
+/** A row comparing two figures of the same unit; with no baseline (`versus` ""), just ours and no goal. */
 export function ratioRow(
   figure: string,
   ours: number,
@@ -93,7 +93,7 @@ export function ratioRow(
     versus,
     baseline: versus ? show(baseline) : "",
     ratio,
-    goal: goal ? goal(ratio) : null,
+    goal: goal && versus ? goal(ratio) : null,
     ...(cpu ? { cpu } : {}),
   };
 }

@@ -23,8 +23,8 @@ export function summaryTable(rows: SummaryRow[]): string {
       row.versus ? fmt.ratio(row.ratio, 1) : "",
       met(row),
       cpu(row.cpu?.ours),
-      cpu(row.cpu?.baseline),
-      row.cpu ? fmt.ratio(row.cpu.ours, row.cpu.baseline) : "",
+      row.versus ? cpu(row.cpu?.baseline) : "",
+      row.cpu && row.versus ? fmt.ratio(row.cpu.ours, row.cpu.baseline) : "",
     ]),
   );
 }

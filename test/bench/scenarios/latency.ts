@@ -76,36 +76,34 @@ export const latency: Scenario = {
       return found ? pick(found.latency) : NaN;
     };
     const cpu = (system: System) => figures.get(system)?.cpuTotal ?? NaN;
-    const rows: SummaryRow[] = [];
-    if (context.natsBinary) {
-      const p50 = (l: LatencySummary) => l.p50Us;
-      const p99 = (l: LatencySummary) => l.p99Us;
-      const cpus = (system: System) => ({ ours: cpu(system), baseline: cpu("nats") });
-      rows.push(
-        ratioRow(
-          "req/rep serial, 1 relay: p50 µs",
-          value("iris", p50),
-          "NATS",
-          value("nats", p50),
-          fmt.int,
-          (r) => goals.atMost(1, r),
-          cpus("iris"),
-        ),
-        ratioRow("req/rep serial, 1 relay: p99 µs", value("iris", p99), "NATS", value("nats", p99), fmt.int, (r) =>
-          goals.atMost(1.5, r),
-        ),
-        ratioRow(
-          "req/rep serial, 3 relays: p50 µs",
-          value("iris3", p50),
-          "NATS",
-          value("nats", p50),
-          fmt.int,
-          null,
-          cpus("iris3"),
-        ),
-        ratioRow("req/rep serial, 3 relays: p99 µs", value("iris3", p99), "NATS", value("nats", p99), fmt.int, null),
-      );
-    }
+    const versus = context.natsBinary ? "NATS" : "";
+    const p50 = (l: LatencySummary) => l.p50Us;
+    const p99 = (l: LatencySummary) => l.p99Us;
+    const cpus = (system: System) => ({ ours: cpu(system), baseline: cpu("nats") });
+    const rows: SummaryRow[] = [
+      ratioRow(
+        "req/rep serial, 1 relay: p50 µs",
+        value("iris", p50),
+        versus,
+        value("nats", p50),
+        fmt.int,
+        (r) => goals.atMost(1, r),
+        cpus("iris"),
+      ),
+      ratioRow("req/rep serial, 1 relay: p99 µs", value("iris", p99), versus, value("nats", p99), fmt.int, (r) =>
+        goals.atMost(1.5, r),
+      ),
+      ratioRow(
+        "req/rep serial, 3 relays: p50 µs",
+        value("iris3", p50),
+        versus,
+        value("nats", p50),
+        fmt.int,
+        null,
+        cpus("iris3"),
+      ),
+      ratioRow("req/rep serial, 3 relays: p99 µs", value("iris3", p99), versus, value("nats", p99), fmt.int, null),
+    ];
     const ratioColumns = context.natsBinary ? systems.filter((system) => system !== "nats") : [];
     const detail = table(
       [
