@@ -167,8 +167,9 @@ const SLOW_CONSUMER_LINE = /slow.?consumer/i;
 
 /**
  * Stops the subscriber's process for a while, watching the server meanwhile for the moment it cuts the
- * subscriber off: a slow-consumer line in its log (both relays and nats-server write one), or a relay's
- * count of slow consumers disconnected going up.
+ * subscriber off: a slow-consumer line in its log (both relays and nats-server write one), a relay's
+ * count of slow consumers going up, or one peer fewer attached to the relays (a relay that declares the
+ * stopped peer dead for want of heartbeats logs nothing with --log quiet).
  */
 async function stallSubscriber(
   server: Server,
@@ -177,7 +178,9 @@ async function stallSubscriber(
 ): Promise<Stall> {
   await new Promise((resolve) => setTimeout(resolve, stall.afterMs));
   const linesBefore = server.lines().filter((line) => SLOW_CONSUMER_LINE.test(line)).length;
-  const cutsBefore = sumCuts(await server.stats());
+  const before = await server.stats();
+  const cutsBefore = sumCuts(before);
+  const peersBefore = sumPeers(before);
   const stopped = performance.now();
   process.kill(subscriber.ready.pid, "SIGSTOP");
   let cutAfterMs: number | null = null;
@@ -189,15 +192,26 @@ async function stallSubscriber(
       if (server.lines().filter((line) => SLOW_CONSUMER_LINE.test(line)).length > linesBefore) {
         cutAfterMs = performance.now() - stopped;
         cutSeenIn = "the server's log";
-      } else if (sumCuts(await server.stats()) > cutsBefore) {
+        continue;
+      }
+      const now = await server.stats();
+      if (sumCuts(now) > cutsBefore) {
         cutAfterMs = performance.now() - stopped;
-        cutSeenIn = "the relays' counters";
+        cutSeenIn = "the relays' slow-consumer counters";
+      } else if (sumPeers(now) < peersBefore) {
+        cutAfterMs = performance.now() - stopped;
+        cutSeenIn = "the relays' peer count (no heartbeat, say)";
       }
     }
   } finally {
     process.kill(subscriber.ready.pid, "SIGCONT");
   }
   return { cutAfterMs, cutSeenIn };
+}
+
+/** Peers attached to the relays: one fewer once a relay lets the stopped subscriber go, for any reason. */
+function sumPeers(stats: RelayStats[]): number {
+  return stats.reduce((sum, one) => sum + (one.stats?.peers ?? 0), 0);
 }
 
 function sumCuts(stats: RelayStats[]): number {

@@ -67,7 +67,7 @@ export const stall: Scenario = {
       "stalled subscriber",
       `1 KiB random payloads, 1 publisher -> ${PLAN.subscribers} subscribers through one relay, at full speed for ` +
         `${PLAN.measureMs / 1000} s; ${STOP_AFTER_MS / 1000} s in, subscriber 1's process is stopped (SIGSTOP) for ` +
-        `${STOP_FOR_MS / 1000} s; the server's cut is seen in its log or counters (polled every 50 ms); ${ROUNDS} round`,
+        `${STOP_FOR_MS / 1000} s; the cut is seen in the server's log, or in the relays' slow-consumer counters or peer count (polled every 50 ms); ${ROUNDS} round`,
     ],
   ],
   async run(context): Promise<ScenarioOutcome> {
