@@ -5,6 +5,8 @@
 
 import nacl from "tweetnacl";
 import { randomBytes } from "../util/bytes.ts";
+import { fflateCompression } from "./compress.ts";
+import type { CompressionBackend } from "./compress.ts";
 
 export const SECRETBOX_KEY_BYTES = 32;
 export const SECRETBOX_NONCE_BYTES = 24;
@@ -67,14 +69,19 @@ export const tweetnaclSigning: SigningBackend = {
   verify: (message, signature, publicKey) => nacl.sign.detached.verify(message, signature, publicKey),
 };
 
-/** The backends a connection or relay seals and signs with. */
+/** The backends a connection or relay seals, signs and compresses with. */
 export interface CryptoBackend {
   readonly secretbox: SecretboxBackend;
   readonly signing: SigningBackend;
+  readonly compression: CompressionBackend;
 }
 
 /** Pure JavaScript, everywhere: the default, and what browsers use. */
-export const portableCrypto: CryptoBackend = { secretbox: tweetnaclSecretbox, signing: tweetnaclSigning };
+export const portableCrypto: CryptoBackend = {
+  secretbox: tweetnaclSecretbox,
+  signing: tweetnaclSigning,
+  compression: fflateCompression,
+};
 
 /** A fresh Ed25519 key pair. */
 export function signingKeyPair(signing: SigningBackend): SigningKeyPair {

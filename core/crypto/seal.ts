@@ -17,9 +17,8 @@
 import { randomBytes } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { Reader, varintSize, writeVarintAt } from "../wire/codec.ts";
-import { deflate, inflateCapped } from "./compress.ts";
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD } from "./nacl.ts";
-import type { SecretboxBackend } from "./nacl.ts";
+import type { CryptoBackend, SecretboxBackend } from "./nacl.ts";
 
 export const SEAL_VERSION = 1;
 export const MESSAGE_ID_BYTES = 16;
@@ -118,11 +117,11 @@ export function sealInPlace(box: SecretboxBackend, key: Uint8Array, sealed: Uint
 }
 
 /** Seals a body into a message of its own (the frame around it is built by the caller). */
-export function seal(box: SecretboxBackend, key: Uint8Array, body: Uint8Array, options: SealOptions): Uint8Array {
+export function seal(crypto: CryptoBackend, key: Uint8Array, body: Uint8Array, options: SealOptions): Uint8Array {
   let content = body;
   let inflated: number | null = null;
   if (!options.sensitive && body.length >= (options.compressAbove ?? Infinity)) {
-    const compressed = deflate(body);
+    const compressed = crypto.compression.deflate(body);
     if (compressed) {
       content = compressed;
       inflated = body.length;
@@ -132,7 +131,7 @@ export function seal(box: SecretboxBackend, key: Uint8Array, body: Uint8Array, o
   const sealed = new Uint8Array(SEAL_PREFIX + headerSize + content.length);
   const bodyAt = writeSealHeader(sealed, SEAL_PREFIX, options, inflated);
   sealed.set(content, bodyAt);
-  sealInPlace(box, key, sealed);
+  sealInPlace(crypto.secretbox, key, sealed);
   return sealed;
 }
 
@@ -141,11 +140,11 @@ export function seal(box: SecretboxBackend, key: Uint8Array, body: Uint8Array, o
  * views into it. `maxBody` caps the inflated size of a compressed body. Throws SealError on anything that
  * is not an authentic, well-formed message under `key`.
  */
-export function open(box: SecretboxBackend, key: Uint8Array, sealed: Uint8Array, maxBody: number): Opened {
+export function open(crypto: CryptoBackend, key: Uint8Array, sealed: Uint8Array, maxBody: number): Opened {
   if (sealed.length < SEAL_PREFIX) throw new SealError("sealed message too short");
   if (sealed[0] !== SEAL_VERSION) throw new SealError(`unknown seal version ${sealed[0]}`);
   const nonce = sealed.subarray(1, 1 + SECRETBOX_NONCE_BYTES);
-  if (!box.openInPlace(sealed.subarray(1 + SECRETBOX_NONCE_BYTES), nonce, key)) {
+  if (!crypto.secretbox.openInPlace(sealed.subarray(1 + SECRETBOX_NONCE_BYTES), nonce, key)) {
     throw new SealError("sealed message does not authenticate (wrong key or tampered)");
   }
   try {
@@ -159,7 +158,7 @@ export function open(box: SecretboxBackend, key: Uint8Array, sealed: Uint8Array,
     let body: Uint8Array;
     if (flags & FLAG_COMPRESSED) {
       const declared = r.varint("inflatedLength");
-      body = inflateCapped(r.rest(), declared, maxBody);
+      body = crypto.compression.inflate(r.rest(), declared, maxBody);
     } else {
       body = r.rest();
       if (body.length > maxBody) throw new SealError(`body of ${body.length} bytes exceeds ${maxBody}`);

@@ -94,7 +94,7 @@ describe("a blind relay", () => {
       .filter((frame) => frame.type === FrameType.Request)
       .map((frame) =>
         new TextDecoder().decode(
-          open(testCrypto.secretbox, vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body,
+          open(testCrypto, vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body,
         ),
       );
     assert.ok(opened.length >= 2 && opened.every((text) => text.includes(CANARY)));

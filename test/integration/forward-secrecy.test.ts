@@ -86,11 +86,11 @@ describe("forward secrecy of tunnel sessions", () => {
     const [openFrame] = framesOfType(recorded, FrameType.TunnelOpen);
     const [acceptFrame] = framesOfType(recorded, FrameType.TunnelAccept);
     assert.ok(openFrame && acceptFrame, "the handshake is in the recording");
-    const callerPublic = open(testCrypto.secretbox, vault.payloadKey, openFrame.sealed, 1 << 20).body.subarray(
+    const callerPublic = open(testCrypto, vault.payloadKey, openFrame.sealed, 1 << 20).body.subarray(
       0,
       EPHEMERAL_KEY_BYTES,
     );
-    const memberPublic = open(testCrypto.secretbox, vault.payloadKey, acceptFrame.sealed, 1 << 20).body.subarray(
+    const memberPublic = open(testCrypto, vault.payloadKey, acceptFrame.sealed, 1 << 20).body.subarray(
       0,
       EPHEMERAL_KEY_BYTES,
     );
@@ -98,7 +98,7 @@ describe("forward secrecy of tunnel sessions", () => {
     // Everything it can try with what it holds: the cluster key's sealing, and the handshake replayed as
     // either side against the recorded public keys (its own ephemeral secret in place of the lost one).
     const attempts: Array<[string, (seq: number, box: Uint8Array) => Uint8Array | null]> = [
-      ["the payload key", (_seq, box) => open(testCrypto.secretbox, vault.payloadKey, box, 1 << 20).body],
+      ["the payload key", (_seq, box) => open(testCrypto, vault.payloadKey, box, 1 << 20).body],
       [
         "the payload key with a counter nonce",
         (seq, box) => testCrypto.secretbox.open(box, counterNonce(seq), vault.payloadKey),
@@ -131,7 +131,7 @@ describe("forward secrecy of tunnel sessions", () => {
     const requests = framesOfType(recorded, FrameType.Request);
     assert.equal(requests.length, 1);
     assert.equal(
-      text.decode(open(testCrypto.secretbox, vault.payloadKey, requests[0]!.sealed, 1 << 20).body),
+      text.decode(open(testCrypto, vault.payloadKey, requests[0]!.sealed, 1 << 20).body),
       `${SECRET}request`,
     );
   });

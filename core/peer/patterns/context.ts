@@ -9,7 +9,6 @@ import type { MessageIds } from "../../crypto/message-ids.ts";
 import type { CryptoBackend } from "../../crypto/nacl.ts";
 import type { ReplayWindow } from "../../crypto/replay.ts";
 import { SEAL_PREFIX, SealError, open, seal, sealHeaderSize, sealInPlace, writeSealHeader } from "../../crypto/seal.ts";
-import { deflate } from "../../crypto/compress.ts";
 import { concat } from "../../util/bytes.ts";
 import type { Opened, Purpose } from "../../crypto/seal.ts";
 import type { TimeoutError } from "../../errors.ts";
@@ -114,7 +113,7 @@ export function openFresh(
 ): Opened | null {
   let opened: Opened;
   try {
-    opened = open(ctx.crypto.secretbox, keys.payloadKey, sealed, ctx.maxMessage() + framing);
+    opened = open(ctx.crypto, keys.payloadKey, sealed, ctx.maxMessage() + framing);
     if (opened.purpose !== purpose) throw new SealError(`sealed for purpose ${opened.purpose}, expected ${purpose}`);
   } catch (error) {
     ctx.report(error as Error, what);
@@ -135,7 +134,7 @@ export function sealFor(
   purpose: Purpose,
   extra: { inReplyTo?: Uint8Array; messageId?: Uint8Array; sensitive?: boolean } = {},
 ): Uint8Array {
-  return seal(ctx.crypto.secretbox, keys.payloadKey, body, {
+  return seal(ctx.crypto, keys.payloadKey, body, {
     purpose,
     messageId: extra.messageId ?? ctx.ids.next(),
     timestamp: ctx.networkNow(),
@@ -163,7 +162,7 @@ export function sealedFrame(
   let inflated: number | null = null;
   const plainBody = (prefix?.length ?? 0) + body.length;
   if (!extra.sensitive && plainBody >= ctx.compressAbove) {
-    const compressed = deflate(prefix ? concat(prefix, body) : body);
+    const compressed = ctx.crypto.compression.deflate(prefix ? concat(prefix, body) : body);
     if (compressed) {
       content = compressed;
       inflated = plainBody;

@@ -13,7 +13,7 @@
 // which keep its order on each cluster or topic (replay.ts); within a batch, order is the batch's own.
 
 import { toHex } from "../../util/bytes.ts";
-import { deflate, inflateCapped } from "../../crypto/compress.ts";
+import type { CompressionBackend } from "../../crypto/compress.ts";
 import type { ServiceKeys } from "../../crypto/keys.ts";
 import { Purpose, SEAL_PREFIX, SealError, sealHeaderSize, sealInPlace, writeSealHeader } from "../../crypto/seal.ts";
 import { Reader, varintSize, writeVarintAt } from "../../wire/codec.ts";
@@ -115,7 +115,7 @@ export class MessageBatches {
     let entry = body;
     let inflated = -1;
     if (!sensitive && body.length >= this.ctx.compressAbove) {
-      const compressed = deflate(body);
+      const compressed = this.ctx.crypto.compression.deflate(body);
       if (compressed) {
         entry = compressed;
         inflated = body.length;
@@ -193,7 +193,7 @@ export function deliverBatch(
   if (!opened) return;
   let bodies: Uint8Array[];
   try {
-    bodies = readBatch(opened.body, ctx.maxMessage());
+    bodies = readBatch(opened.body, ctx.maxMessage(), ctx.crypto.compression);
   } catch (error) {
     ctx.report(error as Error, what);
     return;
@@ -203,7 +203,7 @@ export function deliverBatch(
 }
 
 /** The messages of a batch, as views into it (or inflated copies); throws SealError if malformed. */
-export function readBatch(plain: Uint8Array, maxBody: number): Uint8Array[] {
+export function readBatch(plain: Uint8Array, maxBody: number, compression: CompressionBackend): Uint8Array[] {
   try {
     const r = new Reader(plain);
     const count = r.varint("batch count", plain.length);
@@ -213,7 +213,7 @@ export function readBatch(plain: Uint8Array, maxBody: number): Uint8Array[] {
       const length = Math.floor(prefix / 2);
       if (prefix % 2 === 1) {
         const inflated = r.varint("inflated length");
-        bodies[i] = inflateCapped(r.fixed("batched body", length), inflated, maxBody);
+        bodies[i] = compression.inflate(r.fixed("batched body", length), inflated, maxBody);
       } else {
         if (length > maxBody) throw new RangeError(`batched body of ${length} bytes exceeds ${maxBody}`);
         bodies[i] = r.fixed("batched body", length);

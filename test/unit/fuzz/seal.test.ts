@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { MESSAGE_ID_BYTES, Purpose, SEAL_VERSION, SealError, open, seal } from "../../../core/crypto/seal.ts";
 import type { Opened } from "../../../core/crypto/seal.ts";
 import { SECRETBOX_NONCE_BYTES } from "../../../core/crypto/nacl.ts";
-import { deflate } from "../../../core/crypto/compress.ts";
+import { fflateCompression } from "../../../core/crypto/compress.ts";
 import { concat, equalBytes, toHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, describeError, preview } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
@@ -43,7 +43,7 @@ const sealOptions = fc.record({
 function openOrRefuse(k: Uint8Array, input: Uint8Array, cap = CAP): Opened | SealError {
   const sealed = input.slice();
   try {
-    const opened = open(testCrypto.secretbox, k, sealed, cap);
+    const opened = open(testCrypto, k, sealed, cap);
     assert.ok(opened.body.length <= cap, `opened a body of ${opened.body.length} bytes past the cap of ${cap}`);
     return opened;
   } catch (error) {
@@ -73,7 +73,9 @@ let deflatedCache: Uint8Array[] | null = null;
  * 8 MiB bomb fits in 8 KiB. Made once: deflating megabytes per generated case would dominate the run.
  */
 function streams(): Uint8Array[] {
-  deflatedCache ??= STREAM_LENGTHS.map((length) => deflate(new Uint8Array(length).fill(0x61)) ?? new Uint8Array(0));
+  deflatedCache ??= STREAM_LENGTHS.map(
+    (length) => fflateCompression.deflate(new Uint8Array(length).fill(0x61)) ?? new Uint8Array(0),
+  );
   return deflatedCache;
 }
 const STREAM_LENGTHS = [0, 1, 100, CAP - 1, CAP, CAP + 1, 2 * CAP, 1 << 20, 8 << 20];
@@ -121,7 +123,7 @@ const properties: FuzzProperty[] = [
     check: (params) =>
       fc.assert(
         fc.property(key, body, sealOptions, (k, b, options) => {
-          const opened = openOrRefuse(k, seal(testCrypto.secretbox, k, b, options), 1 << 20);
+          const opened = openOrRefuse(k, seal(testCrypto, k, b, options), 1 << 20);
           assert.ok(!(opened instanceof SealError), `an honest message failed to open: ${String(opened)}`);
           assert.ok(equalBytes(opened.body, b));
           assert.equal(opened.purpose, options.purpose);
@@ -140,7 +142,7 @@ const properties: FuzzProperty[] = [
     check: (params) =>
       fc.assert(
         fc.property(key, body, sealOptions, mutations, (k, b, options, edits) => {
-          const sealed = seal(testCrypto.secretbox, k, b, options);
+          const sealed = seal(testCrypto, k, b, options);
           const changed = mutate(sealed, edits);
           const outcome = openOrRefuse(k, changed);
           if (equalBytes(changed, sealed)) return; // the edits cancelled out
@@ -157,7 +159,7 @@ const properties: FuzzProperty[] = [
         fc.property(key, key, body, sealOptions, fc.uint8Array({ maxLength: 200 }), (k, other, b, options, noise) => {
           fc.pre(!equalBytes(k, other));
           assert.ok(
-            openOrRefuse(other, seal(testCrypto.secretbox, k, b, options)) instanceof SealError,
+            openOrRefuse(other, seal(testCrypto, k, b, options)) instanceof SealError,
             "opened under the wrong key",
           );
           assert.ok(openOrRefuse(k, noise) instanceof SealError, "random bytes opened");

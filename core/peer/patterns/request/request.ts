@@ -179,12 +179,7 @@ export class RequestCaller {
       case ReplyStatus.Remote: {
         let opened: Opened;
         try {
-          opened = open(
-            this.ctx.crypto.secretbox,
-            call.keys.payloadKey,
-            frame.body,
-            this.ctx.maxMessage() + PEER_ID_BYTES,
-          );
+          opened = open(this.ctx.crypto, call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
           const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
           if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
             throw new SealError("reply is not bound to this request");

@@ -8,6 +8,7 @@ import type { Connection } from "../../../../core/index.ts";
 import { FrameType } from "../../../../core/wire/frames.ts";
 import { BATCH_LIMIT, readBatch } from "../../../../core/peer/patterns/message-batches.ts";
 import { SealError } from "../../../../core/crypto/seal.ts";
+import { fflateCompression } from "../../../../core/crypto/compress.ts";
 import { FrameLog, Mesh, TEST_TIMEOUT, counter, makeKeys, noiseBytes, settle } from "../../../fixtures/mesh.ts";
 
 describe("message batches", TEST_TIMEOUT, () => {
@@ -122,7 +123,7 @@ describe("message batches", TEST_TIMEOUT, () => {
     // [count 2] [len 2 << 1] "hi" [len 1 << 1] "!"
     const batch = Uint8Array.of(2, 4, 0x68, 0x69, 2, 0x21);
     assert.deepEqual(
-      readBatch(batch, 100).map((b) => new TextDecoder().decode(b)),
+      readBatch(batch, 100, fflateCompression).map((b) => new TextDecoder().decode(b)),
       ["hi", "!"],
     );
     for (const broken of [
@@ -131,9 +132,9 @@ describe("message batches", TEST_TIMEOUT, () => {
       Uint8Array.of(1, 8, 0x68), // a body cut short
       Uint8Array.of(1, 3, 0x68), // "compressed", with no inflated length
     ]) {
-      assert.throws(() => readBatch(broken, 100), SealError, `refused: ${[...broken]}`);
+      assert.throws(() => readBatch(broken, 100, fflateCompression), SealError, `refused: ${[...broken]}`);
     }
-    assert.throws(() => readBatch(Uint8Array.of(1, 8, 1, 2, 3, 4), 3), SealError, "over the cap");
+    assert.throws(() => readBatch(Uint8Array.of(1, 8, 1, 2, 3, 4), 3, fflateCompression), SealError, "over the cap");
   });
 
   test("a publish that waited for room and timed out is never sent", async () => {
