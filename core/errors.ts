@@ -9,7 +9,9 @@ export type IrisErrorCode =
   | "TOO_LARGE"
   | "KEY"
   | "PROTOCOL"
-  | "DENIED";
+  | "DENIED"
+  | "UNREACHABLE"
+  | "ALREADY_REGISTERED";
 
 export class IrisError extends Error {
   readonly code: IrisErrorCode;
@@ -80,5 +82,36 @@ export class ProtocolError extends IrisError {
 export class DeniedError extends IrisError {
   constructor(message: string) {
     super("DENIED", message);
+  }
+}
+
+/** Why one relay could not be attached to, as {@link UnreachableError} lists it. */
+export interface RelayFailure {
+  /** The relay's address, as given. */
+  readonly relay: string;
+  /** The WebSocket close code, 1006 when no connection was made at all. */
+  readonly code: number;
+  /** What went wrong, e.g. "connect ECONNREFUSED 127.0.0.1:7600". */
+  readonly reason: string;
+}
+
+/**
+ * connect() tried every relay once and none would take the connection: each refused it, failed it, or
+ * closed it before the handshake. `causes` says why, relay by relay. connect() fails with it at once
+ * rather than after `connectTimeout`, since waiting would only repeat the same failures.
+ */
+export class UnreachableError extends IrisError {
+  /** One entry per relay, in the order they were tried. */
+  readonly causes: readonly RelayFailure[];
+  constructor(message: string, causes: readonly RelayFailure[]) {
+    super("UNREACHABLE", message);
+    this.causes = causes;
+  }
+}
+
+/** register() was called for a cluster this connection is registered in already. */
+export class AlreadyRegisteredError extends IrisError {
+  constructor(message: string) {
+    super("ALREADY_REGISTERED", message);
   }
 }
