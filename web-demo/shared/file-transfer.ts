@@ -6,7 +6,7 @@
 // SHA-256, who it is). The caller reads the receipt and closes. The receipt must come before the close
 // because a tunnel's close is a handshake that ends both directions: after it, nothing can be said.
 
-import type { Tunnel } from "../../core/internal.ts";
+import type { Tunnel } from "../../core/index.ts";
 
 /** Bytes per tunnel message: small enough for a smooth progress bar, large enough to be cheap. */
 export const FILE_CHUNK = 256 * 1024;
