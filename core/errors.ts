@@ -1,5 +1,6 @@
 // Every error a caller can meet is a named class with a stable `code`, exported for instanceof checks.
 
+/** The stable `code` of every {@link IrisError}, one per class: match on it where instanceof cannot reach. */
 export type IrisErrorCode =
   | "TIMEOUT"
   | "NO_MEMBERS"
@@ -13,7 +14,23 @@ export type IrisErrorCode =
   | "UNREACHABLE"
   | "ALREADY_REGISTERED";
 
+/**
+ * The base of every error the network gives a caller. Each subclass has a stable `code`, so errors can
+ * be told apart by class (instanceof) or by code (across realms, in logs).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await conn.request("db", query, { timeout: 1000 });
+ * } catch (error) {
+ *   if (error instanceof NoMembersError) return fallback();
+ *   if (error instanceof IrisError) console.warn(error.code, error.message);
+ *   throw error;
+ * }
+ * ```
+ */
 export class IrisError extends Error {
+  /** What went wrong, stable across versions; one value per subclass. */
   readonly code: IrisErrorCode;
   constructor(code: IrisErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

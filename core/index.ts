@@ -43,3 +43,4 @@ export type { IrisErrorCode, RelayFailure } from "./errors.ts";
 export { generateKey } from "./crypto/keys.ts";
 export { onlyAddresses } from "./transports/webrtc-signals.ts";
 export { MAX_DURATION } from "./util/duration.ts";
+export type { Listener } from "./util/events.ts";

@@ -44,7 +44,12 @@ export interface NodeConnectOptions extends ConnectOptions {
    * Off by default: werift takes a while to load, and a relay-routed Node service rarely needs them.
    * `true` for the defaults, or settings, with `werift` for werift's own options.
    */
-  webrtc?: boolean | (DirectLinkOptions & { werift?: WeriftOptions });
+  webrtc?:
+    | boolean
+    | (DirectLinkOptions & {
+        /** werift's own options: the addresses to gather and keep to. */
+        werift?: WeriftOptions;
+      });
 }
 
 /**

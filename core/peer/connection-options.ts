@@ -61,7 +61,12 @@ export interface ConnectOptions {
    * Redialing after a lost relay link: random delays (full jitter) under a cap that starts at
    * `initialDelay` (default 100 ms) and doubles on each failure up to `maxDelay` (default 5 s).
    */
-  reconnect?: { initialDelay?: number; maxDelay?: number };
+  reconnect?: {
+    /** The first cap on the delay before dialing again. Default 100 ms. */
+    initialDelay?: number;
+    /** The largest cap, reached by doubling. Default 5 s. */
+    maxDelay?: number;
+  };
   /** Outbound bytes buffered in the relay link before writers wait. Default 1 MiB. */
   highWaterMark?: number;
   /** Tunnel flow control and limits; see {@link TunnelSettings} for each and its default. */
@@ -104,13 +109,36 @@ export interface ConnectionSetup extends Omit<ConnectOptions, "signal"> {
  */
 export interface ConnectionEvents {
   /** Every time a relay link completes its handshake, the first one included. */
-  attach: { relay: string };
+  attach: {
+    /** The relay's address. */
+    relay: string;
+  };
   /** The relay link went away; the connection is already dialing again. */
-  drop: { relay: string; code: number; reason: string };
+  drop: {
+    /** The relay's address. */
+    relay: string;
+    /** The WebSocket close code (1006: the connection was lost without a close). */
+    code: number;
+    /** Why, as the relay or the transport said it. */
+    reason: string;
+  };
   /** Attached again after a drop, with every registration and subscription restored. */
-  reconnect: { relay: string };
+  reconnect: {
+    /** The relay's address. */
+    relay: string;
+  };
   /** Something non-fatal went wrong: an unreadable message, a handler that threw, a refused rejoin. */
-  error: { error: Error; context: string };
-  /** A direct WebRTC link to another peer (`peerId`, hex) opened or closed. */
-  direct: { peerId: string; open: boolean };
+  error: {
+    /** What went wrong. */
+    error: Error;
+    /** Where, e.g. `handler for "db"` or "rejoin". */
+    context: string;
+  };
+  /** A direct WebRTC link to another peer opened or closed. */
+  direct: {
+    /** The other peer's id, hex. */
+    peerId: string;
+    /** True when the link opened, false when it closed. */
+    open: boolean;
+  };
 }

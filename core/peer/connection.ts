@@ -244,7 +244,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.direct?.drop(peerId, options.abrupt ?? false);
   }
 
-  /** Requests this connection has sent, by route: through the relays, or over direct links. */
+  /** @internal Requests this connection has sent, by route: `relayed` through the relays, `direct` over direct links. */
   get requestRoutes(): { relayed: number; direct: number } {
     return { ...this.caller.sent };
   }

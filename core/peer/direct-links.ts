@@ -25,7 +25,16 @@ import type { DirectRoutes } from "./patterns/context.ts";
 
 /**
  * Settings of direct WebRTC links to other peers, which tunnels (and requests that keep landing on one
- * member) move onto when both ends can make them.
+ * member) move onto when both ends can make them: the `webrtc` option of connect().
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({
+ *   relays,
+ *   keys,
+ *   webrtc: { iceServers: [{ urls: "stun:stun.example.com:3478" }], maxLinks: 8 },
+ * });
+ * ```
  */
 export interface DirectLinkOptions {
   /** STUN and TURN servers. None by default: host candidates only. */
@@ -49,7 +58,6 @@ export interface DirectLinkSettings extends DirectLinkOptions {
 }
 
 export interface DirectLinkEvents {
-  [name: string]: unknown;
   /** A direct link to `peerId` opened or closed. */
   direct: { peerId: string; open: boolean };
 }

@@ -8,7 +8,15 @@
 //
 // Names carry no unit: `timeout`, `connectTimeout`, `heartbeatInterval`, `reconnect.maxDelay`.
 
-/** The longest duration accepted, in milliseconds: 2^31 - 1, about 24.8 days. */
+/**
+ * The longest duration any option accepts, in milliseconds: 2^31 - 1, about 24.8 days (the longest
+ * delay JavaScript timers keep). `Infinity` is accepted too, and means this.
+ *
+ * @example
+ * ```ts
+ * await conn.request("batch", job, { timeout: Infinity }); // the same as timeout: MAX_DURATION
+ * ```
+ */
 export const MAX_DURATION = 2 ** 31 - 1;
 
 /** The rule, as error messages state it. */
