@@ -65,6 +65,8 @@ export async function main(signal: AbortSignal): Promise<string> {
   await conn.broadcast("db", new Uint8Array(4), { signal });
   const opened: Tunnel = await conn.tunnel("db", { timeout: 1000, signal });
   opened.on("route", ({ route }) => route satisfies "relay" | "direct");
+  // @ts-expect-error the keyring is internal: stripped from the published declarations
+  conn.keyring.development;
   // @ts-expect-error signalingOnly is internal, not a tunnel option
   await conn.tunnel("db", { signalingOnly: true });
   const report: RelaySnapshot = await conn.inspect(undefined, { timeout: 1000, signal });
