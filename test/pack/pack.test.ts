@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REPO, copyExample, installInto, pack, runIn, scratch, startRelay } from "../fixtures/packed-app.ts";
@@ -93,6 +93,8 @@ describe("an application with the package installed", () => {
   for (const resolution of ["nodenext", "bundler"]) {
     test(`a strict TypeScript consumer type-checks with ${resolution} resolution, 0 errors`, async () => {
       await writeFile(path.join(app, "readme.ts"), `export {};\n${readmeUsingIt()}`);
+      // The web app example's page, checked as the browser build sees the package (Vite does not type-check).
+      await cp(path.join(REPO, "examples/web-app/src/main.ts"), path.join(app, "web-app-main.ts"));
       const output = await runIn(app, process.execPath, [TSC, "--noEmit", "-p", `tsconfig.${resolution}.json`]);
       assert.equal(output.trim(), "");
     });
@@ -134,6 +136,5 @@ function readmeUsingIt(): string {
 const readmeText = await readFile(path.join(REPO, "README.md"), "utf8");
 
 async function copyFixture(name: string, into: string): Promise<void> {
-  const { cp } = await import("node:fs/promises");
   await cp(path.join(import.meta.dirname, name), into, { recursive: true });
 }
