@@ -12,8 +12,11 @@ import { after, before, describe, test } from "node:test";
 import { REPO, copyExample, installInto, pack, runIn, scratch, startRelay } from "../fixtures/packed-app.ts";
 import type { Tarball } from "../fixtures/packed-app.ts";
 
-/** What the tarball may weigh: about twice today's, so growth is a decision, not an accident. */
-const BUDGET = { packedBytes: 400 * 1024, unpackedBytes: 2 * 1024 * 1024, files: 400 };
+/**
+ * What the tarball may weigh: about a quarter above today's (400 KB packed, 1.6 MB unpacked, 280 files;
+ * half of it source maps with their sources inlined), so growth is a decision, not an accident.
+ */
+const BUDGET = { packedBytes: 512 * 1024, unpackedBytes: 2 * 1024 * 1024, files: 350 };
 const TSC = path.join(REPO, "node_modules/typescript/bin/tsc");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
