@@ -110,7 +110,17 @@ describe("every example, from the tarball", async () => {
     .map((entry) => entry.name)
     .sort();
 
-  test("there are examples to run", () => assert.ok(examples.length >= 2, examples.join(", ")));
+  test("there are examples to run, and each says how to check it (package.json with a test script)", async () => {
+    assert.ok(examples.length >= 2, examples.join(", "));
+    for (const name of examples) {
+      const manifest = path.join(REPO, "examples", name, "package.json");
+      const scripts = existsSync(manifest) ? JSON.parse(await readFile(manifest, "utf8")).scripts : undefined;
+      assert.ok(
+        scripts?.test,
+        `examples/${name} needs a package.json whose "test" script checks it (examples/README.md)`,
+      );
+    }
+  });
 
   for (const name of examples) {
     test(`examples/${name}: its npm test passes`, async () => {
