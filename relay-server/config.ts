@@ -1,6 +1,6 @@
 // Relay configuration from command-line flags, then environment variables, then defaults.
 
-import { RELAY_DEFAULTS } from "../core/node.ts";
+import { RELAY_DEFAULTS } from "../core/internal.node.ts";
 import { parseKey } from "../core/crypto/keys.ts";
 
 export interface RelayServerConfig {

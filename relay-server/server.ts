@@ -3,8 +3,8 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FRAME_HEADROOM } from "../core/wire/frames.ts";
-import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeCrypto, nodeWebSocketDialer } from "../core/node.ts";
-import type { Link } from "../core/node.ts";
+import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeCrypto, nodeWebSocketDialer } from "../core/internal.node.ts";
+import type { Link } from "../core/internal.node.ts";
 import type { RelayServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { FrameTap } from "./tap.ts";

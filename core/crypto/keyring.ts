@@ -11,6 +11,14 @@ import { deriveServiceKeys, insecureDevelopmentKey, parseKey } from "./keys.ts";
 import type { ServiceKeys, ServiceKind } from "./keys.ts";
 import type { SigningBackend } from "./nacl.ts";
 
+/**
+ * A 32-byte cluster or topic key: base64url text, as {@link generateKey} makes it, or the bytes.
+ *
+ * @example
+ * ```ts
+ * const keys: Record<string, KeyInput> = { db: process.env.DB_KEY!, news: crypto.getRandomValues(new Uint8Array(32)) };
+ * ```
+ */
 export type KeyInput = string | Uint8Array;
 
 export class Keyring {

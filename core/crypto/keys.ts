@@ -15,7 +15,18 @@ import type { SigningBackend, SigningKeyPair } from "./nacl.ts";
 export const KEY_BYTES = 32;
 const PROTOCOL_LABEL = "iris-mesh/v1";
 
-/** A fresh random service key, as base64url text for config files and URL fragments. */
+/**
+ * A fresh random cluster or topic key (32 bytes from the platform's CSPRNG), as base64url text for
+ * config files, environment variables and URL fragments. Share it with every peer of the service.
+ *
+ * @example
+ * ```ts
+ * import { connect, generateKey } from "iris-mesh";
+ *
+ * const key = generateKey(); // e.g. store it in your secrets manager as DB_KEY
+ * const conn = await connect({ relays: ["ws://127.0.0.1:7600"], keys: { db: key } });
+ * ```
+ */
 export function generateKey(): string {
   return toBase64Url(randomBytes(KEY_BYTES));
 }

@@ -12,9 +12,12 @@ interface Entry {
   frame: Uint8Array | null;
   onSent: (() => void) | undefined;
   resolve(): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
   timer: TimerHandle | null;
   done: boolean;
+  /** The waiter's signal and the listener that withdraws it when the signal aborts. */
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
 }
 
 const RESOLVED = Promise.resolve();
@@ -78,9 +81,10 @@ export class Outbox {
   /**
    * Resolves once a frame written now would go straight to the link, in turn with the writes before it:
    * a write of nothing. Senders that gather messages before framing them (message-batches.ts) wait here.
+   * An aborted `signal` withdraws the waiter and rejects with its reason.
    */
-  room(timeoutMs?: number, timeoutError?: TimeoutError): Promise<void> {
-    return this.enqueue(null, timeoutMs, timeoutError);
+  room(timeoutMs?: number, timeoutError?: TimeoutError, signal?: AbortSignal): Promise<void> {
+    return this.enqueue(null, timeoutMs, timeoutError, undefined, signal);
   }
 
   private enqueue(
@@ -88,8 +92,10 @@ export class Outbox {
     timeoutMs?: number,
     timeoutError?: TimeoutError,
     onSent?: () => void,
+    signal?: AbortSignal,
   ): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const link = this.link;
     if (link && this.pending === 0 && link.bufferedAmount < this.highWaterMark) {
       if (frame) link.send(frame);
@@ -99,7 +105,11 @@ export class Outbox {
       return this.pace();
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false };
+      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false, signal, onAbort: null };
+      if (signal) {
+        entry.onAbort = () => this.settle(entry, signal.reason);
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
       if (timeoutMs !== undefined) {
         entry.timer = this.clock.setTimeout(() => {
           if (entry.done) return;
@@ -148,10 +158,11 @@ export class Outbox {
     else this.stopPolling();
   }
 
-  private settle(entry: Entry, error?: Error): void {
+  private settle(entry: Entry, error?: unknown): void {
     if (entry.done) return;
     entry.done = true;
     if (entry.timer !== null) this.clock.clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal?.removeEventListener("abort", entry.onAbort);
     if (error) entry.reject(error);
     else entry.resolve();
   }

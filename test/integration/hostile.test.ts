@@ -13,8 +13,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CloseCode, connect, generateKey } from "../../core/node.ts";
+import { connect, generateKey } from "../../core/node.ts";
 import type { Connection, RelaySnapshot } from "../../core/node.ts";
+import { CloseCode } from "../../core/internal.node.ts";
 import { deriveServiceKeys, generateIdentity, serviceId } from "../../core/crypto/keys.ts";
 import type { ServiceKeys } from "../../core/crypto/keys.ts";
 import { randomBytes } from "../../core/util/bytes.ts";

@@ -15,8 +15,15 @@ import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
-import { CloseCode, connect, generateKey, webSocketDialer } from "../../core/node.ts";
+import { connect, generateKey } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
+import {
+  CloseCode,
+  connect as connectWith,
+  nodeCrypto,
+  nodeScheduling,
+  webSocketDialer,
+} from "../../core/internal.node.ts";
 import type { WebSocketLike } from "../../core/transports/websocket.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -54,7 +61,13 @@ async function scene(relayArgs: string[]): Promise<Scene> {
     socket.once("upgrade", (response) => (readerTcp = response.socket as Socket));
     return socket as unknown as WebSocketLike;
   });
-  const reader = await connect({ relays: [relay.url], keys, dialer });
+  const reader = await connectWith({
+    relays: [relay.url],
+    keys,
+    dialer,
+    crypto: nodeCrypto,
+    scheduling: nodeScheduling,
+  });
   const readerHeard: number[] = [];
   await reader.subscribe("news", (body) => void readerHeard.push(seqOf(body)));
   const fastHeard: number[][] = [[], []];

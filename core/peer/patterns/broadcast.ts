@@ -9,6 +9,15 @@ import type { BroadcastFrame } from "../../wire/frames.ts";
 import type { MessageInfo, PeerContext } from "./context.ts";
 import { deliverBatch } from "./message-batches.ts";
 
+/**
+ * Hears one broadcast to a cluster this peer is a member of (its own broadcasts included). A throw or a
+ * rejection is reported on the connection's `error` event; the sender is not told.
+ *
+ * @example
+ * ```ts
+ * const broadcast: BroadcastHandler = (body, { origin }) => console.log(`from ${origin}:`, body.length, "bytes");
+ * ```
+ */
 export type BroadcastHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
 
 /** Delivers a cluster's broadcasts to the member's handler. */

@@ -29,8 +29,11 @@ export interface RelayOutbox {
   sendNow(frame: Uint8Array): boolean;
   /** Whether a frame written now would go straight to the link: attached, nothing queued, under its mark. */
   hasRoom(): boolean;
-  /** Resolves once hasRoom() would be true, in turn with the writes before it; a write of nothing. */
-  room(timeoutMs?: number, timeoutError?: TimeoutError): Promise<void>;
+  /**
+   * Resolves once hasRoom() would be true, in turn with the writes before it; a write of nothing. An
+   * aborted `signal` withdraws the waiter and rejects with its reason.
+   */
+  room(timeoutMs?: number, timeoutError?: TimeoutError, signal?: AbortSignal): Promise<void>;
   /**
    * What a writer that never has to wait awaits: resolved, except now and then a real turn of the event
    * loop, so a producer in a tight loop cannot starve timers and socket reads.
@@ -75,6 +78,15 @@ export interface PeerContext {
   readonly afterTurn: AfterTurn;
 }
 
+/**
+ * A message body: bytes, or a string, which is sent as its UTF-8 encoding. Handlers always receive bytes.
+ *
+ * @example
+ * ```ts
+ * await conn.publish("news", "extra!"); // the same as:
+ * await conn.publish("news", new TextEncoder().encode("extra!"));
+ * ```
+ */
 export type Payload = Uint8Array | string;
 
 const encoder = new TextEncoder();
@@ -85,7 +97,14 @@ export function toBytes(payload: Payload): Uint8Array {
   throw new TypeError("a payload must be a Uint8Array or a string");
 }
 
-/** What a handler learns about a message besides its body. */
+/**
+ * What a handler learns about a message besides its body.
+ *
+ * @example
+ * ```ts
+ * await conn.subscribe("news", (body, info) => console.log(`${info.name} from ${info.origin}`));
+ * ```
+ */
 export interface MessageInfo {
   /** The sending peer's id, hex. */
   readonly origin: string;

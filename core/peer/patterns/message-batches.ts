@@ -21,9 +21,22 @@ import { FrameType, MAX_HOPS, MULTICAST_HEADER_BYTES, writeMulticastHeader } fro
 import { checkSize, deliver, openFresh, toBytes } from "./context.ts";
 import type { MessageInfo, Payload, PeerContext } from "./context.ts";
 
+/**
+ * Options of {@link Connection.broadcast} and {@link Connection.publish}.
+ *
+ * @example
+ * ```ts
+ * await conn.publish("prices", update, { timeout: 2000, sensitive: true });
+ * ```
+ */
 export interface SendOptions {
-  /** Milliseconds to wait for a relay link if there is none right now. Default 10 s. */
+  /**
+   * How long the message may wait for room in the relay link (while reconnecting, or while the link is
+   * full) before the call fails with TimeoutError; such a message is never sent. Default 10 s.
+   */
   timeout?: number;
+  /** Withdraws the message while it waits for room, and rejects with the signal's reason. */
+  signal?: AbortSignal;
   /** Do not compress: compression leaks information about content through its length. */
   sensitive?: boolean;
 }
@@ -98,7 +111,7 @@ export class MessageBatches {
       return outbox.pace();
     }
     this.waiting++;
-    return outbox.room(options.timeout ?? DEFAULT_SEND_TIMEOUT).then(
+    return outbox.room(options.timeout ?? DEFAULT_SEND_TIMEOUT, undefined, options.signal).then(
       () => {
         this.waiting--;
         this.take(keys, body, options);

@@ -9,6 +9,16 @@ import type { PublishFrame } from "../../wire/frames.ts";
 import type { MessageInfo, PeerContext } from "./context.ts";
 import { deliverBatch } from "./message-batches.ts";
 
+/**
+ * Hears one message published on a topic this peer subscribes to (its own publishes included). A throw
+ * or a rejection is reported on the connection's `error` event.
+ *
+ * @example
+ * ```ts
+ * const onNews: TopicHandler = (body, info) => console.log(info.origin, new TextDecoder().decode(body));
+ * await conn.subscribe("news", onNews);
+ * ```
+ */
 export type TopicHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
 
 export interface Topic {

@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CloseCode } from "../../../core/index.ts";
-import type { Connection, Dialer, Link } from "../../../core/index.ts";
+import { CloseCode } from "../../../core/internal.ts";
+import type { Connection, Dialer, Link } from "../../../core/internal.ts";
 import { Mesh, TEST_TIMEOUT, deferred, makeKeys, settle } from "../../fixtures/mesh.ts";
 
 /** A dialer that hands the test the peer's end of each link it opens. */

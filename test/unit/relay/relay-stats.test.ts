@@ -3,8 +3,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CloseCode } from "../../../core/index.ts";
-import type { Connection } from "../../../core/index.ts";
+import { CloseCode } from "../../../core/internal.ts";
+import type { Connection } from "../../../core/internal.ts";
 import { encodeFrame, FrameType } from "../../../core/wire/frames.ts";
 import { Mesh, makeKeys, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 

@@ -4,10 +4,10 @@
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { CloseCode, memoryLinkPair } from "../../../core/index.ts";
-import type { Link } from "../../../core/index.ts";
-import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
-import type { WebSocketListener } from "../../../core/node.ts";
+import { CloseCode, memoryLinkPair } from "../../../core/internal.ts";
+import type { Link } from "../../../core/internal.ts";
+import { listenWebSocket, nodeWebSocketDialer } from "../../../core/internal.node.ts";
+import type { WebSocketListener } from "../../../core/internal.node.ts";
 import { deferred, noiseBytes, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 import { fakeChannelPair } from "../../fixtures/fake-data-channel.ts";
 import { DataChannelLink } from "../../../core/transports/webrtc-link.ts";

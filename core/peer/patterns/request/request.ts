@@ -33,9 +33,20 @@ import type { ReplyFrame, RequestFrame } from "../../../wire/frames.ts";
 import { checkSize, openFresh, sealedFrame, toBytes } from "../context.ts";
 import type { MessageInfo, Payload, PeerContext } from "../context.ts";
 
+/**
+ * Options of {@link Connection.request}.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const reply = conn.request("db", query, { timeout: 2000, signal: controller.signal });
+ * controller.abort(); // the request rejects with the signal's reason
+ * ```
+ */
 export interface RequestOptions {
-  /** Milliseconds; the call fails with TimeoutError after it. Default 30 s. */
+  /** How long to wait for the reply before the call fails with TimeoutError. Default 30 s. */
   timeout?: number;
+  /** Gives up waiting for the reply, and rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Do not compress: compression leaks information about content through its length. */
   sensitive?: boolean;
@@ -256,8 +267,29 @@ export class RequestCaller {
   }
 }
 
+/**
+ * Answers one request to a cluster this peer is a member of: what it returns (or resolves with) is the
+ * reply; what it throws reaches the caller as RemoteError with the error's message.
+ *
+ * @example
+ * ```ts
+ * const request: RequestHandler = async (body, { origin }) => {
+ *   const query = new TextDecoder().decode(body);
+ *   return JSON.stringify(await db.run(query, { caller: origin }));
+ * };
+ * ```
+ */
 export type RequestHandler = (body: Uint8Array, info: MessageInfo) => Payload | Promise<Payload>;
 
+/**
+ * How much work one member takes at once for one cluster; past these, callers get OverloadedError at
+ * once and their relay can place the work on another member.
+ *
+ * @example
+ * ```ts
+ * await conn.register("db", handlers, { limits: { concurrency: 8, queuedBytes: 8 << 20, tunnels: 4 } });
+ * ```
+ */
 export interface ServiceLimits {
   /** Handlers running at once. Default 64. */
   concurrency?: number;

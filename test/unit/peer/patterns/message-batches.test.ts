@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Connection } from "../../../../core/index.ts";
+import type { Connection } from "../../../../core/internal.ts";
 import { FrameType } from "../../../../core/wire/frames.ts";
 import { BATCH_LIMIT, readBatch } from "../../../../core/peer/patterns/message-batches.ts";
 import { SealError } from "../../../../core/crypto/seal.ts";

@@ -11,9 +11,9 @@ import {
   RemoteError,
   TimeoutError,
   TooLargeError,
-} from "../../../../../core/index.ts";
-import { LinkWrapper } from "../../../../../core/index.ts";
-import type { Connection, Dialer, Link, LinkHandlers } from "../../../../../core/index.ts";
+} from "../../../../../core/internal.ts";
+import { LinkWrapper } from "../../../../../core/internal.ts";
+import type { Connection, Dialer, Link, LinkHandlers } from "../../../../../core/internal.ts";
 import { FrameType, decodeFrame } from "../../../../../core/wire/frames.ts";
 import { FrameLog, Mesh, decode, deferred, makeKeys, noiseBytes, TEST_TIMEOUT } from "../../../../fixtures/mesh.ts";
 
