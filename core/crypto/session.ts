@@ -13,7 +13,7 @@
 import { concat, utf8 } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { hkdf } from "./keys.ts";
-import { SECRETBOX_NONCE_BYTES, ephemeralKeyPair, x25519 } from "./nacl.ts";
+import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD, ephemeralKeyPair, x25519 } from "./nacl.ts";
 import type { DhKeyPair, SecretboxBackend } from "./nacl.ts";
 
 export const EPHEMERAL_KEY_BYTES = 32;
@@ -36,6 +36,31 @@ export class SessionCipher {
     const seq = this.sendCounter++;
     writeCounter(this.sendNonce, seq);
     return { seq, box: this.box.seal(plaintext, this.sendNonce, this.sendKey) };
+  }
+
+  /** The counter the next sealed message will carry. */
+  get nextSeq(): number {
+    return this.sendCounter;
+  }
+
+  /**
+   * Seals in place under the next counter and returns it: `buffer` holds SECRETBOX_OVERHEAD bytes of
+   * room, then the plaintext; afterwards it is the box. Senders build the frame around it this way.
+   */
+  sealInPlace(buffer: Uint8Array): number {
+    const seq = this.sendCounter++;
+    writeCounter(this.sendNonce, seq);
+    this.box.sealInPlace(buffer, this.sendNonce, this.sendKey);
+    return seq;
+  }
+
+  /** Opens in place what the other side sealed under `seq`; returns the plaintext, a view into `box`. */
+  openInPlace(box: Uint8Array, seq: number): Uint8Array {
+    writeCounter(this.receiveNonce, seq);
+    if (!this.box.openInPlace(box, this.receiveNonce, this.receiveKey)) {
+      throw new ProtocolError(`session message ${seq} does not authenticate (tampered or misplaced)`);
+    }
+    return box.subarray(SECRETBOX_OVERHEAD);
   }
 
   /**

@@ -67,7 +67,7 @@ export {
   writeRequestHeader,
 } from "./frames-message.ts";
 export type { BroadcastFrame, PublishFrame, ReplyFrame, RequestFrame } from "./frames-message.ts";
-export { TUNNEL_TO_MEMBER, TunnelCloseCode } from "./frames-tunnel.ts";
+export { TUNNEL_TO_MEMBER, TunnelCloseCode, tunnelDataHeaderSize, writeTunnelDataHeader } from "./frames-tunnel.ts";
 export type {
   TunnelAcceptFrame,
   TunnelCloseFrame,

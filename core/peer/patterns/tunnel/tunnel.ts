@@ -19,7 +19,15 @@ import type { IrisError } from "../../../errors.ts";
 import { ClosedError, ProtocolError, TimeoutError, TooLargeError } from "../../../errors.ts";
 import { Emitter } from "../../../util/events.ts";
 import type { Link } from "../../../transports/link.ts";
-import { FrameType, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../../../wire/frames.ts";
+import {
+  FrameType,
+  TUNNEL_TO_MEMBER,
+  TunnelCloseCode,
+  encodeFrame,
+  tunnelDataHeaderSize,
+  writeTunnelDataHeader,
+} from "../../../wire/frames.ts";
+import { SECRETBOX_OVERHEAD } from "../../../crypto/nacl.ts";
 import type { TunnelCloseCode as TunnelCloseCodeType } from "../../../wire/frames.ts";
 import { toBytes } from "../context.ts";
 import type { Payload, PeerContext } from "../context.ts";
@@ -276,7 +284,8 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     if (this.ended || !this.sequence.isNew(seq)) return;
     let plain: Uint8Array;
     try {
-      plain = this.params.cipher.open(sealed, seq);
+      // In place: the frame is ours, and a repeat of this seq was refused above.
+      plain = this.params.cipher.openInPlace(sealed, seq);
       if (plain.length < 1) throw new ProtocolError("empty tunnel piece");
       for (const piece of this.sequence.accept(seq, plain)) this.deliver(piece.plain);
     } catch (error) {
@@ -384,20 +393,19 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     } while (offset < body.length);
   }
 
-  /** Seals and sends one piece; resolves when the route can take more. */
+  /**
+   * Seals one piece straight into its frame (one buffer, one copy of the data) and sends it; resolves
+   * when the route can take more.
+   */
   private sendPiece(flags: number, data: Uint8Array): Promise<void> {
-    const plain = new Uint8Array(1 + data.length);
-    plain[0] = flags;
-    plain.set(data, 1);
-    const { seq, box } = this.params.cipher.seal(plain);
-    const frame = encodeFrame({
-      type: FrameType.TunnelData,
-      flags: this.outFlags,
-      origin: this.params.origin,
-      tunnelId: this.tunnelId,
-      seq,
-      sealed: box,
-    });
+    const cipher = this.params.cipher;
+    const seq = cipher.nextSeq;
+    const headerSize = tunnelDataHeaderSize(this.tunnelId, seq);
+    const frame = new Uint8Array(headerSize + SECRETBOX_OVERHEAD + 1 + data.length);
+    writeTunnelDataHeader(frame, { flags: this.outFlags, origin: this.params.origin, tunnelId: this.tunnelId, seq });
+    frame[headerSize + SECRETBOX_OVERHEAD] = flags;
+    frame.set(data, headerSize + SECRETBOX_OVERHEAD + 1);
+    cipher.sealInPlace(frame.subarray(headerSize));
     this.unacked.set(seq, frame);
     return this.write(frame);
   }
