@@ -52,7 +52,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     heartbeatMs: config.heartbeatMs,
     queueHighWater: config.queueHighWater,
     stallTimeoutMs: config.stallTimeoutMs,
-    outboundQueueLimit: config.outboundQueueLimit,
+    outboundQueueLimit: config.queueLimit,
     slowConsumer: config.slowConsumer,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     startupGraceMs: config.startupGraceMs,
