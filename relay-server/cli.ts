@@ -2,7 +2,7 @@
 
 import { ConfigError, loadConfig } from "./config.ts";
 import type { Invocation } from "./config.ts";
-import { lineLogger } from "./log.ts";
+import { relayLogger } from "./log.ts";
 import { startRelayServer } from "./server.ts";
 import type { RelayServer } from "./server.ts";
 import { helpText } from "./settings-doc.ts";
@@ -29,21 +29,32 @@ async function main(): Promise<void> {
     process.stdout.write(`iris-relay: the configuration is valid${file ? ` (${file})` : ""}\n`);
     return;
   }
-  const log = lineLogger((line) => process.stdout.write(line + "\n"), config.logLevel);
+  const logger = relayLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    terminal: process.stdout.isTTY === true,
+    write: (line) => process.stdout.write(line + "\n"),
+  });
+  const { log } = logger;
   let server: RelayServer;
   try {
     server = await startRelayServer(config, log);
   } catch (error) {
     log("relay-failed", { error: (error as Error).message });
+    logger.flush();
     process.exit(EXIT_FAILED);
   }
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal means: now.
-    if (stopping) process.exit(EXIT_FAILED);
+    if (stopping) {
+      logger.flush();
+      process.exit(EXIT_FAILED);
+    }
     stopping = true;
     log("relay-stopping", { signal });
     server.drain().then(() => {
+      logger.flush();
       log("relay-stopped");
       process.exit(0);
     });

@@ -31,6 +31,7 @@ function setting<T>(spec: Setting<T | null>): Setting<T | null> {
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+const LOG_FORMATS = ["auto", "json", "text"] as const;
 /** Limits one address, one peer or one relay may reach; enough to mean "unlimited" in practice. */
 const MANY = 1_000_000;
 const TEN_MINUTES_MS = 600_000;
@@ -200,6 +201,14 @@ export const SETTINGS = {
     default: "info",
     help: "debug adds every peer's comings and goings; warn keeps only what needs a look",
   }),
+  logFormat: setting({
+    group: "Operations",
+    flag: "--log-format",
+    env: "IRIS_LOG_FORMAT",
+    kind: choice(LOG_FORMATS),
+    default: "auto",
+    help: "json: one JSON object a line; text: for people; auto: text on a terminal, JSON otherwise",
+  }),
   tap: setting({
     group: "Operations",
     flag: "--tap",
@@ -219,6 +228,7 @@ type ValueOf<S> = S extends Setting<infer T> ? T : never;
 export type RelayServerConfig = { [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The table's entries in order, typed loosely for the code that walks all of them. */
 export function allSettings(): Array<[SettingKey, Setting<unknown>]> {

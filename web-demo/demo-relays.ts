@@ -3,7 +3,7 @@
 // forms exactly as it would across machines.
 
 import { loadConfig } from "../relay-server/config.ts";
-import { lineLogger } from "../relay-server/log.ts";
+import { relayLogger } from "../relay-server/log.ts";
 import { startRelayServer } from "../relay-server/server.ts";
 import type { RelayServer } from "../relay-server/server.ts";
 
@@ -30,7 +30,12 @@ export async function startBackbone(
       const invocation = loadConfig({ argv, env: { IRIS_LOG_LEVEL: "info", ...env } });
       if (invocation.command === "help") throw new Error("unreachable: no --help given");
       const { config } = invocation;
-      const log = lineLogger((line) => say(`  [relay ${i + 1}] ${line}`), config.logLevel);
+      const { log } = relayLogger({
+        level: config.logLevel,
+        format: "text",
+        terminal: true,
+        write: (line) => say(`  [relay ${i + 1}] ${line}`),
+      });
       relays.push(await startRelayServer(config, log));
     }
   } catch (error) {
