@@ -6,6 +6,7 @@ import { relayLogger } from "./log.ts";
 import { startRelayServer } from "./server.ts";
 import type { RelayServer } from "./server.ts";
 import { helpText } from "./settings-doc.ts";
+import { loadTls } from "./tls.ts";
 
 /** Exit codes: 2 for a configuration the relay refuses, 1 for a relay that failed while starting. */
 const EXIT_CONFIG = 2;
@@ -15,10 +16,11 @@ async function main(): Promise<void> {
   let invocation: Invocation;
   try {
     invocation = loadConfig({ argv: process.argv.slice(2), env: process.env });
+    // The files the settings name are part of the configuration: the check reads them too (a relay
+    // that starts reads them before it listens).
+    if (invocation.command === "check") loadTls(invocation.config);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) process.stderr.write(`iris-relay: ${problem}\n`);
-    process.exit(EXIT_CONFIG);
+    refuse(error);
   }
   if (invocation.command === "help") {
     process.stdout.write(helpText());
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   try {
     server = await startRelayServer(config, log);
   } catch (error) {
+    if (error instanceof ConfigError) refuse(error);
     log("relay-failed", { error: (error as Error).message });
     logger.flush();
     process.exit(EXIT_FAILED);
@@ -61,6 +64,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** Prints every problem of a configuration the relay will not run with, and exits. */
+function refuse(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) process.stderr.write(`iris-relay: ${problem}\n`);
+  process.exit(EXIT_CONFIG);
 }
 
 main().catch((error: unknown) => {

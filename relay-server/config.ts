@@ -55,8 +55,10 @@ export function loadConfig({ argv, env, readFile = (path) => readFileSync(path, 
     const fromFlags = flagTexts === undefined ? undefined : fromTexts(setting, flagTexts, setting.flag, problems);
     config[key] = firstSet(fromFlags, fromEnv, fromFile, setting.default);
   }
+  const checked = config as RelayServerConfig;
+  problems.push(...crossChecks(checked));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { command: flags.check ? "check" : "run", config: config as RelayServerConfig, file: configPath };
+  return { command: flags.check ? "check" : "run", config: checked, file: configPath };
 }
 
 /** What a layer says: a value, `DEFAULT` (an empty value: the default, whatever lower layers say), or nothing. */
@@ -182,6 +184,18 @@ function fromTexts(setting: Setting<unknown>, texts: string[], where: string, pr
   const lists = given.map((text) => fromText(setting, text, where, problems));
   if (lists.some((list) => list === undefined)) return undefined;
   return (lists as unknown[][]).flat();
+}
+
+/** Settings that only make sense together. */
+function crossChecks(config: RelayServerConfig): string[] {
+  const problems: string[] = [];
+  const { tlsCert, tlsKey } = SETTINGS;
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    problems.push(
+      `${tlsCert.flag} and ${tlsKey.flag} go together (${tlsCert.env}, ${tlsKey.env}; "tlsCert", "tlsKey")`,
+    );
+  }
+  return problems;
 }
 
 /** ` (did you mean --port?)` for a near miss: at most two letters off. */

@@ -5,9 +5,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { FRAME_HEADROOM } from "../core/wire/frames.ts";
 import { Relay, WS_FRAME_OVERHEAD, listenWebSocket, nodeCrypto, nodeWebSocketDialer } from "../core/internal.node.ts";
 import type { Link } from "../core/internal.node.ts";
+import { nodeWebSocketDialerTrusting } from "../core/transports/websocket.node.ts";
 import type { RelayServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { FrameTap } from "./tap.ts";
+import { loadTls } from "./tls.ts";
 
 /** How long a closing relay waits for its links' closing handshakes. */
 const CLOSE_GRACE_MS = 2000;
@@ -21,7 +23,10 @@ export interface RelayServer {
   close(): Promise<void>;
 }
 
+/** Starts a relay; a ConfigError if its TLS files will not do (before anything listens). */
 export async function startRelayServer(config: RelayServerConfig, log: Logger): Promise<RelayServer> {
+  const tls = loadTls(config);
+  const dialer = tls.ca === null ? nodeWebSocketDialer : nodeWebSocketDialerTrusting({ ca: tls.ca });
   const tap = config.tap ? new FrameTap(config.tap) : null;
   if (tap) log("tap-enabled", { file: config.tap!, warning: "every frame is written to disk; debugging only" });
   // The relay needs its advertised address, which with port 0 is known only once listening; links
@@ -31,6 +36,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
   const listener = await listenWebSocket({
     host: config.host,
     port: config.port,
+    tls: tls.server ?? undefined,
     // The socket refuses frames past this with close code 1009, before they reach the engine.
     maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
     onLink: (link, request) => {
@@ -45,9 +51,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     crypto: nodeCrypto,
     address: config.advertise ?? listener.url,
     seeds: config.seeds,
-    dialer: tap
-      ? async (address, options) => tap.wrap(await nodeWebSocketDialer(address, options))
-      : nodeWebSocketDialer,
+    dialer: tap ? async (address, options) => tap.wrap(await dialer(address, options)) : dialer,
     maxMessage: config.maxMessage,
     heartbeatMs: config.heartbeatMs,
     queueHighWater: config.queueHighWater,
@@ -72,6 +76,7 @@ export async function startRelayServer(config: RelayServerConfig, log: Logger): 
     address: running.address,
     seeds: config.seeds.join(",") || "none",
     maxMessage: config.maxMessage,
+    ...(tls.expires ? { certificateExpires: tls.expires.toISOString() } : {}),
   });
 
   const finish = async () => {

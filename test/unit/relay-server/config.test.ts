@@ -75,6 +75,12 @@ function sample(key: string, setting: Setting<unknown>): { text: string; json: u
   throw new Error(`no sample for ${key} (${type}): teach this test the new kind`);
 }
 
+/** Flags a setting cannot go without (see the cross-checks below). */
+const COMPANIONS: Record<string, string[]> = {
+  tlsCert: ["--tls-key", "/etc/iris/relay.key"],
+  tlsKey: ["--tls-cert", "/etc/iris/relay.crt"],
+};
+
 describe("relay configuration", () => {
   test("defaults: loopback, port 7600, an open backbone, the documented limits", () => {
     const config = load([]);
@@ -96,10 +102,11 @@ describe("relay configuration", () => {
   test("every setting is reachable by its flag, its variable and its file key", () => {
     for (const [key, setting] of allSettings()) {
       const { text, json, value } = sample(key, setting);
-      assert.deepEqual(load([setting.flag, text])[key], value, `${setting.flag} ${text}`);
-      assert.deepEqual(load([`${setting.flag}=${text}`])[key], value, `${setting.flag}=${text}`);
-      assert.deepEqual(load([], { [setting.env]: text })[key], value, `${setting.env}=${text}`);
-      assert.deepEqual(load([], {}, { [key]: json })[key], value, `"${key}": ${JSON.stringify(json)}`);
+      const companions = COMPANIONS[key] ?? [];
+      assert.deepEqual(load([setting.flag, text, ...companions])[key], value, `${setting.flag} ${text}`);
+      assert.deepEqual(load([`${setting.flag}=${text}`, ...companions])[key], value, `${setting.flag}=${text}`);
+      assert.deepEqual(load(companions, { [setting.env]: text })[key], value, `${setting.env}=${text}`);
+      assert.deepEqual(load(companions, {}, { [key]: json })[key], value, `"${key}": ${JSON.stringify(json)}`);
     }
   });
 
@@ -198,6 +205,15 @@ describe("relay configuration", () => {
     );
     refused([], /^\/etc\/iris\/relay\.json: not valid JSON/, {}, "{ port: 1 }");
     refused([], /^\/etc\/iris\/relay\.json: must hold a JSON object of settings/, {}, "[1]");
+  });
+
+  test("settings that go together are refused alone, named all three ways", () => {
+    refused(
+      ["--tls-cert", "/c"],
+      /^--tls-cert and --tls-key go together \(IRIS_TLS_CERT, IRIS_TLS_KEY; "tlsCert", "tlsKey"\)$/,
+    );
+    refused([], /--tls-cert and --tls-key go together/, { IRIS_TLS_KEY: "/k" });
+    assert.equal(load(["--tls-cert", "/c"], { IRIS_TLS_KEY: "/k" }).tlsKey, "/k");
   });
 
   test("a flag without its value, and stray words, are refused", () => {
