@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const { log } = logger;
   let server: RelayServer;
   try {
-    server = await startRelayServer(config, log);
+    server = await startRelayServer(config, logger);
   } catch (error) {
     if (error instanceof ConfigError) refuse(error);
     log("relay-failed", { error: (error as Error).message });

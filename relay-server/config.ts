@@ -186,6 +186,8 @@ function fromTexts(setting: Setting<unknown>, texts: string[], where: string, pr
   return (lists as unknown[][]).flat();
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 /** Settings that only make sense together. */
 function crossChecks(config: RelayServerConfig): string[] {
   const problems: string[] = [];
@@ -193,6 +195,14 @@ function crossChecks(config: RelayServerConfig): string[] {
   if ((config.tlsCert === null) !== (config.tlsKey === null)) {
     problems.push(
       `${tlsCert.flag} and ${tlsKey.flag} go together (${tlsCert.env}, ${tlsKey.env}; "tlsCert", "tlsKey")`,
+    );
+  }
+  // What the admin listener shows is for the operator: beyond loopback, only with a token.
+  if (config.adminPort !== null && !LOOPBACK.test(config.adminHost) && config.adminToken === null) {
+    const { adminHost, adminToken } = SETTINGS;
+    problems.push(
+      `${adminHost.flag} ${config.adminHost} opens the relay's status and metrics beyond this machine: ` +
+        `set ${adminToken.flag} too (${adminToken.env}, "adminToken")`,
     );
   }
   return problems;

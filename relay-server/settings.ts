@@ -4,7 +4,7 @@
 // and nowhere else.
 
 import { RELAY_DEFAULTS } from "../core/relay/relay-options.ts";
-import { choice, filePath, integer, key, text, webSocketUrl, webSocketUrls } from "./setting-kinds.ts";
+import { choice, filePath, integer, key, secret, text, webSocketUrl, webSocketUrls } from "./setting-kinds.ts";
 import type { Kind } from "./setting-kinds.ts";
 
 export interface Setting<T> {
@@ -51,7 +51,7 @@ export const SETTINGS = {
     env: "IRIS_PORT",
     kind: integer(0, 65535),
     default: 7600,
-    help: "port for peers and relays (WebSocket); 0 picks a free one",
+    help: "port for peers and relays (WebSocket), and the /healthz and /readyz probes; 0 picks a free one",
   }),
   advertise: setting({
     group: "Listening",
@@ -219,6 +219,32 @@ export const SETTINGS = {
     kind: integer(0, TEN_MINUTES_MS, "ms"),
     default: 10_000,
     help: "on SIGTERM, time to let work finish and hand peers over before exiting",
+  }),
+  adminHost: setting({
+    group: "Operations",
+    flag: "--admin-host",
+    env: "IRIS_ADMIN_HOST",
+    kind: text("address", "<address>"),
+    default: "127.0.0.1",
+    help: "address of the admin listener; off loopback it needs --admin-token",
+  }),
+  adminPort: setting({
+    group: "Operations",
+    flag: "--admin-port",
+    env: "IRIS_ADMIN_PORT",
+    kind: integer(0, 65535),
+    default: null,
+    defaultText: "off",
+    help: "port of the admin listener (/status, /metrics, /healthz, /readyz); 0 picks a free one",
+  }),
+  adminToken: setting({
+    group: "Operations",
+    flag: "--admin-token",
+    env: "IRIS_ADMIN_TOKEN",
+    kind: secret(16),
+    default: null,
+    defaultText: "none",
+    help: "the admin listener then wants `Authorization: Bearer <token>`; keep it in the file or the variable",
   }),
   logLevel: setting({
     group: "Operations",

@@ -30,13 +30,13 @@ export async function startBackbone(
       const invocation = loadConfig({ argv, env: { IRIS_LOG_LEVEL: "info", ...env } });
       if (invocation.command === "help") throw new Error("unreachable: no --help given");
       const { config } = invocation;
-      const { log } = relayLogger({
+      const logger = relayLogger({
         level: config.logLevel,
         format: "text",
         terminal: true,
         write: (line) => say(`  [relay ${i + 1}] ${line}`),
       });
-      relays.push(await startRelayServer(config, log));
+      relays.push(await startRelayServer(config, logger));
     }
   } catch (error) {
     await Promise.all(relays.map((relay) => relay.close()));

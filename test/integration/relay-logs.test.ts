@@ -67,6 +67,13 @@ describe("relay logs", { timeout: 60_000 }, () => {
     } finally {
       holder.close();
     }
+    // The metrics count every refusal, and the lines the log left out.
+    const metrics = await (await fetch(`${relay.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^iris_relay_refused_total\\{reason="address-limit"\\} ${FLOOD}$`, "m"));
+    assert.match(
+      metrics,
+      new RegExp(`^iris_relay_log_lines_suppressed_total\\{event="address-limit"\\} ${FLOOD - LOG_BURST}$`, "m"),
+    );
     const stopped = await relay.stop();
     assert.equal(stopped, 0);
     const refused = relay.records.filter((record) => record.event === "address-limit");

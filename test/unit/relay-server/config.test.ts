@@ -167,6 +167,12 @@ describe("relay configuration", () => {
     refused([], /"seeds" must be a ws:\/\/ or wss:\/\/ URL, not 7/, {}, { seeds: ["ws://127.0.0.1:1", 7] });
   });
 
+  test("an admin token too short to be a secret is refused, and never echoed", () => {
+    const problems = problemsOf([], { IRIS_ADMIN_TOKEN: "hunter2" }).join("\n");
+    assert.match(problems, /^IRIS_ADMIN_TOKEN must be a secret of at least 16 characters, not 7$/);
+    assert.doesNotMatch(problems, /hunter2/);
+  });
+
   test("a network key of the wrong length says that 32 bytes are expected, and never echoes the key", () => {
     const short = "c2hvcnQ";
     refused([], /^IRIS_NETWORK_KEY must be 32 bytes in base64url .*not 5 bytes$/, { IRIS_NETWORK_KEY: short });
@@ -214,6 +220,14 @@ describe("relay configuration", () => {
     );
     refused([], /--tls-cert and --tls-key go together/, { IRIS_TLS_KEY: "/k" });
     assert.equal(load(["--tls-cert", "/c"], { IRIS_TLS_KEY: "/k" }).tlsKey, "/k");
+    refused(
+      ["--admin-port", "9", "--admin-host", "0.0.0.0"],
+      /^--admin-host 0\.0\.0\.0 opens .* set --admin-token too/,
+    );
+    assert.equal(load(["--admin-port", "9", "--admin-host", "::1"]).adminHost, "::1", "loopback needs no token");
+    assert.equal(load(["--admin-host", "0.0.0.0"]).adminPort, null, "no admin listener, nothing to open");
+    const withToken = load(["--admin-port", "9", "--admin-host", "0.0.0.0"], { IRIS_ADMIN_TOKEN: "t".repeat(16) });
+    assert.equal(withToken.adminToken, "t".repeat(16));
   });
 
   test("a flag without its value, and stray words, are refused", () => {
