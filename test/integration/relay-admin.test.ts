@@ -5,9 +5,9 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { connect, generateKey } from "../../core/node.ts";
 import type { Connection, RelaySnapshot } from "../../core/node.ts";
+import { get as getWith, metricValue } from "../fixtures/https-get.ts";
 import { rawClient } from "../fixtures/raw-client.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -16,25 +16,17 @@ const networkKey = generateKey();
 const keys = { db: generateKey() };
 const TOKEN = "a-long-enough-admin-token-for-tests";
 
-/** GET with any Host header and headers (fetch cannot set Host). */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.once("error", reject);
-    request.end();
-  });
+/** GET, with any headers (fetch cannot set Host); status and body only. */
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const { status, body } = await getWith(url, { headers });
+  return { status, body };
 }
 
-/** The value of one series in a Prometheus text exposition. */
+/** The value of one series in a Prometheus text exposition, which must be there. */
 function metric(text: string, series: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  assert.ok(line, `no series ${series}`);
-  return Number(line.slice(series.length + 1));
+  const value = metricValue(text, series);
+  assert.ok(value !== undefined, `no series ${series}`);
+  return value;
 }
 
 describe("a closed backbone's relay: status and metrics for the operator only", { timeout: 60_000 }, () => {
