@@ -13,7 +13,6 @@ import type { RelayServerConfig } from "./config.ts";
 import { readiness, respond, serveProbe } from "./health.ts";
 import type { HealthState } from "./health.ts";
 import type { RelayLogger } from "./log.ts";
-import { RelayMetrics } from "./metrics.ts";
 import { FrameTap } from "./tap.ts";
 import { loadTls } from "./tls.ts";
 
@@ -91,6 +90,8 @@ export async function startRelayServer(config: RelayServerConfig, logger: RelayL
 
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
+    // prom-client takes a while to load: a relay without an admin listener does not pay for it.
+    const { RelayMetrics } = await import("./metrics.ts");
     const metrics = new RelayMetrics({
       relayId: running.relayHex,
       stats: () => running.statsReport(),
