@@ -16,8 +16,9 @@ import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import { Admission } from "./admission.ts";
 import { Backbone } from "./backbone.ts";
-import { Inspections, snapshotOf } from "./snapshot.ts";
+import { Inspections, snapshotOf, statsOf } from "./snapshot.ts";
 import type { RelaySnapshot } from "./snapshot.ts";
+import type { RelayStatsReport } from "../wire/relay-report.ts";
 import { PeerProtocol } from "./peer-protocol.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
@@ -211,6 +212,18 @@ export class Relay {
       relayHex: this.relayHex,
       address: this.address,
       draining: this.draining,
+      backbone: this.backbone,
+      router: this.router,
+      peers: this.byPeer.values(),
+      stats: this.stats,
+      flow: this.flow,
+      now: this.clock.now(),
+    });
+  }
+
+  /** The report's `stats` alone: cheap enough for every metrics scrape. */
+  statsReport(): RelayStatsReport {
+    return statsOf({
       backbone: this.backbone,
       router: this.router,
       peers: this.byPeer.values(),

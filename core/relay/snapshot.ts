@@ -9,7 +9,7 @@ import type { Backbone } from "./backbone.ts";
 import { spendHop } from "./hop-budget.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
-import type { RelaySnapshot } from "../wire/relay-report.ts";
+import type { RelaySnapshot, RelayStatsReport } from "../wire/relay-report.ts";
 
 export type { RelaySnapshot } from "../wire/relay-report.ts";
 import type { Router } from "./router.ts";
@@ -29,14 +29,35 @@ export interface RelayState {
   now: number;
 }
 
+/** The traffic counters and levels alone: what metrics read on every scrape, without the whole report. */
+export function statsOf(
+  state: Pick<RelayState, "backbone" | "router" | "peers" | "stats" | "flow" | "now">,
+): RelayStatsReport {
+  const { backbone, router, stats, flow, now } = state;
+  const relayLinks = backbone.allLinks();
+  let peers = 0;
+  let queuedBytes = 0;
+  for (const session of state.peers) {
+    peers++;
+    queuedBytes += session.link.bufferedAmount;
+  }
+  for (const link of relayLinks) queuedBytes += link.link.bufferedAmount;
+  return stats.report(now, {
+    peers,
+    relayLinks: relayLinks.length,
+    queuedBytes,
+    tunnelsOpen: router.tunnels.size,
+    pendingRequests: router.pending.size,
+    pausedSenders: flow.pausedSenders,
+    pauses: flow.pauses,
+  });
+}
+
 export function snapshotOf(state: RelayState): RelaySnapshot {
-  const { relayHex, address, draining, backbone, router, stats, flow, now } = state;
+  const { relayHex, address, draining, backbone, router } = state;
   const peers = [...state.peers];
   const relayLinks = backbone.allLinks();
   const services = router.services;
-  let queuedBytes = 0;
-  for (const session of peers) queuedBytes += session.link.bufferedAmount;
-  for (const link of relayLinks) queuedBytes += link.link.bufferedAmount;
   return {
     relayId: relayHex,
     address,
@@ -68,15 +89,7 @@ export function snapshotOf(state: RelayState): RelaySnapshot {
     pendingRequests: router.pending.size,
     parked: router.parking.size,
     tunnels: router.tunnels.size,
-    stats: stats.report(now, {
-      peers: peers.length,
-      relayLinks: relayLinks.length,
-      queuedBytes,
-      tunnelsOpen: router.tunnels.size,
-      pendingRequests: router.pending.size,
-      pausedSenders: flow.pausedSenders,
-      pauses: flow.pauses,
-    }),
+    stats: statsOf({ ...state, peers }),
   };
 }
 

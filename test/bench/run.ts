@@ -134,7 +134,7 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ],
       [
         "iris-mesh",
-        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run with --log quiet --startup-grace 0`,
+        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run with --log-level info --startup-grace 0`,
       ],
       [
         "3 relays",

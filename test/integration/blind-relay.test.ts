@@ -27,7 +27,7 @@ describe("a blind relay", () => {
 
   before(async () => {
     tap = await tapFile();
-    relay = await startRelay(["--tap", tap.path, "--log", "debug"]);
+    relay = await startRelay(["--tap", tap.path, "--log-level", "debug"]);
     // Compression off: the canary must be hidden by sealing alone, not by deflate scrambling it.
     const options = { relays: [relay.url], keys, compressAbove: Infinity };
     member = await connect(options);

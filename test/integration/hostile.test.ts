@@ -73,12 +73,12 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
   let baselineLive = 0;
   /** The relay's memory after a full collection (it runs with --expose-gc). */
   const liveMemory = async (): Promise<number> => {
-    const response = await fetch(`http://127.0.0.1:${relay.port}/status?gc=1`);
+    const response = await fetch(`${relay.adminUrl}/status?gc=1`);
     return ((await response.json()) as { memory: { live: number } }).memory.live;
   };
 
   const status = async (): Promise<RelaySnapshot> => {
-    const response = await fetch(`http://127.0.0.1:${relay.port}/status`);
+    const response = await fetch(`${relay.adminUrl}/status`);
     assert.equal(response.status, 200);
     return (await response.json()) as RelaySnapshot;
   };

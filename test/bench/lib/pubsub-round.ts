@@ -169,7 +169,7 @@ const SLOW_CONSUMER_LINE = /slow.?consumer/i;
  * Stops the subscriber's process for a while, watching the server meanwhile for the moment it cuts the
  * subscriber off: a slow-consumer line in its log (both relays and nats-server write one), a relay's
  * count of slow consumers going up, or one peer fewer attached to the relays (a relay that declares the
- * stopped peer dead for want of heartbeats logs nothing with --log quiet).
+ * stopped peer dead for want of heartbeats logs nothing at --log-level info).
  */
 async function stallSubscriber(
   server: Server,

@@ -45,7 +45,14 @@ export function listeningUrl(log: string): string | null {
 }
 
 /** Events a relay logs in the ordinary course of a benchmark round: not worth a reader's attention. */
-const ROUTINE = new Set(["relay-listening", "relay-stopping", "relay-stopped", "relay-draining"]);
+const ROUTINE = new Set([
+  "admin-listening",
+  "relay-listening",
+  "relay-stopping",
+  "relay-stopped",
+  "relay-draining",
+  "relay-drained",
+]);
 /** While a backbone forms, relays link, and close duplicate links. */
 const ROUTINE_WHILE_FORMING = new Set([...ROUTINE, "relay-linked", "relay-unlinked"]);
 
@@ -54,8 +61,9 @@ export function isRoutineRelayLine(line: string, forming: boolean): boolean {
   if (line.trim() === "") return true;
   const parsed = parseRelayLine(line);
   if (!parsed) return false;
-  // pino's levels: 40 and above are warnings and errors, whatever the event.
+  // Warnings and errors, whatever the event: pino's numbers 40 and above, or their names.
   const level = parsed.fields.level;
   if (typeof level === "number" && level >= 40) return false;
+  if (level === "warn" || level === "error" || level === "fatal") return false;
   return (forming ? ROUTINE_WHILE_FORMING : ROUTINE).has(parsed.event);
 }

@@ -1,5 +1,6 @@
 // iris-mesh relay processes (relay-server/cli.ts) for the benchmark, and what they report about
-// themselves on GET /status: links and trees (to know when a backbone is ready) and traffic counters.
+// themselves on GET /status of their admin listener: links and trees (to know when a backbone is ready)
+// and traffic counters.
 
 import { fileURLToPath } from "node:url";
 import type { RelaySnapshot } from "../../../core/node.ts";
@@ -7,7 +8,7 @@ import type { Endpoint } from "../protocol.ts";
 import { startLogged } from "./logged.ts";
 import type { Logged } from "./logged.ts";
 import { nodeFlags } from "./processes.ts";
-import { isRoutineRelayLine, listeningUrl } from "./relay-log.ts";
+import { isRoutineRelayLine, listeningUrl, parseRelayLine } from "./relay-log.ts";
 import type { RelayStats, Server } from "./servers.ts";
 
 const RELAY_CLI = fileURLToPath(new URL("../../../relay-server/cli.ts", import.meta.url));
@@ -17,13 +18,20 @@ const RELAY_CLI = fileURLToPath(new URL("../../../relay-server/cli.ts", import.m
  * answers "no members"; that is for restarts, not for a benchmark, so it is off.
  */
 export function startRelay(seeds: string[]): Promise<Logged> {
-  const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--log", "quiet", "--startup-grace", "0"];
+  // The status report is on the admin listener, whose address the relay logs before relay-listening.
+  const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--admin-port", "0", "--log-level", "info"];
+  args.push("--startup-grace", "0");
   for (const seed of seeds) args.push("--seed", seed);
   return startLogged(process.execPath, args, { ready: listeningUrl });
 }
 
 export function statusUrl(relay: Logged): string {
-  return relay.match.replace(/^ws/, "http") + "/status";
+  for (const line of relay.lines()) {
+    const parsed = parseRelayLine(line);
+    if (parsed?.event === "admin-listening" && typeof parsed.fields.url === "string")
+      return `${parsed.fields.url}/status`;
+  }
+  throw new Error(`relay ${relay.match} logged no admin-listening line`);
 }
 
 export async function fetchStatus(url: string): Promise<RelaySnapshot | null> {

@@ -49,6 +49,15 @@ describe("relay stats", TEST_TIMEOUT, () => {
     assert.ok(stats.uptimeMs >= 0);
   });
 
+  test("statsReport() is the report's stats without the rest of the report", async () => {
+    await caller.request("echo", "one more");
+    await settle();
+    const { uptimeMs: _snapshotUptime, ...fromSnapshot } = mesh.relay.snapshot().stats!;
+    const { uptimeMs: _reportUptime, ...alone } = mesh.relay.statsReport();
+    assert.deepEqual(alone, fromSnapshot);
+    assert.equal(alone.peers, 2);
+  });
+
   test("counts a handshake refused for a bad hello", async () => {
     const before = mesh.relay.snapshot().stats!.refused["auth-failed"] ?? 0;
     const link = await mesh.net.dialer("mem://relay-1", { maxFrame: 1 << 20 });
