@@ -2,8 +2,8 @@
 // The first relay starts alone; the others are seeded with it and link up through it, so the overlay
 // forms exactly as it would across machines.
 
-import { parseConfig } from "../relay-server/config.ts";
-import { lineLogger } from "../relay-server/log.ts";
+import { loadConfig } from "../relay-server/config.ts";
+import { relayLogger } from "../relay-server/log.ts";
 import { startRelayServer } from "../relay-server/server.ts";
 import type { RelayServer } from "../relay-server/server.ts";
 
@@ -26,10 +26,17 @@ export async function startBackbone(
       const seeds = relays[0] ? ["--seed", relays[0].url] : [];
       // Flags win over the environment, so IRIS_PORT (the stack's base port) cannot leak into a relay;
       // IRIS_SEEDS still reaches the first relay, which may so join an existing network.
-      const config = parseConfig(["--host", host, "--port", String(port), ...seeds], { IRIS_LOG: "quiet", ...env });
-      if (config === "help") throw new Error("unreachable: no --help given");
-      const log = lineLogger((line) => say(`  [relay ${i + 1}] ${line}`), config.logLevel);
-      relays.push(await startRelayServer(config, log));
+      const argv = ["--host", host, "--port", String(port), ...seeds];
+      const invocation = loadConfig({ argv, env: { IRIS_LOG_LEVEL: "info", ...env } });
+      if (invocation.command === "help") throw new Error("unreachable: no --help given");
+      const { config } = invocation;
+      const logger = relayLogger({
+        level: config.logLevel,
+        format: "text",
+        terminal: true,
+        write: (line) => say(`  [relay ${i + 1}] ${line}`),
+      });
+      relays.push(await startRelayServer(config, logger));
     }
   } catch (error) {
     await Promise.all(relays.map((relay) => relay.close()));

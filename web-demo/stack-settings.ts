@@ -25,7 +25,7 @@ Environment:
   IRIS_DASHBOARD_CANDIDATES  addresses the dashboard's direct WebRTC links may use, comma-separated
                        (default: all; tests keep them to 127.0.0.1)
   IRIS_TOUR            0 skips the tour of every pattern at start
-  IRIS_LOG             relay logs: quiet (default here), info or debug
+  IRIS_LOG_LEVEL       relay logs: info (the default), debug (every peer's comings and goings) or warn
 `;
 
 export class SettingsError extends Error {}

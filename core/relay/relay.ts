@@ -9,7 +9,8 @@ import { toHex } from "../util/bytes.ts";
 import { every, systemClock } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { generateIdentity, peerIdOf } from "../crypto/keys.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import { portableCrypto } from "../crypto/nacl.ts";
+import type { CryptoBackend, SigningKeyPair } from "../crypto/nacl.ts";
 import { FRAME_HEADROOM, FrameType, RELAY_ID_BYTES, encodeFrame } from "../wire/frames.ts";
 import type { Frame, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
@@ -18,8 +19,9 @@ import { Liveness } from "../transports/liveness.ts";
 import type { LivenessSettings } from "../transports/liveness.ts";
 import { Admission } from "./admission.ts";
 import { Backbone } from "./backbone.ts";
-import { Inspections, snapshotOf } from "./snapshot.ts";
+import { Inspections, snapshotOf, statsOf } from "./snapshot.ts";
 import type { RelaySnapshot } from "./snapshot.ts";
+import type { RelayStatsReport } from "../wire/relay-report.ts";
 import { PeerProtocol } from "./peer-protocol.ts";
 import { RecentCuts } from "./recent-cuts.ts";
 import type { PeerSession } from "./peer-session.ts";
@@ -28,6 +30,9 @@ import { relaySettings } from "./relay-options.ts";
 import type { RelayLog, RelayOptions, RelaySettings } from "./relay-options.ts";
 import { Router } from "./router.ts";
 import { RelayStats } from "./relay-stats.ts";
+import { FlowControl } from "./flow-control.ts";
+import { showsLife } from "./hop.ts";
+import type { Hop } from "./hop.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 
@@ -56,7 +61,10 @@ export class Relay {
   readonly backbone: Backbone;
   /** Traffic counters, for metrics and the report's `stats`. */
   readonly stats: RelayStats;
+  /** Which links are paused because they feed a full queue (flow-control.ts). */
+  readonly flow: FlowControl;
   private readonly identity: SigningKeyPair;
+  private readonly crypto: CryptoBackend;
   private readonly clock: Clock;
   private readonly options: RelaySettings;
   private readonly networkKeys: NetworkKeys | null;
@@ -80,14 +88,15 @@ export class Relay {
   private draining = false;
 
   constructor(options: RelayOptions = {}) {
-    this.identity = options.identity ?? generateIdentity();
+    this.crypto = options.crypto ?? portableCrypto;
+    this.identity = options.identity ?? generateIdentity(this.crypto.signing);
     this.relayId = peerIdOf(this.identity.publicKey);
     this.relayHex = toHex(this.relayId);
     this.address = options.address ?? `relay:${this.relayHex.slice(0, 12)}`;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => {});
     this.options = relaySettings(options);
-    this.networkKeys = options.networkKey ? networkKeys(options.networkKey) : null;
+    this.networkKeys = options.networkKey ? networkKeys(options.networkKey, this.crypto.secretbox) : null;
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
@@ -102,6 +111,15 @@ export class Relay {
         if (ms >= STALL_LOG_MS) this.log("relay-stalled", { ms: Math.round(ms) });
       },
     });
+    this.flow = new FlowControl(
+      {
+        highWater: this.options.queueHighWater,
+        lowWater: this.options.queueHighWater / 2,
+        stallTimeoutMs: this.options.stallTimeoutMs,
+      },
+      this.clock,
+      (hop, stuckMs) => this.stuck(hop, stuckMs),
+    );
     this.router = new Router(
       {
         clock: this.clock,
@@ -117,6 +135,7 @@ export class Relay {
       {
         relayId: this.relayId,
         identity: this.identity,
+        signing: this.crypto.signing,
         address: this.address,
         seeds: options.seeds ?? [],
         dialer: options.dialer ?? null,
@@ -132,6 +151,7 @@ export class Relay {
         networkKeys: this.networkKeys,
         log: this.log,
         stats: this.stats,
+        flow: this.flow,
       },
       {
         linkUp: () => this.linksChanged(),
@@ -150,13 +170,21 @@ export class Relay {
       networkKeys: this.networkKeys,
       log: this.log,
       stats: this.stats,
+      flow: this.flow,
       isClosed: () => this.closed,
       isDraining: () => this.draining,
       sessionOpened: (session) => this.sessions.add(session),
       sessionFrame: (session, bytes) => {
         const relayLink = this.relayLinks.get(session);
-        if (relayLink) this.backbone.onFrame(relayLink, bytes);
-        else this.peerProtocol.onFrame(session, bytes);
+        if (relayLink) return this.backbone.onFrame(relayLink, bytes);
+        this.peerProtocol.onFrame(session, bytes);
+        // If it fed a hop whose queue is full, read nothing more from this peer until that drains.
+        this.flow.afterFrame(session);
+      },
+      sessionDrained: (session) => {
+        const relayLink = this.relayLinks.get(session);
+        if (relayLink) this.backbone.onDrain(relayLink);
+        else this.flow.drained(session);
       },
       sessionClosed: (session, code, reason) => {
         const relayLink = this.relayLinks.get(session);
@@ -182,6 +210,7 @@ export class Relay {
       maxFrame: this.maxFrame,
       router: this.router,
       inspections: this.inspections,
+      signing: this.crypto.signing,
       stats: this.stats,
       log: this.log,
       isDraining: () => this.draining,
@@ -223,6 +252,19 @@ export class Relay {
       router: this.router,
       peers: this.byPeer.values(),
       stats: this.stats,
+      flow: this.flow,
+      now: this.clock.now(),
+    });
+  }
+
+  /** The report's `stats` alone: cheap enough for every metrics scrape. */
+  statsReport(): RelayStatsReport {
+    return statsOf({
+      backbone: this.backbone,
+      router: this.router,
+      peers: this.byPeer.values(),
+      stats: this.stats,
+      flow: this.flow,
       now: this.clock.now(),
     });
   }
@@ -272,6 +314,7 @@ export class Relay {
     this.closed = true;
     this.stopSweep();
     this.liveness.stop();
+    this.flow.stop();
     this.router.stop();
     this.backbone.stop();
     for (const session of [...this.sessions]) session.close(CloseCode.GoingAway, reason);
@@ -343,6 +386,7 @@ export class Relay {
     session.state = "closed";
     session.watchdog?.stop();
     this.sessions.delete(session);
+    this.flow.forget(session);
     if (!session.peerId || session.agent === "relay") return;
     if (this.byPeer.get(session.peerHex) === session) this.byPeer.delete(session.peerHex);
     this.log("peer-left", { peer: session.peerHex, code, reason });
@@ -368,11 +412,26 @@ export class Relay {
     return encodeFrame({ type: FrameType.Relays, relays });
   }
 
+  /** A hop over the high-water mark made no progress for stallTimeoutMs: it holds everyone up; cut it. */
+  private stuck(hop: Hop, stuckMs: number): void {
+    const reason = `slow consumer: no progress for ${stuckMs} ms with ${hop.link.bufferedAmount} bytes queued`;
+    this.log("slow-consumer", { peer: hop.label, queued: hop.link.bufferedAmount, stuckMs });
+    if (hop.kind === "peer") {
+      this.stats.slowConsumerDisconnects++;
+      (hop as PeerSession).close(CloseCode.SlowConsumer, reason);
+    } else {
+      const link = hop as RelayLink;
+      link.close(CloseCode.SlowConsumer, reason);
+      this.backbone.onClose(link);
+    }
+  }
+
   /** Watches a link that said hello: a peer's on the peer scale, a relay's (until it is adopted) on its own. */
   private watch(session: PeerSession): void {
     session.watchdog = this.liveness.watch(session.agent === "relay" ? this.relayLiveness : this.peerLiveness, {
       ping: () => session.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() })),
       dead: (silent) => session.close(CloseCode.HeartbeatTimeout, `no frame for ${Math.round(silent)} ms`),
+      showsLife: () => showsLife(session),
     });
   }
 }

@@ -10,8 +10,9 @@
 // Ping intervals are jittered so that links opened together do not stay in step.
 //
 // Silence is measured in awake time (util/awake-clock.ts): a process that was itself stalled does not
-// blame the others for the time it could not hear them. And a link whose frames its owner chose not to
-// read (flow control paused it) is never blamed for being silent.
+// blame the others for the time it could not hear them. And a link that shows life some other way (its
+// owner chose not to read its frames, or the other end keeps taking what is queued for it) is never
+// blamed for being silent: the owner says so through `showsLife`.
 
 import { AwakeClock } from "../util/awake-clock.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
@@ -28,6 +29,12 @@ export interface WatchdogHandlers {
   ping(): void;
   /** The other end has been silent for `silentMs` of awake time: close the link. Called once. */
   dead(silentMs: number): void;
+  /**
+   * Asked when the link has been silent a while: does it show life other than by frames? True for a
+   * link whose frames its owner stopped reading (flow control: they wait unread, so its silence is
+   * ours) or whose queue the other end keeps draining (our pings wait behind the data it is reading).
+   */
+  showsLife?(): boolean;
 }
 
 export interface LivenessOptions {
@@ -49,7 +56,6 @@ const MAX_SLOT_SCAN = 4096;
 export class Watchdog {
   lastHeard: number;
   private pingedAt = Number.NEGATIVE_INFINITY;
-  private pauses = 0;
   private pingDue: number;
   private isStopped = false;
 
@@ -81,25 +87,6 @@ export class Watchdog {
     return this.isStopped;
   }
 
-  /**
-   * The owner stopped reading this link (flow control): its silence is ours, not the other end's.
-   * Pauses nest; the link is watched again once every pause is resumed.
-   */
-  pause(): void {
-    this.pauses++;
-  }
-
-  resume(): void {
-    if (this.pauses === 0) return;
-    this.pauses--;
-    // Counted from now: whatever the other end sent meanwhile is still unread.
-    if (this.pauses === 0) this.heard();
-  }
-
-  get paused(): boolean {
-    return this.pauses > 0;
-  }
-
   /** Stops watching (the link closed). */
   stop(): void {
     if (this.isStopped) return;
@@ -112,7 +99,8 @@ export class Watchdog {
   check(now: number): number | null {
     if (this.isStopped) return null;
     const { pingAfterMs, deadAfterMs } = this.settings;
-    if (this.pauses > 0) {
+    if (now - this.lastHeard >= this.pingDue && this.handlers?.showsLife?.()) {
+      this.lastHeard = now;
       // Our own silence toward the other end still matters to it: keep it hearing from us.
       if (now - this.pingedAt >= this.pingDue) this.ping(now);
       return this.pingedAt + this.pingDue;

@@ -3,9 +3,12 @@
 
 import { WebSocket, WebSocketServer } from "ws";
 import { createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createTlsServer } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Server, Socket } from "node:net";
+import { rootCertificates } from "node:tls";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
+import { nodeScheduling } from "../util/scheduling.node.ts";
 import type { WebSocketLike } from "./websocket.ts";
 import { cutsLink } from "./link.ts";
 import type { Dialer, Link } from "./link.ts";
@@ -116,16 +119,15 @@ class NodeWebSocket implements WebSocketLike {
   }
 }
 
-/**
- * Node's AfterTurn for links: setImmediate runs once this loop iteration's I/O callbacks are done, so
- * what a relay forwards while reading every ready socket leaves in one message per link.
- */
-const afterIo = (callback: () => void): void => {
-  setImmediate(callback);
-};
+/** What a client trusts when it dials wss://: extra CA certificates (PEM), besides Node's bundled roots. */
+export interface ClientTlsOptions {
+  ca?: string | string[];
+}
 
-export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLike {
-  const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
+export function nodeWebSocketFactory(url: string, maxFrame: number, tls: ClientTlsOptions = {}): WebSocketLike {
+  // `ca` replaces Node's bundled roots: they are added back so a public certificate still verifies.
+  const ca = tls.ca === undefined ? undefined : [...rootCertificates, ...[tls.ca].flat()];
+  const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame, ca });
   // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
   socket.binaryType = "nodebuffer";
   const wrapped = new NodeWebSocket(socket);
@@ -133,7 +135,16 @@ export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLi
   return wrapped;
 }
 
-export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, { afterTurn: afterIo });
+export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, {
+  afterTurn: nodeScheduling.afterTurn,
+});
+
+/** A dialer that trusts extra CA certificates on wss:// (a relay's --tls-ca). */
+export function nodeWebSocketDialerTrusting(tls: ClientTlsOptions): Dialer {
+  return webSocketDialer((url, maxFrame) => nodeWebSocketFactory(url, maxFrame, tls), {
+    afterTurn: nodeScheduling.afterTurn,
+  });
+}
 
 export interface WebSocketListenerOptions {
   host: string;
@@ -152,6 +163,8 @@ export interface WebSocketListenerOptions {
    */
   refuseConnection?(address: string): boolean;
   onLink(link: Link, request: IncomingMessage): void;
+  /** Serve wss:// (and HTTPS) with this certificate chain and private key, PEM. */
+  tls?: { cert: string; key: string };
   /** Plain HTTP requests on the same port (status pages); without it they get 426 Upgrade Required. */
   onHttp?(request: IncomingMessage, response: ServerResponse): void;
 }
@@ -169,11 +182,12 @@ export interface WebSocketListener {
 /** Listens for WebSocket connections and hands each one over as a Link. */
 export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebSocketListener> {
   return new Promise((resolve, reject) => {
-    const http = createServer((request, response) => {
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
       if (options.onHttp) return options.onHttp(request, response);
       response.writeHead(426, { "content-type": "text/plain" });
       response.end("this is an iris-mesh relay: connect with a WebSocket\n");
-    });
+    };
+    const http = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest);
     const server = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrame,
@@ -194,7 +208,7 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const wrapped = new NodeWebSocket(socket, true);
       wrapped.useTcpSocket(request.socket as Socket);
-      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: afterIo }), request);
+      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: nodeScheduling.afterTurn }), request);
     });
     // Unheard, errors (a port in use, say) would crash the process.
     http.on("error", reject);
@@ -208,7 +222,7 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       resolve({
-        url: `ws://${host}:${port}`,
+        url: `${options.tls ? "wss" : "ws"}://${host}:${port}`,
         port,
         stopAccepting: () =>
           new Promise<void>((done) => {

@@ -3,8 +3,8 @@
 // imports `ws`.
 
 import { WireError } from "../wire/codec.ts";
-import { afterTurn } from "../util/after-turn.ts";
-import type { AfterTurn } from "../util/after-turn.ts";
+import { browserScheduling } from "../util/scheduling.ts";
+import type { AfterTurn } from "../util/scheduling.ts";
 import { encodeBundle, readBundle } from "./bundle.ts";
 import { CloseCode, HandlerSlot } from "./link.ts";
 import type { Dialer, Link, LinkHandlers } from "./link.ts";
@@ -29,7 +29,7 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string, maxFrame: number) => WebSocketLike;
 
 export interface WebSocketLinkOptions {
-  /** When the frames sent in one turn leave, as one message (util/after-turn.ts). */
+  /** When the frames sent in one turn leave, as one message (util/scheduling.ts). */
   afterTurn?: AfterTurn;
   /** Largest bundle of frames; a larger frame goes in a message of its own. Default 64 KiB. */
   bundleLimit?: number;
@@ -62,7 +62,7 @@ export class WebSocketLink implements Link {
     readonly remote: string,
     options: WebSocketLinkOptions = {},
   ) {
-    this.afterTurn = options.afterTurn ?? afterTurn;
+    this.afterTurn = options.afterTurn ?? browserScheduling.afterTurn;
     this.bundleLimit = options.bundleLimit ?? DEFAULT_BUNDLE_LIMIT;
     if (socket.binaryType !== "nodebuffer") socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (event: { data: unknown }) => this.onMessage(event.data));

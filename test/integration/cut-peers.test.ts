@@ -7,7 +7,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
-import { CloseCode, connect, generateKey, webSocketDialer } from "../../core/node.ts";
+import { connect, generateKey } from "../../core/node.ts";
+import {
+  CloseCode,
+  connect as connectWith,
+  nodeCrypto,
+  nodeScheduling,
+  webSocketDialer,
+} from "../../core/internal.node.ts";
 import type { Connection } from "../../core/node.ts";
 import type { WebSocketLike } from "../../core/transports/websocket.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
@@ -41,7 +48,14 @@ describe("a subscriber cut as a slow consumer", { timeout: 120_000 }, () => {
       socket.once("upgrade", (response) => (slowTcp = response.socket as Socket));
       return socket as unknown as WebSocketLike;
     });
-    slow = await connect({ relays: [relay.url], keys, dialer, reconnect: { initialDelay: 50, maxDelay: 500 } });
+    slow = await connectWith({
+      relays: [relay.url],
+      keys,
+      dialer,
+      crypto: nodeCrypto,
+      scheduling: nodeScheduling,
+      reconnect: { initialDelay: 50, maxDelay: 500 },
+    });
     await slow.subscribe("news", () => {});
     publisher = await connect({ relays: [relay.url], keys, compressAbove: Number.POSITIVE_INFINITY });
   });

@@ -72,7 +72,7 @@ describe("floods from one address, before and after the upgrade", { timeout: 120
   const keys = { echo: generateKey() };
 
   before(async () => {
-    relay = await startRelay(["--handshake-timeout", String(HANDSHAKE_TIMEOUT_MS), "--log", "quiet"]);
+    relay = await startRelay(["--handshake-timeout", String(HANDSHAKE_TIMEOUT_MS)]);
   });
 
   after(async () => {

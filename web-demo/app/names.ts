@@ -7,6 +7,7 @@ import { deriveServiceKeys, insecureDevelopmentKey } from "../../core/crypto/key
 import type { ServiceKind } from "../../core/crypto/keys.ts";
 import type { Connection } from "../../core/browser.ts";
 import { short } from "./dom.ts";
+import { portableCrypto } from "../../core/crypto/nacl.ts";
 
 export interface ServiceName {
   kind: ServiceKind;
@@ -31,7 +32,7 @@ export class Names {
     if (this.known.has(name) || name.length === 0) return;
     this.known.add(name);
     for (const kind of ["cluster", "topic"] as const) {
-      const development = deriveServiceKeys(kind, name, insecureDevelopmentKey(name));
+      const development = deriveServiceKeys(portableCrypto.signing, kind, name, insecureDevelopmentKey(name));
       this.byId.set(toHex(development.id), { kind, name, development: true });
       // In development mode the tab's own id is the development id; in private mode it is its key's.
       if (this.conn.keyring.development) continue;

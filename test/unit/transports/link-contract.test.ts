@@ -4,15 +4,16 @@
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { CloseCode, memoryLinkPair } from "../../../core/index.ts";
-import type { Link } from "../../../core/index.ts";
-import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
-import type { WebSocketListener } from "../../../core/node.ts";
+import { CloseCode, memoryLinkPair } from "../../../core/internal.ts";
+import type { Link } from "../../../core/internal.ts";
+import { listenWebSocket, nodeWebSocketDialer } from "../../../core/internal.node.ts";
+import type { WebSocketListener } from "../../../core/internal.node.ts";
 import { deferred, noiseBytes, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 import { fakeChannelPair } from "../../fixtures/fake-data-channel.ts";
 import { DataChannelLink } from "../../../core/transports/webrtc-link.ts";
 import { networkKeys, secureLink } from "../../../core/transports/secure-link.ts";
 import { systemClock } from "../../../core/util/clock.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const MiB = 1024 * 1024;
 const MAX_FRAME = 2 * MiB;
@@ -249,7 +250,7 @@ const networkKey = new Uint8Array(32).fill(7);
 
 /** The network-key handshake on a fresh pair of links, both roles at once. */
 async function securedPair(pair: Pair): Promise<Pair> {
-  const keys = networkKeys(networkKey);
+  const keys = networkKeys(networkKey, testCrypto.secretbox);
   const [a, b] = await Promise.all([
     secureLink(pair.a, { role: "initiator", keys, clock: systemClock, timeoutMs: 5000 }),
     secureLink(pair.b, { role: "responder", keys, clock: systemClock, timeoutMs: 5000 }),

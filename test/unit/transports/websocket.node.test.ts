@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { test } from "node:test";
-import type { Link } from "../../../core/node.ts";
-import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
+import type { Link } from "../../../core/internal.node.ts";
+import { listenWebSocket, nodeWebSocketDialer } from "../../../core/internal.node.ts";
 
 const BURST = 50;
 const FRAME_BYTES = 1000;

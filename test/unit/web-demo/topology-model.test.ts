@@ -4,7 +4,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { RelaySnapshot } from "../../../core/index.ts";
+import type { RelaySnapshot } from "../../../core/internal.ts";
 import { Metrics, percentile } from "../../../web-demo/app/metrics.ts";
 import { buildTopology, peerLabel } from "../../../web-demo/app/topology/model.ts";
 import { SettingsError, stackSettings } from "../../../web-demo/stack-settings.ts";
