@@ -1,7 +1,8 @@
 // Stalls are not deaths. A relay process frozen for 10 s (SIGSTOP, then SIGCONT) drops none of its
 // peers, and none of them drops it; a peer process frozen for 10 s keeps its link and its memberships,
 // and on waking receives what was published to it meanwhile and answers the requests that waited for
-// it. Real processes, default settings (a 20 s heartbeat: a link is closed after 60 s of silence).
+// it. And a subscriber frozen behind a full queue is cut by the stall timeout (4005, 10 s), not by the
+// heartbeat. Real processes, default settings (a 20 s heartbeat: a link is closed after 60 s of silence).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -118,5 +119,74 @@ describe("a peer frozen for 10 s", { timeout: 90_000 }, () => {
       [],
     );
     assert.ok(text.decode(await caller.request("work", "after")).endsWith(":after"));
+  });
+});
+
+// Liveness and flow control together: a subscriber frozen with more queued for it than the relay's
+// high-water mark is stuck, and the stall timeout (10 s, close code 4005) decides when it goes, not the
+// heartbeat; the publisher the relay stopped reading meanwhile is never blamed for its silence.
+describe("a subscriber frozen behind a full queue", { timeout: 120_000 }, () => {
+  const STALL_TIMEOUT_MS = 10_000;
+  let relay: RelayProcess;
+  let frozen: PeerProcess;
+  let publisher: Connection;
+  const publisherDrops: string[] = [];
+
+  before(async () => {
+    relay = await startRelay();
+    frozen = await startPeer();
+    await frozen.connect([relay.url], keys);
+    await frozen.subscribe("news");
+    publisher = await connect({ relays: [relay.url], keys });
+    publisher.on("drop", ({ code, reason }) => publisherDrops.push(`${code} ${reason}`));
+  });
+
+  after(async () => {
+    await publisher?.close();
+    await frozen?.stop();
+    await relay?.stop();
+  });
+
+  test("is cut by the stall timeout (4005) after 10 s, not by the heartbeat; the publisher it held up stays", async () => {
+    const pid = frozen.child.pid!;
+    const drop = frozen.nextEvent("drop", 90_000);
+    const reconnected = frozen.nextEvent("reconnect", 90_000);
+    process.kill(pid, "SIGSTOP");
+    const frozenAt = performance.now();
+    let cut: string;
+    try {
+      // 16 MiB of incompressible bodies: far more than the loopback socket buffers and the relay's 1 MiB
+      // high-water mark hold, so the relay stops reading the publisher and waits for the frozen reader.
+      const body = new Uint8Array(64 * 1024);
+      const publishing = (async () => {
+        for (let i = 0; i < 256; i++) {
+          crypto.getRandomValues(body);
+          await publisher.publish("news", body);
+        }
+      })();
+      cut = await relay.waitForLine(new RegExp(`peer-left peer=${frozen.peerId} code=`), 90_000);
+      await publishing;
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const cutAfter = performance.now() - frozenAt;
+    assert.match(cut, /code=4005/, `cut by the stall timeout, not the heartbeat (4007): ${cut}`);
+    assert.ok(cutAfter >= STALL_TIMEOUT_MS - 500, `cut ${Math.round(cutAfter)} ms after the freeze`);
+    assert.equal(relay.lines.filter((line) => /slow-consumer /.test(line)).length, 1);
+    assert.deepEqual(
+      relay.lines.filter((line) => / peer-left /.test(line) && !line.includes(frozen.peerId)),
+      [],
+      "the relay cut no one else",
+    );
+    assert.deepEqual(publisherDrops, [], "the publisher the relay paused kept its link");
+    // On waking, the frozen peer learns why, and comes back subscribed.
+    const detail = (await drop) as { code: number };
+    assert.equal(detail.code, 4005);
+    await reconnected;
+    const heardBefore = (await frozen.stats()).published.news?.length ?? 0;
+    await publisher.publish("news", "after");
+    await frozen.call("received", { kind: "published", name: "news", count: heardBefore + 1 });
+    assert.equal((await frozen.stats()).published.news!.at(-1), "after");
+    console.log(`subscriber frozen: cut with 4005 ${Math.round(cutAfter)} ms after the freeze`);
   });
 });
