@@ -114,7 +114,8 @@ export class Outbox {
         entry.timer = this.clock.setTimeout(() => {
           if (entry.done) return;
           entry.done = true;
-          reject(timeoutError ?? new TimeoutError(`not sent within ${timeoutMs} ms: no relay to send to`));
+          const why = this.link ? "the relay link stayed full" : "no relay to send to";
+          reject(timeoutError ?? new TimeoutError(`not sent within ${timeoutMs} ms: ${why}`));
         }, timeoutMs);
       }
       this.queue.push(entry);
