@@ -12,6 +12,10 @@ export interface StackSettings {
   candidates: string[] | null;
   /** Run the short tour (a client using every pattern once) after start. */
   tour: boolean;
+  /** Offer relay stop and restart on the dashboard (development mode, the default). */
+  controls: boolean;
+  /** Relay logs on this terminal: none (the default), or the relays' own at this level. */
+  relayLogs: "quiet" | "info" | "debug";
 }
 
 export const STACK_HELP = `npm start: a backbone of relays, the demo's Node peers and the dashboard, on 127.0.0.1.
@@ -25,7 +29,11 @@ Environment:
   IRIS_DASHBOARD_CANDIDATES  addresses the dashboard's direct WebRTC links may use, comma-separated
                        (default: all; tests keep them to 127.0.0.1)
   IRIS_TOUR            0 skips the tour of every pattern at start
-  IRIS_LOG             relay logs: quiet (default here), info or debug
+  IRIS_CONTROLS        0 takes the relay stop and restart buttons off the dashboard (they answer
+                       only on this machine, and are on by default: this is a development stack)
+  IRIS_LOG             relay logs on this terminal: quiet (default here), info or debug
+
+Each relay runs as its own process (relay-server/cli.ts); Ctrl-C or SIGTERM stops them all.
 `;
 
 export class SettingsError extends Error {}
@@ -50,7 +58,15 @@ export function stackSettings(env: Record<string, string | undefined>): StackSet
           .filter(Boolean)
       : null,
     tour: env.IRIS_TOUR !== "0",
+    controls: env.IRIS_CONTROLS !== "0",
+    relayLogs: logLevel(env.IRIS_LOG),
   };
+}
+
+function logLevel(text: string | undefined): StackSettings["relayLogs"] {
+  if (text === undefined || text === "" || text === "quiet") return "quiet";
+  if (text === "info" || text === "debug") return text;
+  throw new SettingsError(`IRIS_LOG must be quiet, info or debug, not ${JSON.stringify(text)}`);
 }
 
 function port(name: string, text: string | undefined, fallback: number): number {
