@@ -7,6 +7,7 @@
 // IRIS_README_SCREENSHOT=1 also refreshes the README's (web-demo/screenshot.png and the healing
 // sequence web-demo/healing-*.png).
 
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -240,6 +241,47 @@ test("keys: generating one keeps the tab's session; its link lets another tab in
   for (const tab of [a, b, p, c]) expect(tab.errors).toEqual([]);
 });
 
+test("files: one chosen crosses a tunnel with matching hashes; a large one dropped on the box can be cancelled", async ({
+  page,
+}) => {
+  const errors = watchErrors(page);
+  await page.goto(stack.dashboard);
+  const tab = await ready(page, errors);
+  const panel = page.locator("#file-panel");
+  const file = randomBytes(300 * 1024 + 7);
+  const sha256 = createHash("sha256").update(file).digest("hex");
+  await panel.getByLabel("Choose a file or drop one here").setInputFiles({
+    name: "chosen.bin",
+    mimeType: "application/octet-stream",
+    buffer: file,
+  });
+  await expect(panel.locator("#file-chosen")).toHaveText("chosen.bin (300.0 KiB)");
+  await panel.getByRole("button", { name: "Send file" }).click();
+  await expect(page.locator("#file-verdict")).toHaveAttribute("data-match", "true", { timeout: 30_000 });
+  await expect(page.locator("#file-sha-sent")).toHaveText(sha256);
+  await expect(page.locator("#file-sha-received")).toHaveText(sha256);
+  await expect(page.locator("#file-stats")).toContainText("received by files member (Node)");
+  expect(Number(await page.locator("#topology .traffic").getAttribute("data-drawn"))).toBeGreaterThan(0);
+
+  // A large file dropped on the box, as from a file manager (made in the page: nothing to upload),
+  // then cancelled on its way: the member is told the file ends there.
+  const dropped = await page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(48 * 1024 * 1024).fill(7)], "large.bin"));
+    return transfer;
+  });
+  await panel.locator("#file-drop").dispatchEvent("drop", { dataTransfer: dropped });
+  await expect(panel.locator("#file-chosen")).toHaveText("large.bin (48.0 MiB)");
+  await panel.getByRole("button", { name: "Send file" }).click();
+  await expect(page.locator("#file-progress")).not.toHaveAttribute("value", "0", { timeout: 20_000 });
+  await panel.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.locator("#file-verdict")).toContainText("Cancelled after", { timeout: 20_000 });
+  await expect(panel.getByRole("button", { name: "Cancel" })).toBeHidden();
+  await expect(panel.getByRole("button", { name: "Send file" })).toBeEnabled();
+  await shot(page, "10-file-cancelled", { element: panel });
+  expect(tab.errors).toEqual([]);
+});
+
 test("errors: a tab without a relay says so once, grouped and numbered; a new batch replaces the old", async ({
   page,
 }) => {
@@ -267,7 +309,7 @@ test("errors: a tab without a relay says so once, grouped and numbered; a new ba
     await expect(causes.first()).toContainText("Next: It reconnects by itself");
     await expect(page.locator("#request-results li.failed")).toHaveCount(5);
     await expect(page.locator("#request-results")).not.toContainText(/request \d{2,}/);
-    await shot(page, "10-disconnected-errors");
+    await shot(page, "11-disconnected-errors");
 
     // The relay comes back at its address: the tab reconnects by itself; the next batch replaces the last.
     await lone.start([]);
@@ -295,7 +337,7 @@ test("an unreachable relay is reported with a way to retry", async ({ page }) =>
   });
   await expect(alert).toContainText("?relay=");
   await expect(page.getByRole("button", { name: "Retry" })).toBeFocused();
-  await shot(page, "11-relay-unreachable");
+  await shot(page, "12-relay-unreachable");
 });
 
 test("at a phone's width the mesh reads as a column, the panels fit, and they work from the keyboard", async ({
@@ -329,9 +371,9 @@ test("at a phone's width the mesh reads as a column, the panels fit, and they wo
       expect(box, id).not.toBeNull();
       expect(box!.x + box!.width, id).toBeLessThanOrEqual(390);
     }
-    await shot(page, "12-phone-first-screen", { full: false });
+    await shot(page, "13-phone-first-screen", { full: false });
     await page.locator("#topology-panel").scrollIntoViewIfNeeded();
-    await shot(page, "13-phone-mesh", { element: page.locator("#topology-panel") });
+    await shot(page, "14-phone-mesh", { element: page.locator("#topology-panel") });
 
     // Keyboard only: from the cluster field, Tab through the form to "Send requests" and press Enter.
     const panel = page.locator("#request-panel");
@@ -345,7 +387,7 @@ test("at a phone's width the mesh reads as a column, the panels fit, and they wo
     await page.keyboard.press("Enter");
     await expect(panel.locator("#request-summary")).toContainText("10 of 10 answered", { timeout: 30_000 });
     await page.locator("#request-panel").scrollIntoViewIfNeeded();
-    await shot(page, "14-phone-requests", { full: false });
+    await shot(page, "15-phone-requests", { full: false });
     await expectAccessible(page);
     expect(tab.errors).toEqual([]);
   } finally {

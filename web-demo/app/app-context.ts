@@ -20,6 +20,8 @@ export interface AppContext {
   activity: Activity;
   connection: ConnectionState;
   sender: RequestSender;
+  /** Draws a piece of a file on its way through `tunnel`, along the tunnel's route. */
+  showTunnelPiece(tunnel: Tunnel): void;
   /** Redraws the topology soon, after this tab joined or left something. */
   refreshTopology(): void;
   /** What a diagnosis of an operation on `name`, just failed, should know. */

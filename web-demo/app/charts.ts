@@ -63,7 +63,6 @@ export class Charts {
       key,
       label: this.relayNames.get(key) ?? key,
       color: PALETTE[i % PALETTE.length]!,
-      points: true,
     }));
     this.relays.update(
       series,
@@ -78,7 +77,7 @@ export class Charts {
     const series: SeriesSpec[] = [
       ...names.map((name, i) => ({ key: `to:${name}`, label: `to "${name}"`, color: PALETTE[i % PALETTE.length]! })),
       { key: "served", label: "served here", color: "#64748b", dashed: true },
-      { key: "failed", label: "failed", color: "#dc2626", points: true },
+      { key: "failed", label: "failed", color: "#dc2626", sparse: true },
     ];
     this.clusters.update(series, columns.time, [
       ...names.map((name) => columns.byCluster.get(name)!),

@@ -30,6 +30,8 @@ export type Cause =
 
 export interface Diagnosis {
   cause: Cause;
+  /** A few words for one item of a list (the whole sentence goes once, with its group). */
+  short: string;
   /** What happened, in the page's terms. */
   what: string;
   /** What to do next. */
@@ -49,10 +51,25 @@ export interface DiagnosisContext {
   lastDrop?: string | null;
 }
 
+const SHORT: Record<Cause, string> = {
+  disconnected: "no relay (disconnected)",
+  "no-members": "no members",
+  "no-key": "no key",
+  timeout: "timed out",
+  overloaded: "member overloaded",
+  "handler-failed": "the handler failed",
+  "too-large": "too large",
+  closed: "interrupted",
+  denied: "refused by the relay",
+  protocol: "protocol error",
+  other: "failed",
+};
+
 export function diagnose(error: unknown, context: DiagnosisContext): Diagnosis {
   const what = `${context.kind} "${context.name}"`;
   const make = (cause: Cause, text: string, next: string, detail = ""): Diagnosis => ({
     cause,
+    short: SHORT[cause],
     what: text,
     next,
     key: `${cause}:${detail}`,

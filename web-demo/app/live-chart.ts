@@ -14,6 +14,8 @@ export interface SeriesSpec {
   dashed?: boolean;
   /** Points as well as a line (a lone busy second between idle ones has no line to draw). */
   points?: boolean;
+  /** Only points, and only where the value is not zero (failures: a red line along zero would alarm). */
+  sparse?: boolean;
 }
 
 export interface ChartSpec {
@@ -27,6 +29,16 @@ export interface ChartSpec {
 const HEIGHT = 170;
 /** The x axis spans this many seconds, so lines scroll instead of stretching. */
 const SPAN = 60;
+
+/** The indices of a series' non-zero values: where its points are drawn. */
+const nonZero: uPlot.Series.Points.Filter = (u, seriesIndex) => {
+  const values = (u.data[seriesIndex] ?? []) as Array<number | null | undefined>;
+  const shown: number[] = [];
+  values.forEach((value, i) => {
+    if (value) shown.push(i);
+  });
+  return shown;
+};
 
 export class LiveChart {
   private plot: uPlot | null = null;
@@ -93,15 +105,19 @@ export class LiveChart {
         },
         series: [
           {},
-          ...this.series.map((s) => ({
-            label: s.label,
-            scale: "y",
-            stroke: s.color,
-            width: 2,
-            dash: s.dashed ? [6, 4] : undefined,
-            spanGaps: !s.points,
-            points: { show: s.points ?? false, size: 5 },
-          })),
+          ...this.series.map(
+            (s): uPlot.Series => ({
+              label: s.label,
+              scale: "y",
+              stroke: s.color,
+              width: s.sparse ? 0 : 2,
+              dash: s.dashed ? [6, 4] : undefined,
+              spanGaps: false,
+              points: s.sparse
+                ? { show: true, size: 8, fill: s.color, filter: nonZero }
+                : { show: s.points ?? false, size: 5 },
+            }),
+          ),
         ],
         axes: [
           {

@@ -116,6 +116,10 @@ async function main(): Promise<void> {
     connection,
     sender,
     refreshTopology: () => poller.refresh(),
+    showTunnelPiece: (tunnel) => {
+      const route = scene ? routeFor(tunnel.name, tunnel.remotePeer, tunnel.route === "direct") : null;
+      if (route) traffic.show(route, true);
+    },
     diagnosisContext: (kind, name) => ({
       kind,
       name,
@@ -165,18 +169,20 @@ async function main(): Promise<void> {
   metrics.onRoll((columns) => charts.rolled(columns));
   setInterval(() => metrics.roll(), 1000);
 
+  /** The route from this tab to `member` of `cluster`, from the relays' latest reports. */
+  function routeFor(cluster: string, member: string, direct: boolean) {
+    if (!scene) return null;
+    try {
+      return routeOf(scene.topology, toHex(conn.keyring.get("cluster", cluster).id), conn.peerId, member, direct);
+    } catch {
+      return null; // no key for it: nothing was sent
+    }
+  }
   // Each answered request is drawn along the route it took.
   sender.onOutcome((outcome) => {
-    if (!outcome.ok || !scene) return;
+    if (!outcome.ok) return;
     const member = peers.idOf(outcome.responder);
-    if (!member) return;
-    let clusterId: string;
-    try {
-      clusterId = toHex(conn.keyring.get("cluster", outcome.cluster).id);
-    } catch {
-      return;
-    }
-    const route = routeOf(scene.topology, clusterId, conn.peerId, member, outcome.route === "direct");
+    const route = member ? routeFor(outcome.cluster, member, outcome.route === "direct") : null;
     if (!route) return;
     debug.lastRoute = route;
     traffic.show(route);

@@ -58,7 +58,7 @@ describe("topology model", () => {
       [
         [A1, R1, "up", true],
         [A2, R2, "up", false],
-        [A3, R3, "down", false],
+        [A3, R3, "not answering", false],
       ],
     );
     const kinds = (kind: string) =>
@@ -130,6 +130,24 @@ describe("topology model", () => {
         ["relay 2", "down", "killed (SIGKILL)"],
         ["relay 3", "draining", null],
       ],
+    );
+  });
+
+  test("old reports (the tab cannot ask) leave a relay's state unknown, unless its process says", () => {
+    const topology = buildTopology(
+      input({
+        reports: new Map([
+          [R1, report(R1)],
+          [R2, report(R2)],
+        ]),
+        stackRelays: [A1, A2],
+        control: [control(A2, "relay 2", "up", R2)],
+        current: false,
+      }),
+    );
+    assert.deepEqual(
+      topology.relays.map((r) => r.condition),
+      ["unknown", "up"],
     );
   });
 

@@ -94,6 +94,7 @@ export function mountFilePanel(app: AppContext): void {
       { name: file.name, size: file.size, type: file.type },
       blobChunks(file),
       ({ bytes }) => {
+        app.showTunnelPiece(tunnel);
         app.metrics.count("tunnelBytes", bytes - last);
         last = bytes;
         progress.value = bytes;
@@ -145,6 +146,7 @@ export function mountFilePanel(app: AppContext): void {
         if (controller.signal.aborted) {
           route.textContent = route.dataset.route ? route.textContent : "–";
           verdict.textContent = `Cancelled after ${formatBytes(progress.value)}: the member was told the file ends there.`;
+          received.textContent = "–";
           app.activity.add("info", `Cancelled sending "${file.name}".`);
           return;
         }

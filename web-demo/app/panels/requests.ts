@@ -79,9 +79,9 @@ export function mountRequestPanel(app: AppContext): RequestPanel {
           results,
           el(
             "li",
-            { class: "failed", "data-number": i },
+            { class: "failed", "data-number": i, "data-cause": outcome.diagnosis.cause },
             el("strong", {}, `#${i} failed`),
-            `: ${outcome.diagnosis.what}`,
+            `: ${outcome.diagnosis.short} (see above)`,
           ),
           20,
         );

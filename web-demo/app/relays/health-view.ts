@@ -36,6 +36,7 @@ const PILL: Record<RelayNode["condition"], string> = {
   stopping: "stopping",
   down: "down",
   "not answering": "no answer",
+  unknown: "no news",
 };
 
 export class HealthView {

@@ -44,9 +44,10 @@ export class OutageLog {
     return [...this.outages].reverse();
   }
 
-  /** Follows the relays' conditions: an outage starts when one is not up, ends when all are. */
+  /** Follows the relays' conditions: an outage starts when one is known not to be up, ends when all are. */
   observe(topology: Topology, now = performance.now()): void {
-    const down = topology.relays.filter((relay) => relay.condition !== "up");
+    // A relay this tab cannot see for now (it has no relay itself) is not known to be down.
+    const down = topology.relays.filter((relay) => relay.condition !== "up" && relay.condition !== "unknown");
     const current = this.current;
     if (down.length > 0 && !current) {
       const first = down[0]!;

@@ -18,5 +18,7 @@ export function describeCondition(relay: RelayNode, now: number): string {
       return `down${since}${relay.process?.lastExit ? ` (${relay.process.lastExit})` : ""}`;
     case "not answering":
       return "not answering this tab's inspections";
+    case "unknown":
+      return "not known: this tab has no relay to ask right now";
   }
 }

@@ -16,7 +16,7 @@ export type EdgeKind = "relay" | "attach" | "direct";
 export type ProcessState = "starting" | "up" | "stopping" | "draining" | "down";
 
 /** How a relay is, in the words the page shows. */
-export type RelayCondition = "up" | "draining" | "starting" | "stopping" | "down" | "not answering";
+export type RelayCondition = "up" | "draining" | "starting" | "stopping" | "down" | "not answering" | "unknown";
 
 export interface RelayNode {
   /** Its address: stable across restarts, unlike its id. */
@@ -92,6 +92,8 @@ export interface TopologyInput {
   stackRelays: readonly string[];
   /** The stack's relay processes, when it offers controls. */
   control: readonly ControlStatus[] | null;
+  /** The reports are this round's (false: the last ones this tab got, while it cannot ask). */
+  current?: boolean;
   selfPeer: string;
   /** Peers this tab has a direct link with; null while core cannot say. */
   directPeers: readonly string[] | null;
@@ -177,7 +179,7 @@ function relayNodes(input: TopologyInput): RelayNode[] {
       id,
       address,
       name: process?.name ?? (stackIndex >= 0 ? `relay ${stackIndex + 1}` : `relay ${(id ?? address).slice(0, 6)}`),
-      condition: conditionOf(report, process?.state ?? null),
+      condition: conditionOf(report, process?.state ?? null, input.current ?? true),
       reachable: report !== null,
       own: id !== null && id === input.ownRelay,
       stats: report?.stats ?? null,
@@ -189,11 +191,13 @@ function relayNodes(input: TopologyInput): RelayNode[] {
   });
 }
 
-function conditionOf(report: RelaySnapshot | null, process: ProcessState | null): RelayCondition {
+function conditionOf(report: RelaySnapshot | null, process: ProcessState | null, current: boolean): RelayCondition {
   // The process's own state is the truth about its life; the report, about its work.
   if (process === "down" || process === "starting" || process === "stopping") return process;
   if (process === "draining" || report?.draining) return "draining";
-  return report ? "up" : process === "up" ? "not answering" : "down";
+  // Old reports say nothing about now: without the process's word, the page does not know.
+  if (!current) return process === "up" ? "up" : "unknown";
+  return report ? "up" : "not answering";
 }
 
 function servicesOf(peers: PeerNode[]): ServiceNode[] {

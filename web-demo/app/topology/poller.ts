@@ -100,6 +100,7 @@ export class TopologyPoller {
         addresses: this.addresses,
         stackRelays: this.stackRelays,
         control: this.control,
+        current,
         selfPeer: this.conn.peerId,
         directPeers: this.conn.directPeers(),
       }),

@@ -1,7 +1,9 @@
 // Messages drawn moving along the links they took. Each of this tab's requests, once answered, is
 // drawn as a dot going out along its route (routes.ts: up the cluster's tree and down to the member, or
-// straight over a direct link) and coming back as the reply, which retraces it. Only this tab's own
-// requests are drawn: relays count frames, not which link each took, so nobody else's path is known.
+// straight over a direct link) and coming back as the reply, which retraces it; a file going through a
+// tunnel is drawn one way, a dot per piece, along the tunnel's route (relays or direct). Only this
+// tab's own traffic is drawn: relays count frames, not which link each took, so nobody else's path is
+// known.
 //
 // A few journeys at a time; with more, the newest wait their turn or are skipped (the counts on the
 // page stay exact; only the picture thins out). With reduced motion, the route lights up, still.
@@ -20,6 +22,7 @@ interface Journey {
   length: number;
   started: number;
   duration: number;
+  oneWay: boolean;
 }
 
 export class Traffic {
@@ -39,8 +42,8 @@ export class Traffic {
     return { drawn: this.drawn, skipped: this.skipped };
   }
 
-  /** Draws one request's journey: out along `route`, back the same way. */
-  show(route: Route): void {
+  /** Draws one journey along `route`: out and back (a request and its reply), or only out. */
+  show(route: Route, oneWay = false): void {
     const layout = this.view.layout;
     if (!layout) return;
     if (this.active.size >= MAX_ACTIVE) {
@@ -48,12 +51,16 @@ export class Traffic {
       return;
     }
     const there = route.hops;
-    const roundTrip = [...there, ...there.slice(0, -1).reverse()];
+    const roundTrip = oneWay ? there : [...there, ...there.slice(0, -1).reverse()];
     const d = journeyPath(layout, roundTrip);
     if (d === null) return;
     const layer = this.view.trafficLayer;
+    const reduced = this.reducedMotion();
+    // The route lights up for a journey on its own (or with reduced motion, where it is all there is);
+    // with many at once the dots alone show the way, and the links under them stay readable.
+    const lit = reduced || this.active.size === 0;
     const path = svg("path", {
-      class: `journey journey-${route.kind}${route.approximate ? " approximate" : ""}`,
+      class: `journey journey-${route.kind}${route.approximate ? " approximate" : ""}${lit ? " lit" : ""}`,
       d,
       "data-journey": route.kind,
       "data-hops": there.join(" "),
@@ -62,11 +69,10 @@ export class Traffic {
     this.drawn++;
     this.lastRoute = route;
     layer.dataset.drawn = String(this.drawn);
-    const reduced = this.reducedMotion();
     const dot = reduced ? null : svg("circle", { class: "message outbound", r: 5.5 });
     if (dot) layer.append(dot);
     const duration = Math.min(2400, Math.max(700, (roundTrip.length - 1) * MS_PER_HOP));
-    this.active.add({ path, dot, length: path.getTotalLength(), started: performance.now(), duration });
+    this.active.add({ path, dot, length: path.getTotalLength(), started: performance.now(), duration, oneWay });
     if (this.frame === null) this.frame = requestAnimationFrame((now) => this.tick(now));
   }
 
@@ -84,7 +90,7 @@ export class Traffic {
       journey.dot.setAttribute("cx", String(point.x));
       journey.dot.setAttribute("cy", String(point.y));
       // Halfway, the request has reached its member: from there on it is the reply.
-      if (progress >= 0.5) journey.dot.setAttribute("class", "message reply");
+      if (progress >= 0.5 && !journey.oneWay) journey.dot.setAttribute("class", "message reply");
     }
     this.frame = this.active.size > 0 ? requestAnimationFrame((next) => this.tick(next)) : null;
   }

@@ -21,6 +21,7 @@ const CONDITION_WORDS: Record<RelayNode["condition"], string> = {
   stopping: "stopping",
   down: "down",
   "not answering": "not answering",
+  unknown: "not known",
 };
 
 export class TopologyView {
@@ -169,7 +170,9 @@ export class TopologyView {
     );
     if (fresh) group.style.transition = "none";
     else group.style.removeProperty("transition");
-    const badge = relay.condition === "up" ? null : CONDITION_WORDS[relay.condition].toUpperCase();
+    // While the whole picture is out of date (greyed, with a notice), a relay's state is not known.
+    const badge =
+      relay.condition === "up" || relay.condition === "unknown" ? null : CONDITION_WORDS[relay.condition].toUpperCase();
     const parts: SVGElement[] = [
       svg("rect", {
         class: "relay-box",
