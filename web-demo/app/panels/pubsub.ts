@@ -44,7 +44,7 @@ export function mountPubSubPanel(app: AppContext): void {
           el("strong", {}, `#${name}`),
           ` from ${app.peers.name(info.origin, true)}: ${text.slice(0, 160)}`,
         ),
-        30,
+        10,
       );
     });
     active.set(name, subscription);

@@ -11,6 +11,8 @@ import { percentile } from "../metrics.ts";
 /** Requests in flight at once: enough to show balancing, few enough to read. */
 const IN_FLIGHT = 4;
 const MAX_BATCH = 1000;
+/** The latest answers shown (the tally and the summary count them all). */
+const LIST_LENGTH = 12;
 
 export interface BatchResult {
   total: number;
@@ -70,7 +72,7 @@ export function mountRequestPanel(app: AppContext): RequestPanel {
             el("strong", {}, `#${i} ${outcome.responder}`),
             ` · ${formatMs(outcome.ms)}${route} · ${outcome.said.slice(0, 120)}`,
           ),
-          20,
+          LIST_LENGTH,
         );
         renderTally(counts);
       } else {
@@ -83,7 +85,7 @@ export function mountRequestPanel(app: AppContext): RequestPanel {
             el("strong", {}, `#${i} failed`),
             `: ${outcome.diagnosis.short} (see above)`,
           ),
-          20,
+          LIST_LENGTH,
         );
         renderFailures(failures);
       }
