@@ -1,5 +1,6 @@
 // Every error a caller can meet is a named class with a stable `code`, exported for instanceof checks.
 
+/** The stable `code` of every {@link IrisError}, one per class: match on it where instanceof cannot reach. */
 export type IrisErrorCode =
   | "TIMEOUT"
   | "NO_MEMBERS"
@@ -9,9 +10,27 @@ export type IrisErrorCode =
   | "TOO_LARGE"
   | "KEY"
   | "PROTOCOL"
-  | "DENIED";
+  | "DENIED"
+  | "UNREACHABLE"
+  | "ALREADY_REGISTERED";
 
+/**
+ * The base of every error the network gives a caller. Each subclass has a stable `code`, so errors can
+ * be told apart by class (instanceof) or by code (across realms, in logs).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await conn.request("db", query, { timeout: 1000 });
+ * } catch (error) {
+ *   if (error instanceof NoMembersError) return fallback();
+ *   if (error instanceof IrisError) console.warn(error.code, error.message);
+ *   throw error;
+ * }
+ * ```
+ */
 export class IrisError extends Error {
+  /** What went wrong, stable across versions; one value per subclass. */
   readonly code: IrisErrorCode;
   constructor(code: IrisErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -80,5 +99,36 @@ export class ProtocolError extends IrisError {
 export class DeniedError extends IrisError {
   constructor(message: string) {
     super("DENIED", message);
+  }
+}
+
+/** Why one relay could not be attached to, as {@link UnreachableError} lists it. */
+export interface RelayFailure {
+  /** The relay's address, as given. */
+  readonly relay: string;
+  /** The WebSocket close code, 1006 when no connection was made at all. */
+  readonly code: number;
+  /** What went wrong, e.g. "connect ECONNREFUSED 127.0.0.1:7600". */
+  readonly reason: string;
+}
+
+/**
+ * connect() tried every relay once and none would take the connection: each refused it, failed it, or
+ * closed it before the handshake. `causes` says why, relay by relay. connect() fails with it at once
+ * rather than after `connectTimeout`, since waiting would only repeat the same failures.
+ */
+export class UnreachableError extends IrisError {
+  /** One entry per relay, in the order they were tried. */
+  readonly causes: readonly RelayFailure[];
+  constructor(message: string, causes: readonly RelayFailure[]) {
+    super("UNREACHABLE", message);
+    this.causes = causes;
+  }
+}
+
+/** register() was called for a cluster this connection is registered in already. */
+export class AlreadyRegisteredError extends IrisError {
+  constructor(message: string) {
+    super("ALREADY_REGISTERED", message);
   }
 }

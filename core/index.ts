@@ -1,19 +1,30 @@
-// The runtime-neutral public API. Applications import the package's node or browser entry, which inject
-// a WebSocket dialer; this module serves tests and custom transports directly.
+// The public surface both runtime entries share (node.ts and browser.ts add connect() with their
+// WebSocket and RTCPeerConnection): the types an application writes against, the errors it catches,
+// and the helpers it calls. Everything else (the relay engine, transports, WebRTC plumbing, test
+// networks) is reached through internal.ts, by this repository's relay server and tests only.
 
-import { Connection } from "./peer/connection.ts";
-import type { ConnectOptions } from "./peer/connection.ts";
-
-export { Connection } from "./peer/connection.ts";
-export type { ConnectOptions, ConnectionEvents } from "./peer/connection.ts";
-export type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./peer/memberships.ts";
+export type { Connection } from "./peer/connection.ts";
+export type { ConnectOptions, ConnectionEvents } from "./peer/connection-options.ts";
+export type { DirectLinkOptions } from "./peer/direct-links.ts";
+export type { InspectOptions } from "./peer/inspector.ts";
+export type {
+  RegisterOptions,
+  Registration,
+  ServiceHandlers,
+  SubscribeOptions,
+  Subscription,
+} from "./peer/memberships.ts";
 export type { KeyInput } from "./crypto/keyring.ts";
 export type { Payload, MessageInfo } from "./peer/patterns/context.ts";
 export type { RequestOptions, RequestHandler, ServiceLimits } from "./peer/patterns/request/request.ts";
-export type { SendOptions, BroadcastHandler } from "./peer/patterns/broadcast.ts";
+export type { BroadcastHandler } from "./peer/patterns/broadcast.ts";
+export type { SendOptions } from "./peer/patterns/message-batches.ts";
 export type { TopicHandler } from "./peer/patterns/pubsub.ts";
-export type { Tunnel, TunnelSettings } from "./peer/patterns/tunnel/tunnel.ts";
+export type { Tunnel, TunnelEvents, TunnelRole, TunnelRoute, TunnelSettings } from "./peer/patterns/tunnel/tunnel.ts";
 export type { TunnelOptions, TunnelHandler } from "./peer/patterns/tunnel/tunnel-table.ts";
+export type { RelaySnapshot, RelayStatsReport } from "./wire/relay-report.ts";
+export type { CandidateFilter, IceCandidateInfo } from "./transports/webrtc-signals.ts";
+export type { IceServer } from "./transports/webrtc.ts";
 export {
   IrisError,
   TimeoutError,
@@ -25,42 +36,11 @@ export {
   KeyError,
   ProtocolError,
   DeniedError,
+  UnreachableError,
+  AlreadyRegisteredError,
 } from "./errors.ts";
-export type { IrisErrorCode } from "./errors.ts";
+export type { IrisErrorCode, RelayFailure } from "./errors.ts";
 export { generateKey } from "./crypto/keys.ts";
-export { Relay, RELAY_DEFAULTS } from "./relay/relay.ts";
-export type { RelayOptions, RelaySnapshot, RelayLog } from "./relay/relay.ts";
-export { MemoryNetwork, memoryLinkPair } from "./transports/memory.ts";
-export type { Link, LinkHandlers, Dialer, DialOptions } from "./transports/link.ts";
-export { CloseCode, LinkWrapper } from "./transports/link.ts";
-export { webSocketDialer } from "./transports/websocket.ts";
-export type { WebSocketLike, WebSocketFactory } from "./transports/websocket.ts";
-export {
-  connectWebRtc,
-  WebRtcAttempt,
-  WEBRTC_DEFAULTS,
-  DataChannelLink,
-  DATA_CHANNEL_DEFAULTS,
-  extractFingerprints,
-  onlyAddresses,
-  parseCandidate,
-  parseSignal,
-} from "./transports/webrtc.ts";
-export type {
-  WebRtcOptions,
-  WebRtcSignal,
-  PeerConnectionFactory,
-  PeerConnectionLike,
-  DataChannelLike,
-  DataChannelLinkOptions,
-  CandidateFilter,
-  IceCandidateInfo,
-  IceServer,
-} from "./transports/webrtc.ts";
-
-/** Connects to the network and resolves once attached to a relay. */
-export async function connect(options: ConnectOptions): Promise<Connection> {
-  const connection = new Connection(options);
-  await connection.start(options.connectTimeout ?? 10_000);
-  return connection;
-}
+export { onlyAddresses } from "./transports/webrtc-signals.ts";
+export { MAX_DURATION } from "./util/duration.ts";
+export type { Listener } from "./util/events.ts";

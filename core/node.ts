@@ -1,56 +1,90 @@
-// The Node entry: the public API with Node's WebSocket client (the `ws` package) injected.
+// The Node entry (`import ... from "iris-mesh"` in Node): the public API with Node's WebSocket client
+// (the `ws` package) and Node's faster crypto injected, and werift for direct links, loaded only when
+// asked for.
 
-import { connect as connectWith } from "./index.ts";
-import type { ConnectOptions, Connection, PeerConnectionFactory } from "./index.ts";
-import type { WeriftOptions } from "./transports/webrtc.node.ts";
-import type { DirectLinkSettings } from "./peer/direct-links.ts";
+import { Connection } from "./peer/connection.ts";
+import type { ConnectOptions } from "./peer/connection-options.ts";
+import type { DirectLinkOptions, DirectLinkSettings } from "./peer/direct-links.ts";
+import type { WeriftOptions } from "./transports/werift-options.ts";
 import { nodeWebSocketDialer } from "./transports/websocket.node.ts";
-import { useSecretboxBackend, useSigningBackend } from "./crypto/nacl.ts";
+import { tweetnaclSecretbox } from "./crypto/nacl.ts";
+import type { CryptoBackend } from "./crypto/nacl.ts";
 import { loadSodiumSecretbox } from "./crypto/secretbox.node.ts";
 import { nodeSigning } from "./crypto/signing.node.ts";
-import { useYield } from "./util/yield.ts";
-import { immediateYield } from "./util/yield.node.ts";
-
-// Node's native Ed25519 signs and verifies the same bytes as tweetnacl, much faster.
-useSigningBackend(nodeSigning);
-// libsodium's secretbox, when sodium-native is installed, seals the same boxes about four times faster.
-const sodiumSecretbox = loadSodiumSecretbox();
-if (sodiumSecretbox) useSecretboxBackend(sodiumSecretbox);
-// A producer that never has to wait yields with setImmediate, the only yield that lets Node's timers run.
-useYield(immediateYield);
-
-export * from "./index.ts";
-export { listenWebSocket, nodeWebSocketDialer, WS_FRAME_OVERHEAD } from "./transports/websocket.node.ts";
-export type { WebSocketListener, WebSocketListenerOptions } from "./transports/websocket.node.ts";
-export type { WeriftOptions } from "./transports/webrtc.node.ts";
+import { zlibCompression } from "./crypto/compress.node.ts";
+import { nodeScheduling } from "./util/scheduling.node.ts";
+import { checkWebSocketUrls } from "./transports/websocket-url.ts";
+import { weriftPeerConnections } from "./transports/werift-loader.node.ts";
 
 /**
- * werift's peer connections for connectWebRtc(), loaded on first use: werift takes a noticeable time to
- * load, and relays and peers that never open a direct link should not pay for it.
+ * @internal Node's crypto: its native Ed25519 signs and verifies the same bytes as tweetnacl, much
+ * faster; libsodium's secretbox (when the optional sodium-native is installed) seals the same boxes
+ * about four times faster; zlib deflates and inflates the same raw DEFLATE as fflate, several times
+ * faster. Relays and peers of the Node entry use it; nothing global changes.
  */
-export async function weriftPeerConnections(options?: WeriftOptions): Promise<PeerConnectionFactory> {
-  const { weriftPeerConnectionFactory } = await import("./transports/webrtc.node.ts");
-  return weriftPeerConnectionFactory(options);
+export const nodeCrypto: CryptoBackend = {
+  secretbox: loadSodiumSecretbox() ?? tweetnaclSecretbox,
+  signing: nodeSigning,
+  compression: zlibCompression,
+};
+/** @internal How Node spreads work over turns of the event loop (setImmediate). */
+export { nodeScheduling };
+
+export * from "./index.ts";
+export type { WeriftOptions } from "./transports/werift-options.ts";
+
+/**
+ * What connect() takes in Node: {@link ConnectOptions}, and whether to make direct links.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ relays: ["ws://127.0.0.1:7600"], keys, webrtc: true });
+ * ```
+ */
+export interface NodeConnectOptions extends ConnectOptions {
+  /**
+   * Direct WebRTC links to other peers, through werift (an optional dependency: `npm install werift`).
+   * Off by default: werift takes a while to load, and a relay-routed Node service rarely needs them.
+   * `true` for the defaults, or settings, with `werift` for werift's own options.
+   */
+  webrtc?:
+    | boolean
+    | (DirectLinkOptions & {
+        /** werift's own options: the addresses to gather and keep to. */
+        werift?: WeriftOptions;
+      });
 }
 
-export type NodeConnectOptions = Omit<ConnectOptions, "dialer" | "webrtc"> &
-  Partial<Pick<ConnectOptions, "dialer">> & {
-    /**
-     * Direct links to other peers through werift (off by default: werift takes a while to load and a
-     * relay-routed Node service rarely needs them). true for the defaults, or settings, with `werift`
-     * for werift's own options (host addresses to gather, addresses to keep to).
-     */
-    webrtc?: boolean | (Partial<DirectLinkSettings> & { werift?: WeriftOptions });
-  };
-
-/** Connects to the network over WebSocket and resolves once attached to a relay. */
+/**
+ * Connects to the network over WebSocket and resolves once attached to a relay.
+ *
+ * @throws TypeError or RangeError at once for a malformed option (a relay that is not a ws:// or
+ *   wss:// URL, a duration outside the rule); UnreachableError once every relay has failed the
+ *   connection; DeniedError when a relay refuses this peer; TimeoutError after `connectTimeout`.
+ * @example
+ * ```ts
+ * import { connect, generateKey } from "iris-mesh";
+ *
+ * const conn = await connect({ relays: ["ws://127.0.0.1:7600"], keys: { db: generateKey() } });
+ * console.log("attached to", conn.relay, "as", conn.peerId);
+ * ```
+ */
 export async function connect(options: NodeConnectOptions): Promise<Connection> {
-  const { webrtc, ...rest } = options;
+  const { webrtc, signal, ...rest } = options;
+  checkWebSocketUrls(rest.relays);
   let direct: DirectLinkSettings | undefined;
   if (webrtc) {
-    const settings = webrtc === true ? {} : webrtc;
-    const { werift, ...linkSettings } = settings;
+    const { werift, ...linkSettings } = webrtc === true ? {} : webrtc;
     direct = { peerConnection: await weriftPeerConnections(werift), ...linkSettings };
   }
-  return connectWith({ agent: "node", dialer: nodeWebSocketDialer, ...rest, webrtc: direct });
+  const connection = new Connection({
+    agent: "node",
+    dialer: nodeWebSocketDialer,
+    crypto: nodeCrypto,
+    scheduling: nodeScheduling,
+    ...rest,
+    webrtc: direct,
+  });
+  await connection.start(rest.connectTimeout, signal);
+  return connection;
 }

@@ -1,41 +1,63 @@
-// iris-relay: start a relay from the command line.
+// iris-relay: start a relay from the command line (or check its configuration, or print the help).
 
-import { ConfigError, HELP, parseConfig } from "./config.ts";
-import type { RelayServerConfig } from "./config.ts";
-import { lineLogger } from "./log.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import type { Invocation } from "./config.ts";
+import { relayLogger } from "./log.ts";
 import { startRelayServer } from "./server.ts";
 import type { RelayServer } from "./server.ts";
+import { helpText } from "./settings-doc.ts";
+import { loadTls } from "./tls.ts";
+
+/** Exit codes: 2 for a configuration the relay refuses, 1 for a relay that failed while starting. */
+const EXIT_CONFIG = 2;
+const EXIT_FAILED = 1;
 
 async function main(): Promise<void> {
-  let config: RelayServerConfig | "help";
+  let invocation: Invocation;
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    invocation = loadConfig({ argv: process.argv.slice(2), env: process.env });
+    // The files the settings name are part of the configuration: the check reads them too (a relay
+    // that starts reads them before it listens).
+    if (invocation.command === "check") loadTls(invocation.config);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`iris-relay: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    refuse(error);
   }
-  if (config === "help") {
-    process.stdout.write(HELP);
+  if (invocation.command === "help") {
+    process.stdout.write(helpText());
     return;
   }
-  const log = lineLogger((line) => process.stdout.write(line + "\n"), config.logLevel);
+  const { config, file } = invocation;
+  if (invocation.command === "check") {
+    process.stdout.write(`iris-relay: the configuration is valid${file ? ` (${file})` : ""}\n`);
+    return;
+  }
+  const logger = relayLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    terminal: process.stdout.isTTY === true,
+    write: (line) => process.stdout.write(line + "\n"),
+  });
+  const { log } = logger;
   let server: RelayServer;
   try {
-    server = await startRelayServer(config, log);
+    server = await startRelayServer(config, logger);
   } catch (error) {
+    if (error instanceof ConfigError) refuse(error);
     log("relay-failed", { error: (error as Error).message });
-    process.exit(1);
+    logger.flush();
+    process.exit(EXIT_FAILED);
   }
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal means: now.
-    if (stopping) process.exit(1);
+    if (stopping) {
+      logger.flush();
+      process.exit(EXIT_FAILED);
+    }
     stopping = true;
     log("relay-stopping", { signal });
     server.drain().then(() => {
+      logger.flush();
       log("relay-stopped");
       process.exit(0);
     });
@@ -44,7 +66,14 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+/** Prints every problem of a configuration the relay will not run with, and exits. */
+function refuse(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) process.stderr.write(`iris-relay: ${problem}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
 main().catch((error: unknown) => {
   process.stderr.write(`iris-relay: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  process.exit(EXIT_FAILED);
 });

@@ -1,211 +1,233 @@
-// Relay configuration from command-line flags, then environment variables, then defaults.
+// A relay's configuration from three layers: flags win over environment variables, which win over the
+// config file (--config, JSON), which wins over the defaults in settings.ts. Every problem found is
+// reported at once, before the relay listens, each naming the flag, the variable or the file's key the
+// operator wrote, so the message points at the line to fix.
 
-import { RELAY_DEFAULTS } from "../core/node.ts";
-import { parseKey } from "../core/crypto/keys.ts";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { CONFIG_ENV, CONFIG_FLAG, SETTINGS, allSettings } from "./settings.ts";
+import type { RelayServerConfig, Setting, SettingKey } from "./settings.ts";
+import { InvalidValue } from "./setting-kinds.ts";
 
-export interface RelayServerConfig {
-  host: string;
-  port: number;
-  /** Relays to link to at start. */
-  seeds: string[];
-  /** The address other relays and peers should dial; by default the listening address. */
-  advertise: string | null;
-  /** A closed backbone's network key (32 bytes), or null for an open one. */
-  networkKey: Uint8Array | null;
-  maxRelayLinks: number;
-  maxLinksPerAddress: number;
-  maxHandshakesPerAddress: number;
-  maxJoinsPerPeer: number;
-  maxTunnelsPerPeer: number;
-  drainTimeoutMs: number;
-  maxMessage: number;
-  heartbeatMs: number;
-  outboundQueueLimit: number;
-  slowConsumer: "disconnect" | "drop";
-  handshakeTimeoutMs: number;
-  startupGraceMs: number;
-  /** Debugging: a file that receives every frame in and out, raw. Never enable in production. */
-  tap: string | null;
-  logLevel: "info" | "debug" | "quiet";
+export type { RelayServerConfig } from "./settings.ts";
+
+/** What the command line asks for. */
+export type Invocation =
+  | { command: "help" }
+  /** `check`: --check-config, validate and exit. `file`: the config file read, if any. */
+  | { command: "run" | "check"; config: RelayServerConfig; file: string | null };
+
+/** Everything wrong with a configuration, one problem a line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
 }
 
-export const HELP = `iris-relay: a relay of the iris-mesh network
+const HELP_FLAGS = new Set(["--help", "-h"]);
+const CHECK_FLAG = "--check-config";
 
-Usage: iris-relay [options]
+const BY_FLAG = new Map<string, SettingKey>(allSettings().map(([key, setting]) => [setting.flag, key]));
 
-  --host <addr>            address to listen on            (IRIS_HOST, default 127.0.0.1)
-  --port <n>               port to listen on; 0 picks one  (IRIS_PORT, default 7600)
-  --seed <url>             a relay to link to; repeatable  (IRIS_SEEDS, comma-separated)
-  --advertise <url>        the address others should dial  (IRIS_ADVERTISE, default ws://host:port)
-  --network-key <key>      admit only relays and peers holding this key, and seal
-                           every hop (IRIS_NETWORK_KEY; base64url, 32 bytes)
-  --max-relay-links <n>    most links to other relays      (IRIS_MAX_RELAY_LINKS, default 16)
-  --drain-timeout <ms>     on SIGTERM, time to hand peers over before exiting (default 10000)
-  --max-links-per-address <n>       links one IP address may hold (default 1024)
-  --max-handshakes-per-address <n>  links from one IP address still proving themselves (default 32)
-  --max-joins-per-peer <n>          clusters and topics one peer may join (default 1024)
-  --max-tunnels-per-peer <n>        tunnels one peer may have open as a caller (default 256)
-  --max-message <bytes>    largest sealed message          (IRIS_MAX_MESSAGE, default 1048576)
-  --heartbeat <ms>         heartbeat interval; 3 missed = dead (IRIS_HEARTBEAT_MS, default 1000)
-  --queue-limit <bytes>    per-link outbound queue cap     (IRIS_QUEUE_LIMIT, default 8388608)
-  --slow-consumer <policy> disconnect | drop               (IRIS_SLOW_CONSUMER, default disconnect)
-  --handshake-timeout <ms> time a new link has to prove itself (default 5000)
-  --startup-grace <ms>     after start, work for a cluster without members waits
-                           this long for one to (re)join (IRIS_STARTUP_GRACE_MS, default 5000)
-  --log <level>            info | debug | quiet            (IRIS_LOG, default info)
-  --tap <file>             DEBUG ONLY: write every frame to <file>
-  --help                   print this help
+export interface ConfigSources {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  /** Reads the config file; tests may hand in their own. */
+  readFile?: (path: string) => string;
+}
 
-SIGTERM or SIGINT drains the relay: it accepts nothing new, lets work in progress finish, asks its
-peers to move to other relays, then exits. GET /status on the same port reports its state as JSON.
+export function loadConfig({ argv, env, readFile = (path) => readFileSync(path, "utf8") }: ConfigSources): Invocation {
+  const problems: string[] = [];
+  const flags = parseArgv(argv, problems);
+  if (flags.help) return { command: "help" };
 
-The relay never holds cluster or topic keys: it routes sealed payloads it cannot read.
-`;
+  const configPath = flags.configPath ?? (env[CONFIG_ENV] || null);
+  const file = configPath === null ? null : readConfigFile(configPath, readFile, problems);
 
-export class ConfigError extends Error {}
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of allSettings()) {
+    // Every layer is checked, even one a higher layer overrides: a value that is wrong today is an
+    // outage waiting for the day the override goes.
+    const fromFile = file && key in file.values ? fromJson(setting, key, file, problems) : undefined;
+    const envText = env[setting.env];
+    const fromEnv = envText === undefined ? undefined : fromText(setting, envText, setting.env, problems);
+    const flagTexts = flags.values.get(key);
+    const fromFlags = flagTexts === undefined ? undefined : fromTexts(setting, flagTexts, setting.flag, problems);
+    config[key] = firstSet(fromFlags, fromEnv, fromFile, setting.default);
+  }
+  const checked = config as RelayServerConfig;
+  problems.push(...crossChecks(checked));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { command: flags.check ? "check" : "run", config: checked, file: configPath };
+}
 
-export function parseConfig(argv: string[], env: Record<string, string | undefined>): RelayServerConfig | "help" {
-  const flags = new Map<string, string>();
-  const seeds: string[] = [];
+/** What a layer says: a value, `DEFAULT` (an empty value: the default, whatever lower layers say), or nothing. */
+const DEFAULT = Symbol("default");
+type Layer = unknown | typeof DEFAULT | undefined;
+
+function firstSet(...layers: [Layer, Layer, Layer, unknown]): unknown {
+  const [flag, env, file, fallback] = layers;
+  for (const layer of [flag, env, file]) {
+    if (layer === DEFAULT) return fallback;
+    if (layer !== undefined) return layer;
+  }
+  return fallback;
+}
+
+interface ParsedArgv {
+  help: boolean;
+  check: boolean;
+  configPath: string | null;
+  /** Flag texts by setting, in order (a repeatable flag may have several). */
+  values: Map<SettingKey, string[]>;
+}
+
+function parseArgv(argv: string[], problems: string[]): ParsedArgv {
+  const parsed: ParsedArgv = { help: false, check: false, configPath: null, values: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") return "help";
-    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument: ${arg}`);
+    if (HELP_FLAGS.has(arg)) {
+      parsed.help = true;
+      continue;
+    }
+    if (arg === CHECK_FLAG) {
+      parsed.check = true;
+      continue;
+    }
+    if (!arg.startsWith("--")) {
+      problems.push(`unexpected argument: ${arg}`);
+      continue;
+    }
     const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const known = BY_FLAG.get(flag);
+    if (known === undefined && flag !== CONFIG_FLAG) {
+      problems.push(`unknown option ${flag}${suggestion(flag, [...BY_FLAG.keys(), CONFIG_FLAG])} (see --help)`);
+      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) i++;
+      continue;
+    }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown option --${name} (see --help)`);
-    if (name === "seed") seeds.push(value);
-    else flags.set(name, value);
+    if (value === undefined) {
+      problems.push(`${flag} needs a value`);
+      continue;
+    }
+    if (known === undefined) {
+      parsed.configPath = value;
+      continue;
+    }
+    const texts = parsed.values.get(known);
+    if (texts && SETTINGS[known].repeatable) texts.push(value);
+    else parsed.values.set(known, [value]);
   }
-  const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
-  const slowConsumer = pick("slow-consumer", "IRIS_SLOW_CONSUMER") ?? RELAY_DEFAULTS.slowConsumer;
-  if (slowConsumer !== "disconnect" && slowConsumer !== "drop") {
-    throw new ConfigError(`--slow-consumer must be disconnect or drop, not ${slowConsumer}`);
-  }
-  const logLevel = pick("log", "IRIS_LOG") ?? "info";
-  if (logLevel !== "info" && logLevel !== "debug" && logLevel !== "quiet") {
-    throw new ConfigError(`--log must be info, debug or quiet, not ${logLevel}`);
-  }
-  if (seeds.length === 0 && env.IRIS_SEEDS) seeds.push(...env.IRIS_SEEDS.split(/[\s,]+/).filter(Boolean));
-  for (const seed of seeds) {
-    if (!/^wss?:\/\//.test(seed))
-      throw new ConfigError(`--seed must be a ws:// or wss:// URL, not ${JSON.stringify(seed)}`);
-  }
-  return {
-    host: pick("host", "IRIS_HOST") ?? "127.0.0.1",
-    port: integer("port", pick("port", "IRIS_PORT"), 7600, 0, 65535),
-    seeds,
-    advertise: pick("advertise", "IRIS_ADVERTISE") ?? null,
-    networkKey: networkKeyOf(pick("network-key", "IRIS_NETWORK_KEY")),
-    maxRelayLinks: integer(
-      "max-relay-links",
-      pick("max-relay-links", "IRIS_MAX_RELAY_LINKS"),
-      RELAY_DEFAULTS.maxRelayLinks,
-      1,
-      1024,
-    ),
-    drainTimeoutMs: integer("drain-timeout", flags.get("drain-timeout"), 10_000, 0, 600_000),
-    maxLinksPerAddress: integer(
-      "max-links-per-address",
-      flags.get("max-links-per-address"),
-      RELAY_DEFAULTS.maxLinksPerAddress,
-      1,
-      1_000_000,
-    ),
-    maxHandshakesPerAddress: integer(
-      "max-handshakes-per-address",
-      flags.get("max-handshakes-per-address"),
-      RELAY_DEFAULTS.maxHandshakesPerAddress,
-      1,
-      1_000_000,
-    ),
-    maxJoinsPerPeer: integer(
-      "max-joins-per-peer",
-      flags.get("max-joins-per-peer"),
-      RELAY_DEFAULTS.maxJoinsPerPeer,
-      1,
-      1_000_000,
-    ),
-    maxTunnelsPerPeer: integer(
-      "max-tunnels-per-peer",
-      flags.get("max-tunnels-per-peer"),
-      RELAY_DEFAULTS.maxTunnelsPerPeer,
-      1,
-      1_000_000,
-    ),
-    maxMessage: integer(
-      "max-message",
-      pick("max-message", "IRIS_MAX_MESSAGE"),
-      RELAY_DEFAULTS.maxMessage,
-      1024,
-      2 ** 30,
-    ),
-    heartbeatMs: integer("heartbeat", pick("heartbeat", "IRIS_HEARTBEAT_MS"), RELAY_DEFAULTS.heartbeatMs, 10, 600_000),
-    outboundQueueLimit: integer(
-      "queue-limit",
-      pick("queue-limit", "IRIS_QUEUE_LIMIT"),
-      RELAY_DEFAULTS.outboundQueueLimit,
-      64 * 1024,
-      2 ** 32,
-    ),
-    slowConsumer,
-    handshakeTimeoutMs: integer(
-      "handshake-timeout",
-      flags.get("handshake-timeout"),
-      RELAY_DEFAULTS.handshakeTimeoutMs,
-      100,
-      600_000,
-    ),
-    startupGraceMs: integer(
-      "startup-grace",
-      pick("startup-grace", "IRIS_STARTUP_GRACE_MS"),
-      RELAY_DEFAULTS.startupGraceMs,
-      0,
-      600_000,
-    ),
-    tap: pick("tap", "IRIS_RELAY_TAP") ?? null,
-    logLevel,
-  };
+  return parsed;
 }
 
-const KNOWN_FLAGS = new Set([
-  "host",
-  "port",
-  "seed",
-  "advertise",
-  "network-key",
-  "max-relay-links",
-  "drain-timeout",
-  "max-links-per-address",
-  "max-handshakes-per-address",
-  "max-joins-per-peer",
-  "max-tunnels-per-peer",
-  "max-message",
-  "heartbeat",
-  "queue-limit",
-  "slow-consumer",
-  "handshake-timeout",
-  "startup-grace",
-  "log",
-  "tap",
-]);
+interface ConfigFile {
+  path: string;
+  dir: string;
+  values: Record<string, unknown>;
+}
 
-function networkKeyOf(text: string | undefined): Uint8Array | null {
-  if (text === undefined || text === "") return null;
+function readConfigFile(path: string, readFile: (path: string) => string, problems: string[]): ConfigFile | null {
+  let textContent: string;
   try {
-    return parseKey(text, "--network-key");
+    textContent = readFile(path);
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    problems.push(`${path}: cannot read the config file: ${(error as Error).message}`);
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(textContent);
+  } catch (error) {
+    problems.push(`${path}: not valid JSON: ${(error as Error).message}`);
+    return null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    problems.push(`${path}: must hold a JSON object of settings, like {"port": 7600}`);
+    return null;
+  }
+  const values = parsed as Record<string, unknown>;
+  const keys = Object.keys(SETTINGS);
+  for (const name of Object.keys(values)) {
+    if (!keys.includes(name)) problems.push(`${path}: unknown key "${name}"${suggestion(name, keys)}`);
+  }
+  return { path, dir: dirname(resolve(path)), values };
+}
+
+function fromJson(setting: Setting<unknown>, key: string, file: ConfigFile, problems: string[]): Layer {
+  try {
+    return setting.kind.fromJson(file.values[key], file.dir);
+  } catch (error) {
+    if (!(error instanceof InvalidValue)) throw error;
+    problems.push(`${file.path}: "${key}" ${error.message}`);
+    return undefined;
   }
 }
 
-function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
+function fromText(setting: Setting<unknown>, text: string, where: string, problems: string[]): Layer {
+  if (text === "") return DEFAULT;
+  try {
+    return setting.kind.fromText(text);
+  } catch (error) {
+    if (!(error instanceof InvalidValue)) throw error;
+    problems.push(`${where} ${error.message}`);
+    return undefined;
   }
-  return value;
+}
+
+/** A repeatable flag's values together (lists), or a single flag's last word. */
+function fromTexts(setting: Setting<unknown>, texts: string[], where: string, problems: string[]): Layer {
+  if (!setting.repeatable) return fromText(setting, texts[texts.length - 1]!, where, problems);
+  const given = texts.filter((text) => text !== "");
+  if (given.length === 0) return DEFAULT;
+  const lists = given.map((text) => fromText(setting, text, where, problems));
+  if (lists.some((list) => list === undefined)) return undefined;
+  return (lists as unknown[][]).flat();
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Settings that only make sense together. */
+function crossChecks(config: RelayServerConfig): string[] {
+  const problems: string[] = [];
+  const { tlsCert, tlsKey } = SETTINGS;
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    problems.push(
+      `${tlsCert.flag} and ${tlsKey.flag} go together (${tlsCert.env}, ${tlsKey.env}; "tlsCert", "tlsKey")`,
+    );
+  }
+  // What the admin listener shows is for the operator: beyond loopback, only with a token.
+  if (config.adminPort !== null && !LOOPBACK.test(config.adminHost) && config.adminToken === null) {
+    const { adminHost, adminToken } = SETTINGS;
+    problems.push(
+      `${adminHost.flag} ${config.adminHost} opens the relay's status and metrics beyond this machine: ` +
+        `set ${adminToken.flag} too (${adminToken.env}, "adminToken")`,
+    );
+  }
+  return problems;
+}
+
+/** ` (did you mean --port?)` for a near miss: at most two letters off. */
+function suggestion(name: string, known: string[]): string {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best === null ? "" : ` (did you mean ${best}?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }

@@ -3,8 +3,8 @@
 // relay handles contains plaintext.
 
 import { openSync, writeSync, closeSync } from "node:fs";
-import { LinkWrapper } from "../core/node.ts";
-import type { Link, LinkHandlers } from "../core/node.ts";
+import { LinkWrapper } from "../core/internal.node.ts";
+import type { Link, LinkHandlers } from "../core/internal.node.ts";
 
 export class FrameTap {
   private readonly fd: number;

@@ -31,7 +31,7 @@ const STACK_VARIABLES = [
   "IRIS_DASHBOARD_CANDIDATES",
   "IRIS_TOUR",
   "IRIS_CONTROLS",
-  "IRIS_LOG",
+  "IRIS_LOG_LEVEL",
 ];
 
 export type RelayState = "starting" | "up" | "stopping" | "draining" | "down";
@@ -60,7 +60,7 @@ export interface RelayProcessOptions {
   host: string;
   /** 0 picks a free port on the first start; restarts reuse the port it got. */
   port: number;
-  /** Log level passed to the relay (--log). */
+  /** Log level passed to the relay (--log-level); at least info, for its "relay-listening" line. */
   logLevel: "info" | "debug";
   env: Record<string, string | undefined>;
   /** Each line the relay prints (stdout and stderr), as it comes. */
@@ -123,7 +123,8 @@ export class RelayProcess {
     this.setState("starting");
     const args = ["--import", "tsx", "--import", GUARD, CLI, "--host", this.options.host, "--port", String(this.port)];
     for (const seed of seeds) args.push("--seed", seed);
-    args.push("--log", this.options.logLevel);
+    // Text, not JSON: the stack shows these lines to people as they are (listeningLine reads both).
+    args.push("--log-level", this.options.logLevel, "--log-format", "text");
     const child = spawn(process.execPath, args, {
       env: relayEnvironment(this.options.env, this.options.index),
       // stdin is a pipe only so the relay notices when this process dies (exit-with-parent.ts).
@@ -217,6 +218,12 @@ export class RelayProcess {
     // The guard reads stdin; nothing is ever written, and a relay that is gone cannot take anything.
     child.stdin?.on("error", () => {});
   }
+}
+
+/** The level of a relay's text log line ("<time> WARN  event ..."); null for anything else it printed. */
+export function logLineLevel(line: string): string | null {
+  const level = /^\S+ (DEBUG|INFO|WARN|ERROR|FATAL)\b/.exec(line)?.[1];
+  return level ? level.toLowerCase() : null;
 }
 
 /** The address and id in a relay's "listening" line, text or JSON; null for any other line. */

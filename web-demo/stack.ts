@@ -11,8 +11,9 @@ import type { DashboardServer } from "./dashboard-server.ts";
 import { DEMO_SERVICES, startDemoPeers } from "./demo-peers.ts";
 import type { DemoPeers } from "./demo-peers.ts";
 import { RelayFleet } from "./relay-fleet.ts";
+import { logLineLevel } from "./relay-process.ts";
 import type { RelayStatus } from "./relay-process.ts";
-import { STACK_HELP, SettingsError, stackSettings } from "./stack-settings.ts";
+import { STACK_HELP, SettingsError, shown, stackSettings } from "./stack-settings.ts";
 import type { StackSettings } from "./stack-settings.ts";
 import { tour } from "./tour.ts";
 
@@ -77,7 +78,9 @@ function startFleet(settings: StackSettings): RelayFleet {
     logLevel: settings.relayLogs === "debug" ? "debug" : "info",
     env: process.env,
     onLine: (index, line, stream) => {
-      if (stream === "stderr" || settings.relayLogs !== "quiet") say(`  [relay ${index}] ${line}`);
+      // Lines that are not log records (a crash's stack trace) always show.
+      const level = logLineLevel(line);
+      if (stream === "stderr" || level === null || shown(level, settings.relayLogs)) say(`  [relay ${index}] ${line}`);
     },
     onChange: (status) => {
       if (up && !stopping) say(describeChange(status));

@@ -1,48 +1,72 @@
-// The only module that imports fflate. Compression happens before sealing and inflation only after a
-// successful open, so only a key holder can feed us a compressed stream; even then the inflated size is
-// declared up front and checked against a cap, and inflation stops as soon as the stream overshoots it.
+// Compression, as a backend like secretbox (nacl.ts): fflate here, the portable one; Node's zlib in
+// compress.node.ts (the same raw DEFLATE, several times faster). This is the only module that imports
+// fflate. Compression happens before sealing and inflation only after a successful open, so only a key
+// holder can feed us a compressed stream; even then the inflated size is declared up front and checked
+// against a cap, and inflation stops as soon as the stream overshoots it.
 
 import { Inflate, deflateSync } from "fflate";
 
-/** Input is fed to the inflater in slices this big, so one slice can overshoot the cap by ~1 MiB at most. */
-const INFLATE_SLICE = 1024;
-
-/** Raw DEFLATE; returns null when it would not shrink the input. */
-export function deflate(input: Uint8Array): Uint8Array | null {
-  const out = deflateSync(input, { level: 4 });
-  return out.length < input.length ? out : null;
+export interface CompressionBackend {
+  readonly name: string;
+  /** Raw DEFLATE; null when it would not shrink the input. */
+  deflate(input: Uint8Array): Uint8Array | null;
+  /**
+   * Inflates `input`, which claims to expand to exactly `declaredLength` bytes. A claim over `cap` is
+   * refused (RangeError) before any work; a stream that produces more or fewer bytes than it claimed is
+   * refused too, and one that produces more stops being inflated soon after it passes the claim.
+   */
+  inflate(input: Uint8Array, declaredLength: number, cap: number): Uint8Array;
 }
+
+/**
+ * Input is fed to fflate's inflater in slices this big: fflate inflates a whole push at once, and a
+ * DEFLATE stream expands at most about 1032 times, so a bomb is caught within ~2 MiB of output. Much
+ * smaller slices cost more in fflate's per-push copies than the inflation itself.
+ */
+export const INFLATE_SLICE = 2048;
 
 class InflateOvershoot extends Error {}
 
-/**
- * Inflates `input`, which claims to expand to exactly `declaredLength` bytes. A claim over `cap` is
- * refused before any work; a stream that produces more or fewer bytes than it claimed is refused too.
- */
-export function inflateCapped(input: Uint8Array, declaredLength: number, cap: number): Uint8Array {
+export const fflateCompression: CompressionBackend = {
+  name: "fflate",
+  deflate(input) {
+    const out = deflateSync(input, { level: 4 });
+    return out.length < input.length ? out : null;
+  },
+  inflate(input, declaredLength, cap) {
+    checkClaim(declaredLength, cap);
+    const out = new Uint8Array(declaredLength);
+    let produced = 0;
+    let finished = false;
+    const inflater = new Inflate((chunk, final) => {
+      if (produced + chunk.length > declaredLength) throw new InflateOvershoot();
+      out.set(chunk, produced);
+      produced += chunk.length;
+      if (final) finished = true;
+    });
+    try {
+      for (let offset = 0; offset < input.length; offset += INFLATE_SLICE) {
+        const end = Math.min(input.length, offset + INFLATE_SLICE);
+        inflater.push(input.subarray(offset, end), end === input.length);
+      }
+    } catch (error) {
+      if (error instanceof InflateOvershoot) throw overshoot(declaredLength);
+      throw new RangeError(`corrupt compressed data: ${(error as Error).message}`);
+    }
+    if (!finished || produced !== declaredLength) throw mismatch(produced, declaredLength);
+    return out;
+  },
+};
+
+/** Refuses a claimed length over the cap, before any work. */
+export function checkClaim(declaredLength: number, cap: number): void {
   if (declaredLength > cap) throw new RangeError(`inflated size ${declaredLength} exceeds the cap of ${cap}`);
-  const out = new Uint8Array(declaredLength);
-  let produced = 0;
-  let finished = false;
-  const inflater = new Inflate((chunk, final) => {
-    if (produced + chunk.length > declaredLength) throw new InflateOvershoot();
-    out.set(chunk, produced);
-    produced += chunk.length;
-    if (final) finished = true;
-  });
-  try {
-    for (let offset = 0; offset < input.length; offset += INFLATE_SLICE) {
-      const end = Math.min(input.length, offset + INFLATE_SLICE);
-      inflater.push(input.subarray(offset, end), end === input.length);
-    }
-  } catch (error) {
-    if (error instanceof InflateOvershoot) {
-      throw new RangeError(`compressed data inflates past its declared ${declaredLength} bytes`);
-    }
-    throw new RangeError(`corrupt compressed data: ${(error as Error).message}`);
-  }
-  if (!finished || produced !== declaredLength) {
-    throw new RangeError(`compressed data inflates to ${produced} bytes, declared ${declaredLength}`);
-  }
-  return out;
+}
+
+export function overshoot(declaredLength: number): RangeError {
+  return new RangeError(`compressed data inflates past its declared ${declaredLength} bytes`);
+}
+
+export function mismatch(produced: number, declaredLength: number): RangeError {
+  return new RangeError(`compressed data inflates to ${produced} bytes, declared ${declaredLength}`);
 }

@@ -9,7 +9,16 @@ import { toHex } from "../util/bytes.ts";
 import { KeyError } from "../errors.ts";
 import { deriveServiceKeys, insecureDevelopmentKey, parseKey } from "./keys.ts";
 import type { ServiceKeys, ServiceKind } from "./keys.ts";
+import type { SigningBackend } from "./nacl.ts";
 
+/**
+ * A 32-byte cluster or topic key: base64url text, as {@link generateKey} makes it, or the bytes.
+ *
+ * @example
+ * ```ts
+ * const keys: Record<string, KeyInput> = { db: process.env.DB_KEY!, news: crypto.getRandomValues(new Uint8Array(32)) };
+ * ```
+ */
 export type KeyInput = string | Uint8Array;
 
 export class Keyring {
@@ -25,6 +34,7 @@ export class Keyring {
    *   such keys: development mode gives no secrecy and no access control.
    */
   constructor(
+    private readonly signing: SigningBackend,
     keys: Record<string, KeyInput> = {},
     readonly development = false,
   ) {
@@ -111,7 +121,7 @@ export class Keyring {
     if (!byName) this.derived.set(key, (byName = new Map()));
     const cacheKey = `${kind}:${name}`;
     let keys = byName.get(cacheKey);
-    if (!keys) byName.set(cacheKey, (keys = deriveServiceKeys(kind, name, key)));
+    if (!keys) byName.set(cacheKey, (keys = deriveServiceKeys(this.signing, kind, name, key)));
     return keys;
   }
 }

@@ -9,13 +9,24 @@
 import { concat, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../util/bytes.ts";
 import { KeyError } from "../errors.ts";
 import { ID_BYTES, JoinKind, PEER_ID_BYTES } from "../wire/frames.ts";
-import { sha512, signDetached, signingKeyPair, signingKeyPairFromSeed, verifyDetached } from "./nacl.ts";
-import type { SigningKeyPair } from "./nacl.ts";
+import { sha512, signDetached, signingKeyPair, verifyDetached } from "./nacl.ts";
+import type { SigningBackend, SigningKeyPair } from "./nacl.ts";
 
 export const KEY_BYTES = 32;
 const PROTOCOL_LABEL = "iris-mesh/v1";
 
-/** A fresh random service key, as base64url text for config files and URL fragments. */
+/**
+ * A fresh random cluster or topic key (32 bytes from the platform's CSPRNG), as base64url text for
+ * config files, environment variables and URL fragments. Share it with every peer of the service.
+ *
+ * @example
+ * ```ts
+ * import { connect, generateKey } from "iris-mesh";
+ *
+ * const key = generateKey(); // e.g. store it in your secrets manager as DB_KEY
+ * const conn = await connect({ relays: ["ws://127.0.0.1:7600"], keys: { db: key } });
+ * ```
+ */
 export function generateKey(): string {
   return toBase64Url(randomBytes(KEY_BYTES));
 }
@@ -95,7 +106,12 @@ export function serviceId(kind: JoinKind, nameHash: Uint8Array, membershipPublic
   );
 }
 
-export function deriveServiceKeys(kind: ServiceKind, name: string, key: Uint8Array): ServiceKeys {
+export function deriveServiceKeys(
+  signing: SigningBackend,
+  kind: ServiceKind,
+  name: string,
+  key: Uint8Array,
+): ServiceKeys {
   if (key.length !== KEY_BYTES) throw new KeyError(`key for ${kind} "${name}" must be ${KEY_BYTES} bytes`);
   const nameHash = hashName(name);
   const joinKind = joinKindOf(kind);
@@ -104,7 +120,7 @@ export function deriveServiceKeys(kind: ServiceKind, name: string, key: Uint8Arr
   const context = concat(Uint8Array.of(joinKind), nameHash);
   const salt = utf8(`${PROTOCOL_LABEL}/service`);
   const payloadKey = hkdf(salt, key, concat(utf8("payload"), context), KEY_BYTES);
-  const membership = signingKeyPairFromSeed(hkdf(salt, key, concat(utf8("membership"), context), KEY_BYTES));
+  const membership = signing.keyPairFromSeed(hkdf(salt, key, concat(utf8("membership"), context), KEY_BYTES));
   return { kind, name, nameHash, id: serviceId(joinKind, nameHash, membership.publicKey), payloadKey, membership };
 }
 
@@ -115,49 +131,62 @@ function proofMessage(label: string, challenge: Uint8Array, ...parts: Uint8Array
   return concat(utf8(`${PROTOCOL_LABEL}/${label}`), challenge, ...parts);
 }
 
-export function signHello(identity: SigningKeyPair, relayId: Uint8Array, challenge: Uint8Array): Uint8Array {
-  return signDetached(proofMessage("hello", challenge, relayId), identity.secretKey);
+export function signHello(
+  signing: SigningBackend,
+  identity: SigningKeyPair,
+  relayId: Uint8Array,
+  challenge: Uint8Array,
+): Uint8Array {
+  return signDetached(signing, proofMessage("hello", challenge, relayId), identity.secretKey);
 }
 
 export function verifyHello(
+  signing: SigningBackend,
   identityKey: Uint8Array,
   signature: Uint8Array,
   relayId: Uint8Array,
   challenge: Uint8Array,
 ): boolean {
-  return verifyDetached(proofMessage("hello", challenge, relayId), signature, identityKey);
+  return verifyDetached(signing, proofMessage("hello", challenge, relayId), signature, identityKey);
 }
 
 /** A relay accepting another relay's link proves its identity by signing the dialer's nonce. */
-export function signRelayWelcome(identity: SigningKeyPair, nonce: Uint8Array, dialerId: Uint8Array): Uint8Array {
-  return signDetached(proofMessage("relay-welcome", nonce, dialerId), identity.secretKey);
+export function signRelayWelcome(
+  signing: SigningBackend,
+  identity: SigningKeyPair,
+  nonce: Uint8Array,
+  dialerId: Uint8Array,
+): Uint8Array {
+  return signDetached(signing, proofMessage("relay-welcome", nonce, dialerId), identity.secretKey);
 }
 
 export function verifyRelayWelcome(
+  signing: SigningBackend,
   identityKey: Uint8Array,
   signature: Uint8Array,
   nonce: Uint8Array,
   dialerId: Uint8Array,
 ): boolean {
-  return verifyDetached(proofMessage("relay-welcome", nonce, dialerId), signature, identityKey);
+  return verifyDetached(signing, proofMessage("relay-welcome", nonce, dialerId), signature, identityKey);
 }
 
-export function signJoin(keys: ServiceKeys, challenge: Uint8Array): Uint8Array {
-  return signDetached(proofMessage("join", challenge, keys.id), keys.membership.secretKey);
+export function signJoin(signing: SigningBackend, keys: ServiceKeys, challenge: Uint8Array): Uint8Array {
+  return signDetached(signing, proofMessage("join", challenge, keys.id), keys.membership.secretKey);
 }
 
 export function verifyJoin(
+  signing: SigningBackend,
   id: Uint8Array,
   publicKey: Uint8Array,
   signature: Uint8Array,
   challenge: Uint8Array,
 ): boolean {
-  return verifyDetached(proofMessage("join", challenge, id), signature, publicKey);
+  return verifyDetached(signing, proofMessage("join", challenge, id), signature, publicKey);
 }
 
 /** A peer's long-lived identity; its peer id survives reconnects. */
-export function generateIdentity(): SigningKeyPair {
-  return signingKeyPair();
+export function generateIdentity(signing: SigningBackend): SigningKeyPair {
+  return signingKeyPair(signing);
 }
 
 export function peerIdOf(identityKey: Uint8Array): Uint8Array {

@@ -1,17 +1,17 @@
-// The only module that imports tweetnacl. Everything else in core asks this file for primitives, so a
-// faster backend (libsodium in Node, for example) can replace the hot secretbox path in one place.
+// The only module that imports tweetnacl. The two primitives that run per message or per connection,
+// secretbox and Ed25519, come as backends that a connection or relay is given (CryptoBackend), like its
+// clock: the portable one here (tweetnacl), or Node's (libsodium's secretbox, Node's own Ed25519; see
+// core/node.ts). Nothing here changes global state, so two configurations can live in one process.
 
 import nacl from "tweetnacl";
 import { randomBytes } from "../util/bytes.ts";
+import { fflateCompression } from "./compress.ts";
+import type { CompressionBackend } from "./compress.ts";
 
 export const SECRETBOX_KEY_BYTES = 32;
 export const SECRETBOX_NONCE_BYTES = 24;
 export const SECRETBOX_OVERHEAD = 16;
 export const SIGN_SEED_BYTES = 32;
-
-// tweetnacl finds a PRNG itself in browsers and CommonJS Node; under ESM loaders it may not, so give it
-// the Web Crypto one explicitly.
-nacl.setPRNG((out: Uint8Array, n: number) => out.set(randomBytes(n)));
 
 /** The secretbox primitive (XSalsa20-Poly1305). Any backend must produce byte-identical boxes. */
 export interface SecretboxBackend {
@@ -19,31 +19,29 @@ export interface SecretboxBackend {
   seal(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
   /** Returns null when the box does not authenticate. */
   open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+  /**
+   * Seals in place: `buffer` holds SECRETBOX_OVERHEAD bytes of room, then the message; afterwards it
+   * holds the box (MAC, then ciphertext). Hot paths build a frame around the box this way, with no copy.
+   */
+  sealInPlace(buffer: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
+  /** Opens in place: `buffer` holds the box; on success its bytes after the MAC are the message. */
+  openInPlace(buffer: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean;
 }
 
 export const tweetnaclSecretbox: SecretboxBackend = {
   name: "tweetnacl",
   seal: (message, nonce, key) => nacl.secretbox(message, nonce, key),
   open: (box, nonce, key) => nacl.secretbox.open(box, nonce, key),
+  sealInPlace(buffer, nonce, key) {
+    buffer.set(nacl.secretbox(buffer.subarray(SECRETBOX_OVERHEAD), nonce, key));
+  },
+  openInPlace(buffer, nonce, key) {
+    const message = nacl.secretbox.open(buffer, nonce, key);
+    if (!message) return false;
+    buffer.set(message, SECRETBOX_OVERHEAD);
+    return true;
+  },
 };
-
-let secretboxBackend: SecretboxBackend = tweetnaclSecretbox;
-
-export function useSecretboxBackend(backend: SecretboxBackend): void {
-  secretboxBackend = backend;
-}
-
-export function secretboxBackendName(): string {
-  return secretboxBackend.name;
-}
-
-export function secretbox(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
-  return secretboxBackend.seal(message, nonce, key);
-}
-
-export function secretboxOpen(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
-  return secretboxBackend.open(box, nonce, key);
-}
 
 /** SHA-512. */
 export function sha512(message: Uint8Array): Uint8Array {
@@ -71,32 +69,37 @@ export const tweetnaclSigning: SigningBackend = {
   verify: (message, signature, publicKey) => nacl.sign.detached.verify(message, signature, publicKey),
 };
 
-let signingBackend: SigningBackend = tweetnaclSigning;
-
-/** Swaps in a faster Ed25519 (Node's native one, from core/node.ts). */
-export function useSigningBackend(backend: SigningBackend): void {
-  signingBackend = backend;
+/** The backends a connection or relay seals, signs and compresses with. */
+export interface CryptoBackend {
+  readonly secretbox: SecretboxBackend;
+  readonly signing: SigningBackend;
+  readonly compression: CompressionBackend;
 }
 
-export function signingBackendName(): string {
-  return signingBackend.name;
+/** Pure JavaScript, everywhere: the default, and what browsers use. */
+export const portableCrypto: CryptoBackend = {
+  secretbox: tweetnaclSecretbox,
+  signing: tweetnaclSigning,
+  compression: fflateCompression,
+};
+
+/** A fresh Ed25519 key pair. */
+export function signingKeyPair(signing: SigningBackend): SigningKeyPair {
+  return signing.keyPairFromSeed(randomBytes(SIGN_SEED_BYTES));
 }
 
-export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
-  return signingBackend.keyPairFromSeed(seed);
+export function signDetached(signing: SigningBackend, message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return signing.sign(message, secretKey);
 }
 
-export function signingKeyPair(): SigningKeyPair {
-  return signingBackend.keyPairFromSeed(randomBytes(SIGN_SEED_BYTES));
-}
-
-export function signDetached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return signingBackend.sign(message, secretKey);
-}
-
-export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyDetached(
+  signing: SigningBackend,
+  message: Uint8Array,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (signature.length !== nacl.sign.signatureLength || publicKey.length !== nacl.sign.publicKeyLength) return false;
-  return signingBackend.verify(message, signature, publicKey);
+  return signing.verify(message, signature, publicKey);
 }
 
 export interface DhKeyPair {
@@ -104,9 +107,9 @@ export interface DhKeyPair {
   secretKey: Uint8Array;
 }
 
-/** A fresh X25519 key pair for one handshake. */
+/** A fresh X25519 key pair for one handshake (from Web Crypto randomness: tweetnacl's own PRNG is unused). */
 export function ephemeralKeyPair(): DhKeyPair {
-  return nacl.box.keyPair();
+  return nacl.box.keyPair.fromSecretKey(randomBytes(nacl.box.secretKeyLength));
 }
 
 /** X25519. Returns null for a low-order peer key, whose shared secret would be all zeros. */

@@ -4,7 +4,10 @@
 // and browser peers interoperate; test/unit/crypto/secretbox.test.ts checks that on every run.
 //
 // sodium-native is an optional dependency with prebuilt binaries. Where it cannot load (a platform
-// without a prebuild), Node peers keep tweetnacl and say so through secretboxBackendName().
+// without a prebuild), Node peers keep tweetnacl, and their backend's name says so.
+//
+// libsodium seals and opens in place (its output may overlap its input), which is how the hot paths
+// build a frame around a box without copying the message.
 
 import { createRequire } from "node:module";
 import { SECRETBOX_OVERHEAD } from "./nacl.ts";
@@ -37,6 +40,13 @@ export function loadSodiumSecretbox(): SecretboxBackend | null {
       if (box.length < SECRETBOX_OVERHEAD) return null;
       const message = new Uint8Array(box.length - SECRETBOX_OVERHEAD);
       return sodium.crypto_secretbox_open_easy(message, box, nonce, key) ? message : null;
+    },
+    sealInPlace(buffer, nonce, key) {
+      sodium.crypto_secretbox_easy(buffer, buffer.subarray(SECRETBOX_OVERHEAD), nonce, key);
+    },
+    openInPlace(buffer, nonce, key) {
+      if (buffer.length < SECRETBOX_OVERHEAD) return false;
+      return sodium.crypto_secretbox_open_easy(buffer.subarray(SECRETBOX_OVERHEAD), buffer, nonce, key);
     },
   };
 }

@@ -13,8 +13,8 @@
 import { concat, utf8 } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { hkdf } from "./keys.ts";
-import { SECRETBOX_NONCE_BYTES, ephemeralKeyPair, secretbox, secretboxOpen, x25519 } from "./nacl.ts";
-import type { DhKeyPair } from "./nacl.ts";
+import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD, ephemeralKeyPair, x25519 } from "./nacl.ts";
+import type { DhKeyPair, SecretboxBackend } from "./nacl.ts";
 
 export const EPHEMERAL_KEY_BYTES = 32;
 
@@ -26,6 +26,7 @@ export class SessionCipher {
   private readonly receiveNonce = new Uint8Array(SECRETBOX_NONCE_BYTES);
 
   constructor(
+    private readonly box: SecretboxBackend,
     private readonly sendKey: Uint8Array,
     private readonly receiveKey: Uint8Array,
   ) {}
@@ -34,7 +35,32 @@ export class SessionCipher {
   seal(plaintext: Uint8Array): { seq: number; box: Uint8Array } {
     const seq = this.sendCounter++;
     writeCounter(this.sendNonce, seq);
-    return { seq, box: secretbox(plaintext, this.sendNonce, this.sendKey) };
+    return { seq, box: this.box.seal(plaintext, this.sendNonce, this.sendKey) };
+  }
+
+  /** The counter the next sealed message will carry. */
+  get nextSeq(): number {
+    return this.sendCounter;
+  }
+
+  /**
+   * Seals in place under the next counter and returns it: `buffer` holds SECRETBOX_OVERHEAD bytes of
+   * room, then the plaintext; afterwards it is the box. Senders build the frame around it this way.
+   */
+  sealInPlace(buffer: Uint8Array): number {
+    const seq = this.sendCounter++;
+    writeCounter(this.sendNonce, seq);
+    this.box.sealInPlace(buffer, this.sendNonce, this.sendKey);
+    return seq;
+  }
+
+  /** Opens in place what the other side sealed under `seq`; returns the plaintext, a view into `box`. */
+  openInPlace(box: Uint8Array, seq: number): Uint8Array {
+    writeCounter(this.receiveNonce, seq);
+    if (!this.box.openInPlace(box, this.receiveNonce, this.receiveKey)) {
+      throw new ProtocolError(`session message ${seq} does not authenticate (tampered or misplaced)`);
+    }
+    return box.subarray(SECRETBOX_OVERHEAD);
   }
 
   /**
@@ -43,7 +69,7 @@ export class SessionCipher {
    */
   open(box: Uint8Array, seq: number): Uint8Array {
     writeCounter(this.receiveNonce, seq);
-    const plain = secretboxOpen(box, this.receiveNonce, this.receiveKey);
+    const plain = this.box.open(box, this.receiveNonce, this.receiveKey);
     if (!plain) throw new ProtocolError(`session message ${seq} does not authenticate (tampered or misplaced)`);
     return plain;
   }
@@ -71,6 +97,7 @@ export class SessionHandshake {
     private readonly role: SessionRole,
     private readonly psk: Uint8Array,
     private readonly label: string,
+    private readonly box: SecretboxBackend,
   ) {
     this.publicKey = this.ephemeral!.publicKey;
   }
@@ -96,7 +123,7 @@ export class SessionHandshake {
     const responderToInitiator = keys.slice(32, 64);
     keys.fill(0);
     return this.role === "initiator"
-      ? new SessionCipher(initiatorToResponder, responderToInitiator)
-      : new SessionCipher(responderToInitiator, initiatorToResponder);
+      ? new SessionCipher(this.box, initiatorToResponder, responderToInitiator)
+      : new SessionCipher(this.box, responderToInitiator, initiatorToResponder);
   }
 }

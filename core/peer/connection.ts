@@ -3,7 +3,7 @@
 // joins after every reconnect. Runtime specifics (how to dial, what a clock is) are injected; node.ts and
 // browser.ts supply them (connection-options.ts lists what can be set).
 
-export type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
+export type { ConnectOptions, ConnectionEvents, ConnectionSetup } from "./connection-options.ts";
 
 import { RelayAttachment } from "./relay-attachment.ts";
 import type { Attached, Detached } from "./relay-attachment.ts";
@@ -11,31 +11,35 @@ import { toHex, utf8 } from "../util/bytes.ts";
 import { systemClock } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { generateIdentity, parseKey } from "../crypto/keys.ts";
+import { MessageIds } from "../crypto/message-ids.ts";
+import { portableCrypto } from "../crypto/nacl.ts";
+import { browserScheduling } from "../util/scheduling.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import type { KeyInput } from "../crypto/keyring.ts";
 import { ReplayWindow } from "../crypto/replay.ts";
-import { ClosedError, DeniedError, TimeoutError } from "../errors.ts";
+import { ClosedError, DeniedError, TimeoutError, UnreachableError } from "../errors.ts";
+import type { RelayFailure } from "../errors.ts";
+import { duration } from "../util/duration.ts";
 import { Emitter } from "../util/events.ts";
 import { DirectLinks } from "./direct-links.ts";
 import { Inspector } from "./inspector.ts";
-import type { ConnectOptions, ConnectionEvents } from "./connection-options.ts";
+import type { InspectOptions } from "./inspector.ts";
+import type { ConnectionEvents, ConnectionSetup } from "./connection-options.ts";
 import { Joins } from "./joins.ts";
 import { Memberships } from "./memberships.ts";
-import type { RegisterOptions, Registration, ServiceHandlers, Subscription } from "./memberships.ts";
+import type { RegisterOptions, Registration, ServiceHandlers, SubscribeOptions, Subscription } from "./memberships.ts";
 import { Outbox } from "./outbox.ts";
-import { broadcast } from "./patterns/broadcast.ts";
-import type { SendOptions } from "./patterns/broadcast.ts";
 import type { Payload, PeerContext } from "./patterns/context.ts";
-import { publish } from "./patterns/pubsub.ts";
-import { ReceiveOrder, SendSequence } from "./patterns/stream-order.ts";
+import { DEFAULT_SEND_TIMEOUT, MessageBatches } from "./patterns/message-batches.ts";
+import type { SendOptions } from "./patterns/message-batches.ts";
 import type { TopicHandler } from "./patterns/pubsub.ts";
-import { RequestCaller } from "./patterns/request/request.ts";
+import { DEFAULT_REQUEST_TIMEOUT, RequestCaller } from "./patterns/request/request.ts";
 import { RequestAffinity } from "./patterns/request/affinity.ts";
 import type { RequestOptions } from "./patterns/request/request.ts";
 import { DEFAULT_TUNNEL_SETTINGS } from "./patterns/tunnel/tunnel.ts";
 import type { Tunnel } from "./patterns/tunnel/tunnel.ts";
-import { Tunnels } from "./patterns/tunnel/tunnel-table.ts";
+import { DEFAULT_TUNNEL_TIMEOUT, Tunnels } from "./patterns/tunnel/tunnel-table.ts";
 import type { TunnelOptions } from "./patterns/tunnel/tunnel-table.ts";
 import { CloseCode } from "../transports/link.ts";
 import { FRAME_HEADROOM, FrameType, ReplyStatus, encodeFrame } from "../wire/frames.ts";
@@ -43,6 +47,9 @@ import type { RelaySnapshot } from "../wire/relay-report.ts";
 import type { Frame } from "../wire/frames.ts";
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+const DEFAULT_JOIN_TIMEOUT = 10_000;
+const DEFAULT_INSPECT_TIMEOUT = 5000;
 function keyBytes(key: KeyInput, what: string): Uint8Array {
   return typeof key === "string" ? parseKey(key, what) : key;
 }
@@ -53,6 +60,24 @@ const MAX_AGENT_LENGTH = 64;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
 
+/**
+ * A peer's connection to the network, as {@link connect} resolves it: make requests, broadcast and
+ * publish, open tunnels, serve clusters and subscribe to topics through it. It stays attached to one
+ * relay at a time, fails over to others by itself, and restores its registrations and subscriptions
+ * after every reconnect (the `drop` and `reconnect` events say when).
+ *
+ * Every call that waits takes a `timeout` (milliseconds; `Infinity` for no limit) and an AbortSignal.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "iris-mesh";
+ *
+ * const conn = await connect({ relays: ["ws://127.0.0.1:7600"], keys: { db: dbKey } });
+ * const reply = await conn.request("db", "SELECT 1", { timeout: 1000 });
+ * await conn.close();
+ * ```
+ * @hideconstructor
+ */
 export class Connection extends Emitter<ConnectionEvents> {
   /** This peer's id, hex; it stays the same across reconnects. */
   readonly peerId: string;
@@ -63,6 +88,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly ctx: PeerContext;
   private readonly caller: RequestCaller;
   private readonly memberships: Memberships;
+  private readonly batches: MessageBatches;
   private readonly tunnels: Tunnels;
   private readonly direct: DirectLinks | null;
   private readonly localMaxMessage: number;
@@ -73,21 +99,54 @@ export class Connection extends Emitter<ConnectionEvents> {
   private closedError: ClosedError | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
   private lastDialError: string | null = null;
+  /** The configured relays, and why each failed its first dial, while connect() waits. */
+  private readonly configuredRelays: ReadonlySet<string>;
+  private readonly firstFailures = new Map<string, RelayFailure>();
   private readonly inspector: Inspector;
 
-  constructor(options: ConnectOptions) {
+  /** @internal Applications call connect(), which also starts the connection. */
+  constructor(options: ConnectionSetup) {
     super();
     if (!Array.isArray(options.relays) || options.relays.length === 0) {
       throw new TypeError("connect: `relays` must list at least one relay address");
     }
+    for (const relay of options.relays) {
+      if (typeof relay !== "string" || !URL.canParse(relay)) {
+        throw new TypeError(
+          `connect: \`relays\` must hold URLs such as "ws://127.0.0.1:7600"; got ${JSON.stringify(relay)}`,
+        );
+      }
+    }
     if (options.agent !== undefined && options.agent.length > MAX_AGENT_LENGTH) {
       throw new TypeError(`connect: \`agent\` must be at most ${MAX_AGENT_LENGTH} characters`);
     }
+    const handshakeTimeout = duration(options.handshakeTimeout, "connect: `handshakeTimeout`", 5000);
+    const initialDelay = duration(options.reconnect?.initialDelay, "connect: `reconnect.initialDelay`", 100);
+    const maxDelay = duration(options.reconnect?.maxDelay, "connect: `reconnect.maxDelay`", 5000);
+    const tunnelSettings = { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels };
+    tunnelSettings.closeTimeout = duration(
+      options.tunnels?.closeTimeout,
+      "connect: `tunnels.closeTimeout`",
+      DEFAULT_TUNNEL_SETTINGS.closeTimeout,
+    );
+    tunnelSettings.gapTimeout = duration(
+      options.tunnels?.gapTimeout,
+      "connect: `tunnels.gapTimeout`",
+      DEFAULT_TUNNEL_SETTINGS.gapTimeout,
+    );
+    const webrtc = options.webrtc && {
+      ...options.webrtc,
+      connectTimeout: duration(options.webrtc.connectTimeout, "connect: `webrtc.connectTimeout`", 15_000),
+      heartbeatInterval: duration(options.webrtc.heartbeatInterval, "connect: `webrtc.heartbeatInterval`", 1000),
+    };
     this.clock = options.clock ?? systemClock;
     this.localMaxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
-    const identity = options.identity ?? generateIdentity();
+    const crypto = options.crypto ?? portableCrypto;
+    const scheduling = options.scheduling ?? browserScheduling;
+    const identity = options.identity ?? generateIdentity(crypto.signing);
     const random = options.random ?? Math.random;
-    this.outbox = new Outbox(this.clock, options.highWaterMark ?? 1024 * 1024);
+    this.configuredRelays = new Set(options.relays);
+    this.outbox = new Outbox(this.clock, scheduling.yieldToEventLoop, options.highWaterMark ?? 1024 * 1024);
     this.inspector = new Inspector(this.clock, this.outbox);
     this.attachment = new RelayAttachment(
       {
@@ -95,13 +154,17 @@ export class Connection extends Emitter<ConnectionEvents> {
         dialer: options.dialer,
         clock: this.clock,
         identity,
+        signing: crypto.signing,
         agent: options.agent ?? "peer",
         maxFrame: this.localMaxMessage + FRAME_HEADROOM,
-        handshakeTimeoutMs: options.handshakeTimeout ?? 5000,
-        initialDelayMs: options.reconnect?.initialDelay ?? 100,
-        maxDelayMs: options.reconnect?.maxDelay ?? 5000,
+        handshakeTimeoutMs: handshakeTimeout,
+        initialDelayMs: initialDelay,
+        maxDelayMs: maxDelay,
         random,
-        networkKeys: options.networkKey === undefined ? null : networkKeys(keyBytes(options.networkKey, "network key")),
+        networkKeys:
+          options.networkKey === undefined
+            ? null
+            : networkKeys(keyBytes(options.networkKey, "network key"), crypto.secretbox),
       },
       {
         attached: (attached) => this.onAttached(attached),
@@ -110,7 +173,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       },
     );
     this.peerId = toHex(this.attachment.peerId);
-    const keyring = new Keyring(options.keys, options.development ?? false);
+    const keyring = new Keyring(crypto.signing, options.keys, options.development ?? false);
     if (keyring.development && !developmentWarned) {
       developmentWarned = true;
       console.warn(
@@ -120,6 +183,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.ctx = {
       peerId: this.attachment.peerId,
       clock: this.clock,
+      crypto,
+      ids: new MessageIds(),
+      afterTurn: scheduling.afterTurn,
       outbox: this.outbox,
       keyring,
       replay: new ReplayWindow(options.replay),
@@ -127,11 +193,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       compressAbove: options.compressAbove ?? 4096,
       networkNow: () => this.clock.now() + this.clockOffset,
       report: (error, context) => this.emit("error", { error, context }),
-      sendOrder: new SendSequence(),
-      receiveOrder: new ReceiveOrder(),
     };
+    this.batches = new MessageBatches(this.ctx);
     this.joins = new Joins(
       this.clock,
+      crypto.signing,
       (frame) => this.outbox.sendNow(frame),
       (keys, message) =>
         this.emit("error", {
@@ -139,10 +205,10 @@ export class Connection extends Emitter<ConnectionEvents> {
           context: "rejoin",
         }),
     );
-    this.direct = options.webrtc
-      ? new DirectLinks(options.webrtc, this.clock, this.peerId, (peerId, frame) => this.dispatchDirect(peerId, frame))
+    this.direct = webrtc
+      ? new DirectLinks(webrtc, this.clock, this.peerId, (peerId, frame) => this.dispatchDirect(peerId, frame))
       : null;
-    this.tunnels = new Tunnels(this.ctx, { ...DEFAULT_TUNNEL_SETTINGS, ...options.tunnels }, this.direct);
+    this.tunnels = new Tunnels(this.ctx, tunnelSettings, this.direct);
     const affinity = this.direct
       ? new RequestAffinity(
           this.direct,
@@ -178,7 +244,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.direct?.drop(peerId, options.abrupt ?? false);
   }
 
-  /** Requests this connection has sent, by route: through the relays, or over direct links. */
+  /** @internal Requests this connection has sent, by route: `relayed` through the relays, `direct` over direct links. */
   get requestRoutes(): { relayed: number; direct: number } {
     return { ...this.caller.sent };
   }
@@ -193,105 +259,265 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.attachment.knownRelays;
   }
 
+  /** @internal The keys held, by name; the application holds them already. */
   get keyring(): Keyring {
     return this.ctx.keyring;
   }
 
-  /** Dials and resolves at the first successful attachment; rejects after `timeoutMs` or on a refusal. */
-  start(timeoutMs: number): Promise<void> {
+  /**
+   * @internal connect() calls this. Dials and resolves at the first successful attachment; rejects
+   * after `timeout`, once every configured relay has failed once (UnreachableError), on a refusal
+   * (DeniedError), or when `signal` aborts. The connection is closed when it rejects.
+   */
+  start(timeout?: number, signal?: AbortSignal): Promise<void> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = duration(timeout, "connect: `connectTimeout`", DEFAULT_CONNECT_TIMEOUT);
+      signal?.throwIfAborted();
+    } catch (error) {
+      this.close().catch(() => {});
+      return Promise.reject(error);
+    }
     const timeoutError = new TimeoutError(`could not attach to any relay within ${timeoutMs} ms`);
     return new Promise<void>((resolve, reject) => {
+      const onAbort = () => this.firstAttach?.reject(signal!.reason);
       const timer = this.clock.setTimeout(() => {
-        this.firstAttach = null;
-        this.close().catch(() => {});
-        reject(this.lastDialError ? new TimeoutError(`${timeoutError.message}: ${this.lastDialError}`) : timeoutError);
+        this.firstAttach?.reject(
+          this.lastDialError ? new TimeoutError(`${timeoutError.message}: ${this.lastDialError}`) : timeoutError,
+        );
       }, timeoutMs);
+      const settled = () => {
+        this.firstAttach = null;
+        this.clock.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
       this.firstAttach = {
         resolve: () => {
-          this.clock.clearTimeout(timer);
+          settled();
           resolve();
         },
         reject: (error) => {
-          this.clock.clearTimeout(timer);
+          settled();
           this.close().catch(() => {});
           reject(error);
         },
       };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.attachment.start();
     });
   }
 
-  /** Becomes a member of cluster `name`, serving its requests, broadcasts and tunnels under every key held for it. */
-  register(name: string, handlers: ServiceHandlers, options?: RegisterOptions): Promise<Registration> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.memberships.register(name, handlers, options);
+  /**
+   * Becomes a member of cluster `name`: serves its requests, broadcasts and tunnels with `handlers`,
+   * under every key held for the name. Resolves once the relay confirms; after a reconnect the
+   * registration is restored without asking.
+   *
+   * @throws AlreadyRegisteredError when this connection is registered in `name` already.
+   * @throws KeyError when no key is held for `name`; TimeoutError or DeniedError from the relay.
+   * @example
+   * ```ts
+   * const registration = await conn.register(
+   *   "db",
+   *   { request: (body) => answer(body) },
+   *   { limits: { concurrency: 64 }, timeout: 5000 },
+   * );
+   * ```
+   */
+  register(name: string, handlers: ServiceHandlers, options: RegisterOptions = {}): Promise<Registration> {
+    return this.entry(options.signal, () =>
+      this.memberships.register(name, handlers, {
+        ...options,
+        timeout: duration(options.timeout, "register: `timeout`", DEFAULT_JOIN_TIMEOUT),
+      }),
+    );
   }
 
-  request(name: string, payload: Payload, options?: RequestOptions): Promise<Uint8Array> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.caller.request(name, payload, options);
+  /**
+   * Sends a request to one member of cluster `name`, chosen by load, and resolves with its reply.
+   *
+   * @throws NoMembersError at once when the cluster has no member; TimeoutError after `timeout`
+   *   (default 30 s); RemoteError when the member's handler threw (with its message); OverloadedError
+   *   when the member's limits refused it; TooLargeError, KeyError before anything is sent.
+   * @example
+   * ```ts
+   * const reply = await conn.request("db", JSON.stringify({ get: "user:1" }), { timeout: 1000 });
+   * console.log(new TextDecoder().decode(reply));
+   * ```
+   */
+  request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
+    return this.entry(options.signal, () =>
+      this.caller.request(name, payload, {
+        ...options,
+        timeout: duration(options.timeout, "request: `timeout`", DEFAULT_REQUEST_TIMEOUT),
+      }),
+    );
   }
 
-  broadcast(name: string, payload: Payload, options?: SendOptions): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return broadcast(this.ctx, name, payload, options);
+  /**
+   * Sends a message to every member of cluster `name` reachable now, at most once each, in the order
+   * this peer broadcasts. Resolves once the message is taken (messages of one turn travel as one sealed
+   * batch); waits while the relay link has no room. With no member it is dropped without error.
+   *
+   * @example
+   * ```ts
+   * await conn.broadcast("db", "flush caches");
+   * ```
+   */
+  broadcast(name: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+    return this.entry(options.signal, () =>
+      this.batches.broadcast(name, payload, {
+        ...options,
+        timeout: duration(options.timeout, "broadcast: `timeout`", DEFAULT_SEND_TIMEOUT),
+      }),
+    );
   }
 
-  subscribe(topic: string, handler: TopicHandler, options?: { timeout?: number }): Promise<Subscription> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.memberships.subscribe(topic, handler, options);
+  /**
+   * Subscribes `handler` to `topic`: it hears every message published on the topic from now on, this
+   * peer's own included. Resolves once the relay confirms; restored after every reconnect.
+   *
+   * @example
+   * ```ts
+   * const sub = await conn.subscribe("news", (body, info) => console.log(info.origin, body));
+   * await sub.unsubscribe();
+   * ```
+   */
+  subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.entry(options.signal, () =>
+      this.memberships.subscribe(topic, handler, {
+        ...options,
+        timeout: duration(options.timeout, "subscribe: `timeout`", DEFAULT_JOIN_TIMEOUT),
+      }),
+    );
   }
 
-  publish(topic: string, payload: Payload, options?: SendOptions): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return publish(this.ctx, topic, payload, options);
+  /**
+   * Publishes a message on `topic` to every subscriber reachable now, at most once each, in the order
+   * this peer publishes. Resolves once the message is taken; waits while the relay link has no room.
+   * With no subscriber it is dropped.
+   *
+   * @example
+   * ```ts
+   * await conn.publish("news", "extra!");
+   * ```
+   */
+  publish(topic: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+    return this.entry(options.signal, () =>
+      this.batches.publish(topic, payload, {
+        ...options,
+        timeout: duration(options.timeout, "publish: `timeout`", DEFAULT_SEND_TIMEOUT),
+      }),
+    );
   }
 
-  tunnel(name: string, options?: TunnelOptions): Promise<Tunnel> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.tunnels.connect(name, options);
+  /**
+   * Opens a tunnel to one member of cluster `name`: an ordered, flow-controlled stream of messages in
+   * both directions. Resolves once a member accepts.
+   *
+   * @throws NoMembersError when the cluster has no member; TimeoutError after `timeout` (default 10 s);
+   *   OverloadedError when members refuse it.
+   * @example
+   * ```ts
+   * const tunnel = await conn.tunnel("files", { timeout: 5000 });
+   * await tunnel.send(fileBytes);
+   * await tunnel.close();
+   * ```
+   */
+  tunnel(name: string, options: TunnelOptions = {}): Promise<Tunnel> {
+    return this.entry(options.signal, () =>
+      // Only the fields of TunnelOptions go on: an application cannot ask for internal kinds of tunnel.
+      this.tunnels.connect(name, {
+        timeout: duration(options.timeout, "tunnel: `timeout`", DEFAULT_TUNNEL_TIMEOUT),
+        signal: options.signal,
+      }),
+    );
   }
 
   /**
    * Key rotation, step 1 on every member and subscriber: serve and listen under `key` for `name` as
    * well as under the keys held already. Nothing is sent with it yet.
+   *
+   * @example
+   * ```ts
+   * await member.addKey("db", nextKey);
+   * ```
    */
   addKey(name: string, key: KeyInput): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.memberships.addKey(name, key);
+    return this.entry(undefined, () => this.memberships.addKey(name, key));
   }
 
-  /** Step 2, on callers (and members): send with `key` from now on; the previous key stays accepted. */
+  /**
+   * Key rotation, step 2 on callers (and members): send with `key` from now on; the previous key stays
+   * accepted until retired.
+   *
+   * @example
+   * ```ts
+   * await caller.useKey("db", nextKey);
+   * ```
+   */
   useKey(name: string, key: KeyInput): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.memberships.useKey(name, key);
+    return this.entry(undefined, () => this.memberships.useKey(name, key));
   }
 
-  /** Step 3, once every caller uses the new key: stop serving and listening under the old one. */
+  /**
+   * Key rotation, step 3, once every caller uses the new key: stop serving and listening under the old
+   * one.
+   *
+   * @example
+   * ```ts
+   * await member.retireKey("db", oldKey);
+   * ```
+   */
   retireKey(name: string, key: KeyInput): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.memberships.retireKey(name, key);
+    return this.entry(undefined, () => this.memberships.retireKey(name, key));
   }
 
   /**
    * Asks a relay for its report (links, peers, trees; see RelaySnapshot): this peer's own relay, or any
    * relay of the network by id (hex), routed over the overlay.
+   *
+   * @example
+   * ```ts
+   * const own = await conn.inspect();
+   * for (const { relayId } of own.directory) console.log(await conn.inspect(relayId, { timeout: 2000 }));
+   * ```
    */
-  inspect(relayId?: string, options: { timeout?: number } = {}): Promise<RelaySnapshot> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    return this.inspector.ask(relayId, options.timeout ?? 5000);
+  inspect(relayId?: string, options: InspectOptions = {}): Promise<RelaySnapshot> {
+    return this.entry(options.signal, () =>
+      this.inspector.ask(
+        relayId,
+        duration(options.timeout, "inspect: `timeout`", DEFAULT_INSPECT_TIMEOUT),
+        options.signal,
+      ),
+    );
   }
 
-  /** Resolves once every registration and subscription is confirmed by the current relay. */
+  /**
+   * Resolves once every registration and subscription is confirmed by the current relay.
+   *
+   * @example
+   * ```ts
+   * conn.on("attach", () => conn.restored().then(() => console.log("serving again")));
+   * ```
+   */
   restored(): Promise<void> {
     return this.joins.restored();
   }
 
-  /** Leaves the network: pending work fails with ClosedError and the relay link closes. */
+  /**
+   * Leaves the network: pending work fails with ClosedError and the relay link closes.
+   *
+   * @example
+   * ```ts
+   * process.on("SIGTERM", () => conn.close().then(() => process.exit(0)));
+   * ```
+   */
   async close(): Promise<void> {
     if (this.closedError) return;
     const error = new ClosedError("connection closed");
     this.closedError = error;
+    // What callers were told was taken goes to the outbox first.
+    this.batches.flush();
     this.memberships.close();
     this.caller.failAll(error);
     this.tunnels.failAll(error);
@@ -300,6 +526,20 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.outbox.close(error);
     this.direct?.close();
     this.attachment.stop();
+  }
+
+  /**
+   * Where every public call starts: a closed connection, an aborted signal or a bad option fails it
+   * with a rejected promise, never a synchronous throw.
+   */
+  private entry<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    try {
+      signal?.throwIfAborted();
+      return run();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private onAttached(attached: Attached): void {
@@ -329,10 +569,24 @@ export class Connection extends Emitter<ConnectionEvents> {
   private onDetached(detached: Detached): void {
     this.lastDialError = `${detached.relay}: ${detached.reason}`;
     if (!detached.wasAttached) {
+      if (!this.firstAttach) return;
       // A relay that refuses us on principle will not change its mind for connect().
-      if (this.firstAttach && REFUSALS.has(detached.code)) {
+      if (REFUSALS.has(detached.code)) {
         this.firstAttach.reject(new DeniedError(`${detached.relay} refused this peer: ${detached.reason}`));
-        this.firstAttach = null;
+        return;
+      }
+      // Once every configured relay has failed once, waiting out connectTimeout would only repeat the
+      // same failures: say so now, with each relay's reason.
+      const { relay, code, reason } = detached;
+      if (this.configuredRelays.has(relay) && !this.firstFailures.has(relay)) {
+        this.firstFailures.set(relay, { relay, code, reason });
+      }
+      if (this.firstFailures.size === this.configuredRelays.size) {
+        const causes = [...this.firstFailures.values()];
+        const list = causes.map((failure) => `${failure.relay}: ${failure.reason}`).join("; ");
+        this.firstAttach.reject(
+          new UnreachableError(`could not attach to any relay: each one failed the connection (${list})`, causes),
+        );
       }
       return;
     }

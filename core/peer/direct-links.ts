@@ -23,23 +23,41 @@ import { decodeFrame, encodeFrame, FrameType } from "../wire/frames.ts";
 import type { Frame } from "../wire/frames.ts";
 import type { DirectRoutes } from "./patterns/context.ts";
 
-export interface DirectLinkSettings {
+/**
+ * Settings of direct WebRTC links to other peers, which tunnels (and requests that keep landing on one
+ * member) move onto when both ends can make them: the `webrtc` option of connect().
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({
+ *   relays,
+ *   keys,
+ *   webrtc: { iceServers: [{ urls: "stun:stun.example.com:3478" }], maxLinks: 8 },
+ * });
+ * ```
+ */
+export interface DirectLinkOptions {
+  /** STUN and TURN servers. None by default: host candidates only. */
+  iceServers?: IceServer[];
+  /**
+   * Which ICE candidates to use; all by default. `onlyAddresses(["127.0.0.1"])` keeps a link on loopback.
+   */
+  candidateFilter?: CandidateFilter;
+  /** Most direct links at once; past it the least recently opened one goes. Default 32. */
+  maxLinks?: number;
+  /** How long setting up one link may take. Default 15 s. */
+  connectTimeout?: number;
+  /** How often a direct link is checked for life; three silent intervals and it is dropped. Default 1 s. */
+  heartbeatInterval?: number;
+}
+
+/** Direct-link settings with the RTCPeerConnection to make links with: the page's own, or werift's in Node. */
+export interface DirectLinkSettings extends DirectLinkOptions {
   /** Makes RTCPeerConnections: the page's own in browsers, werift's in Node. */
   peerConnection: PeerConnectionFactory;
-  /** STUN and TURN servers; none by default (host candidates only). */
-  iceServers?: IceServer[];
-  /** Which ICE candidates to use (tests keep to 127.0.0.1); all by default. */
-  candidateFilter?: CandidateFilter;
-  /** Most direct links at once; past it the oldest one goes. Default 32. */
-  maxLinks?: number;
-  /** How long setting up a link may take. Default 15 s. */
-  connectTimeout?: number;
-  /** Heartbeat on direct links; three missed and the link is dropped. Default 1 s. */
-  heartbeatMs?: number;
 }
 
 export interface DirectLinkEvents {
-  [name: string]: unknown;
   /** A direct link to `peerId` opened or closed. */
   direct: { peerId: string; open: boolean };
 }
@@ -75,7 +93,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
   ) {
     super();
     this.maxLinks = settings.maxLinks ?? 32;
-    this.heartbeatMs = settings.heartbeatMs ?? 1000;
+    this.heartbeatMs = settings.heartbeatInterval ?? 1000;
     this.stopHeartbeat = every(clock, this.heartbeatMs, () => this.heartbeat());
   }
 

@@ -4,11 +4,26 @@
 
 import { fromHex } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
-import { TimeoutError } from "../errors.ts";
+import { ProtocolError, RemoteError, TimeoutError } from "../errors.ts";
 import type { Outbox } from "./outbox.ts";
 import type { RelaySnapshot } from "../wire/relay-report.ts";
 import { FrameType, MAX_HOPS, RELAY_ID_BYTES, encodeFrame } from "../wire/frames.ts";
 import type { InspectReplyFrame } from "../wire/frames.ts";
+
+/**
+ * Options of {@link Connection.inspect}.
+ *
+ * @example
+ * ```ts
+ * const report = await conn.inspect(undefined, { timeout: 2000 });
+ * ```
+ */
+export interface InspectOptions {
+  /** How long to wait for the report. Default 5 s. */
+  timeout?: number;
+  /** Gives up waiting for the report, and rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
 
 interface Question {
   answer(report: string): void;
@@ -25,18 +40,25 @@ export class Inspector {
   ) {}
 
   /** The report of relay `relayId` (hex), or of the peer's own relay when it is omitted. */
-  ask(relayId: string | undefined, timeoutMs: number): Promise<RelaySnapshot> {
+  ask(relayId: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<RelaySnapshot> {
     const timeoutError = new TimeoutError(`no inspection report within ${timeoutMs} ms`);
     // The all-zero id means "whichever relay this reaches first": the peer's own.
     const target = relayId ? fromHex(relayId) : new Uint8Array(RELAY_ID_BYTES);
     if (target.length !== RELAY_ID_BYTES)
       return Promise.reject(new TypeError(`a relay id is ${RELAY_ID_BYTES * 2} hex digits`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const corr = this.nextCorr++;
     return new Promise<RelaySnapshot>((resolve, reject) => {
+      const onAbort = () => {
+        settle();
+        reject(signal!.reason);
+      };
       const settle = () => {
         this.questions.delete(corr);
         this.clock.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
       };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const timer = this.clock.setTimeout(() => {
         settle();
         reject(timeoutError);
@@ -48,9 +70,9 @@ export class Inspector {
           try {
             parsed = JSON.parse(report) as RelaySnapshot | { error: string };
           } catch {
-            return reject(new Error("inspection failed: the report is not JSON"));
+            return reject(new ProtocolError("inspection failed: the report is not JSON"));
           }
-          if ("error" in parsed) reject(new Error(`inspection failed: ${parsed.error}`));
+          if ("error" in parsed) reject(new RemoteError(`inspection failed: ${parsed.error}`));
           else resolve(parsed);
         },
         fail: (error) => {

@@ -7,6 +7,7 @@ import type { TimerHandle } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { joinKindOf, signJoin } from "../crypto/keys.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
+import type { SigningBackend } from "../crypto/nacl.ts";
 import { DeniedError, TimeoutError } from "../errors.ts";
 import { FrameType, encodeFrame } from "../wire/frames.ts";
 import type { AckFrame, NackFrame } from "../wire/frames.ts";
@@ -33,6 +34,7 @@ export class Joins {
 
   constructor(
     private readonly clock: Clock,
+    private readonly signing: SigningBackend,
     /** Sends a control frame now; false when no link is attached. */
     private readonly sendNow: (frame: Uint8Array) => boolean,
     /** A join the relay refused after a reconnect, when nobody is waiting to be told. */
@@ -48,35 +50,48 @@ export class Joins {
     return this.entries.has(entryKey(keys));
   }
 
-  /** Joins now if attached, otherwise as soon as a relay is. Rejects with DeniedError if the relay refuses. */
-  join(keys: ServiceKeys, timeoutMs: number): Promise<void> {
+  /**
+   * Joins now if attached, otherwise as soon as a relay is. Rejects with DeniedError if the relay
+   * refuses, TimeoutError after `timeoutMs`, or the signal's reason when it is aborted first; in the
+   * last two cases the join is withdrawn.
+   */
+  join(keys: ServiceKeys, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const key = entryKey(keys);
     if (this.entries.has(key)) return Promise.reject(new Error(`already joined ${keys.kind} "${keys.name}"`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const timeoutError = new TimeoutError(`joining ${keys.kind} "${keys.name}" took over ${timeoutMs} ms`);
     return new Promise<void>((resolve, reject) => {
       let timer: TimerHandle | null = null;
+      const done = () => {
+        if (timer !== null) this.clock.clearTimeout(timer);
+        signal?.removeEventListener("abort", withdraw);
+      };
       const entry: Entry = {
         keys,
         confirmed: false,
         waiter: {
           resolve: () => {
-            if (timer !== null) this.clock.clearTimeout(timer);
+            done();
             resolve();
           },
           reject: (error) => {
-            if (timer !== null) this.clock.clearTimeout(timer);
+            done();
             reject(error);
           },
         },
       };
-      this.entries.set(key, entry);
-      timer = this.clock.setTimeout(() => {
+      const giveUp = (error: unknown) => {
         if (this.entries.get(key) !== entry || !entry.waiter) return;
         entry.waiter = null;
+        done();
         this.entries.delete(key);
         this.sendLeave(keys);
-        reject(timeoutError);
-      }, timeoutMs);
+        reject(error);
+      };
+      const withdraw = () => giveUp(signal!.reason);
+      this.entries.set(key, entry);
+      timer = this.clock.setTimeout(() => giveUp(timeoutError), timeoutMs);
+      signal?.addEventListener("abort", withdraw, { once: true });
       this.sendJoin(entry);
     });
   }
@@ -164,7 +179,7 @@ export class Joins {
         kind: joinKindOf(keys.kind),
         nameHash: keys.nameHash,
         publicKey: keys.membership.publicKey,
-        signature: signJoin(keys, this.challenge),
+        signature: signJoin(this.signing, keys, this.challenge),
       }),
     );
   }

@@ -17,29 +17,96 @@ import { DEFAULT_LIMITS, RequestServer } from "./patterns/request/request.ts";
 import type { RequestHandler, ServiceLimits } from "./patterns/request/request.ts";
 import type { TunnelHandler, TunnelService } from "./patterns/tunnel/tunnel-table.ts";
 import type { Link } from "../transports/link.ts";
+import { AlreadyRegisteredError } from "../errors.ts";
 import type { BroadcastFrame, RequestFrame } from "../wire/frames.ts";
 import { FrameType, encodeFrame } from "../wire/frames.ts";
 
+/**
+ * What a member does with the work its cluster receives; leave out what it does not serve. A request
+ * to a member without `request` fails with RemoteError; a tunnel to one without `tunnel` is refused.
+ *
+ * @example
+ * ```ts
+ * await conn.register("db", {
+ *   request: async (body) => lookup(body),
+ *   broadcast: (body) => invalidate(body),
+ *   tunnel: async (tunnel) => {
+ *     for await (const chunk of tunnel) await tunnel.send(chunk);
+ *   },
+ * });
+ * ```
+ */
 export interface ServiceHandlers {
+  /** Answers one request; see {@link RequestHandler}. */
   request?: RequestHandler;
+  /** Hears the cluster's broadcasts; see {@link BroadcastHandler}. */
   broadcast?: BroadcastHandler;
+  /** Serves a tunnel a caller opened to this member; see {@link TunnelHandler}. */
   tunnel?: TunnelHandler;
 }
 
+/**
+ * Options of {@link Connection.register}.
+ *
+ * @example
+ * ```ts
+ * await conn.register("db", handlers, { limits: { concurrency: 16 }, timeout: 5000 });
+ * ```
+ */
 export interface RegisterOptions {
+  /** How much work this member takes at once; see {@link ServiceLimits}. */
   limits?: ServiceLimits;
-  /** Milliseconds to wait for the relay to confirm. Default 10 s. */
+  /** How long to wait for the relay to confirm the registration. Default 10 s. */
   timeout?: number;
+  /** Aborts the registration while it waits for the relay; nothing stays registered. */
+  signal?: AbortSignal;
 }
 
+/**
+ * Options of {@link Connection.subscribe}.
+ *
+ * @example
+ * ```ts
+ * await conn.subscribe("news", onNews, { timeout: 5000, signal: AbortSignal.timeout(8000) });
+ * ```
+ */
+export interface SubscribeOptions {
+  /** How long to wait for the relay to confirm the subscription. Default 10 s. */
+  timeout?: number;
+  /** Aborts the subscription while it waits for the relay; nothing stays subscribed. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A membership in a cluster, as {@link Connection.register} returns it.
+ *
+ * @example
+ * ```ts
+ * const registration = await conn.register("db", handlers);
+ * // later: new work goes to other members, work in progress here completes
+ * await registration.unregister();
+ * ```
+ */
 export interface Registration {
+  /** The cluster's name. */
   readonly name: string;
   /** Stops serving: new work goes to other members; work in progress still completes. */
   unregister(): Promise<void>;
 }
 
+/**
+ * A subscription to a topic, as {@link Connection.subscribe} returns it.
+ *
+ * @example
+ * ```ts
+ * const sub = await conn.subscribe("news", (body) => console.log(new TextDecoder().decode(body)));
+ * await sub.unsubscribe();
+ * ```
+ */
 export interface Subscription {
+  /** The topic's name. */
   readonly topic: string;
+  /** Stops the handler; the relay is told once no handler of this connection listens to the topic. */
   unsubscribe(): Promise<void>;
 }
 
@@ -79,11 +146,13 @@ export class Memberships {
   }
 
   async register(name: string, handlers: ServiceHandlers, options: RegisterOptions = {}): Promise<Registration> {
-    if (this.clusters.has(name)) throw new Error(`already registered in cluster "${name}"`);
+    if (this.clusters.has(name)) throw new AlreadyRegisteredError(`already registered in cluster "${name}"`);
     const entry: ClusterEntry = { handlers, limits: { ...DEFAULT_LIMITS, ...options.limits } };
     this.clusters.set(name, entry);
     try {
-      await Promise.all(this.ctx.keyring.all("cluster", name).map((keys) => this.serve(entry, keys, options.timeout)));
+      await Promise.all(
+        this.ctx.keyring.all("cluster", name).map((keys) => this.serve(entry, keys, options.timeout, options.signal)),
+      );
     } catch (error) {
       await this.leaveCluster(name);
       throw error;
@@ -94,13 +163,13 @@ export class Memberships {
     };
   }
 
-  async subscribe(topic: string, handler: TopicHandler, options: { timeout?: number } = {}): Promise<Subscription> {
+  async subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     let handlers = this.topics.get(topic);
     if (!handlers) this.topics.set(topic, (handlers = new Set()));
     handlers.add(handler);
     try {
       await Promise.all(
-        this.ctx.keyring.all("topic", topic).map((keys) => this.listen(keys, handler, options.timeout)),
+        this.ctx.keyring.all("topic", topic).map((keys) => this.listen(keys, handler, options.timeout, options.signal)),
       );
     } catch (error) {
       await this.unsubscribe(topic, handler);
@@ -186,7 +255,12 @@ export class Memberships {
       if (service.loadTimer !== null) this.clock.clearTimeout(service.loadTimer);
   }
 
-  private async serve(entry: ClusterEntry, keys: ServiceKeys, timeout = JOIN_TIMEOUT): Promise<void> {
+  private async serve(
+    entry: ClusterEntry,
+    keys: ServiceKeys,
+    timeout = JOIN_TIMEOUT,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const idHex = toHex(keys.id);
     if (this.services.has(idHex)) return;
     const service: Service = {
@@ -202,7 +276,7 @@ export class Memberships {
     };
     this.services.set(idHex, service);
     try {
-      await this.joins.join(keys, timeout);
+      await this.joins.join(keys, timeout, signal);
     } catch (error) {
       if (this.services.get(idHex) === service) this.services.delete(idHex);
       throw error;
@@ -225,11 +299,16 @@ export class Memberships {
     );
   }
 
-  private async listen(keys: ServiceKeys, handler: TopicHandler, timeout = JOIN_TIMEOUT): Promise<void> {
+  private async listen(
+    keys: ServiceKeys,
+    handler: TopicHandler,
+    timeout = JOIN_TIMEOUT,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { isNew } = this.subscriptions.add(keys, handler);
     if (!isNew) return;
     try {
-      await this.joins.join(keys, timeout);
+      await this.joins.join(keys, timeout, signal);
     } catch (error) {
       this.subscriptions.remove(keys, handler);
       throw error;

@@ -6,15 +6,18 @@
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { ClosedError, TimeoutError } from "../errors.ts";
 import type { Link } from "../transports/link.ts";
-import { yieldToEventLoop } from "../util/yield.ts";
 
 interface Entry {
-  frame: Uint8Array;
+  /** Null for a writer that only waits for room (see room()). */
+  frame: Uint8Array | null;
   onSent: (() => void) | undefined;
   resolve(): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
   timer: TimerHandle | null;
   done: boolean;
+  /** The waiter's signal and the listener that withdraws it when the signal aborts. */
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
 }
 
 const RESOLVED = Promise.resolve();
@@ -31,6 +34,8 @@ export class Outbox {
 
   constructor(
     private readonly clock: Clock,
+    /** A turn of the event loop for a writer that never has to wait (util/scheduling.ts). */
+    private readonly yieldToEventLoop: () => Promise<void>,
     private readonly highWaterMark: number,
     /** Browsers have no drain event for WebSocket, so a full buffer is polled at this interval. */
     private readonly pollMs = 4,
@@ -50,26 +55,61 @@ export class Outbox {
     this.stopPolling();
   }
 
+  /** Whether a frame written now would go straight to the link: attached, nothing queued, under its mark. */
+  hasRoom(): boolean {
+    const link = this.link;
+    return link !== null && this.pending === 0 && link.bufferedAmount < this.highWaterMark;
+  }
+
+  /** Resolved at once, except a real turn of the event loop every YIELD_EVERY_MS (see write). */
+  pace(): Promise<void> {
+    const now = this.clock.now();
+    if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
+    this.lastYield = now;
+    return this.yieldToEventLoop();
+  }
+
   /**
    * Queues a frame behind everything written before it. Resolves once the frame is handed to a link
    * (`onSent` is called at that very moment); rejects with TimeoutError if that has not happened
    * within `timeoutMs`.
    */
   write(frame: Uint8Array, timeoutMs?: number, timeoutError?: TimeoutError, onSent?: () => void): Promise<void> {
+    return this.enqueue(frame, timeoutMs, timeoutError, onSent);
+  }
+
+  /**
+   * Resolves once a frame written now would go straight to the link, in turn with the writes before it:
+   * a write of nothing. Senders that gather messages before framing them (message-batches.ts) wait here.
+   * An aborted `signal` withdraws the waiter and rejects with its reason.
+   */
+  room(timeoutMs?: number, timeoutError?: TimeoutError, signal?: AbortSignal): Promise<void> {
+    return this.enqueue(null, timeoutMs, timeoutError, undefined, signal);
+  }
+
+  private enqueue(
+    frame: Uint8Array | null,
+    timeoutMs?: number,
+    timeoutError?: TimeoutError,
+    onSent?: () => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const link = this.link;
     if (link && this.pending === 0 && link.bufferedAmount < this.highWaterMark) {
-      link.send(frame);
+      if (frame) link.send(frame);
       onSent?.();
       // The socket keeps up, so nothing makes the writer wait; make it wait a turn now and then, or it
       // starves the event loop (no reads, no timers, no heartbeats) for as long as it has data.
-      const now = this.clock.now();
-      if (now - this.lastYield < YIELD_EVERY_MS) return RESOLVED;
-      this.lastYield = now;
-      return yieldToEventLoop();
+      return this.pace();
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false };
+      const entry: Entry = { frame, onSent, resolve, reject, timer: null, done: false, signal, onAbort: null };
+      if (signal) {
+        entry.onAbort = () => this.settle(entry, signal.reason);
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
       if (timeoutMs !== undefined) {
         entry.timer = this.clock.setTimeout(() => {
           if (entry.done) return;
@@ -103,7 +143,7 @@ export class Outbox {
     while (link && this.head < this.queue.length && link.bufferedAmount < this.highWaterMark) {
       const entry = this.queue[this.head++]!;
       if (entry.done) continue;
-      link.send(entry.frame);
+      if (entry.frame) link.send(entry.frame);
       entry.onSent?.();
       this.settle(entry);
     }
@@ -118,10 +158,11 @@ export class Outbox {
     else this.stopPolling();
   }
 
-  private settle(entry: Entry, error?: Error): void {
+  private settle(entry: Entry, error?: unknown): void {
     if (entry.done) return;
     entry.done = true;
     if (entry.timer !== null) this.clock.clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal?.removeEventListener("abort", entry.onAbort);
     if (error) entry.reject(error);
     else entry.resolve();
   }

@@ -5,7 +5,7 @@
 import { every } from "../util/clock.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { peerIdOf, signHello } from "../crypto/keys.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import type { SigningBackend, SigningKeyPair } from "../crypto/nacl.ts";
 import { equalBytes, toHex } from "../util/bytes.ts";
 import { WireError } from "../wire/codec.ts";
 import { FrameType, WIRE_VERSION, decodeFrame, encodeFrame } from "../wire/frames.ts";
@@ -20,6 +20,7 @@ export interface AttachmentOptions {
   dialer: Dialer;
   clock: Clock;
   identity: SigningKeyPair;
+  signing: SigningBackend;
   agent: string;
   maxFrame: number;
   handshakeTimeoutMs: number;
@@ -180,7 +181,7 @@ export class RelayAttachment {
         }
         if (!challenge && frame.type === FrameType.Challenge) {
           challenge = frame;
-          const signature = signHello(this.options.identity, frame.relayId, frame.nonce);
+          const signature = signHello(this.options.signing, this.options.identity, frame.relayId, frame.nonce);
           link.send(
             encodeFrame({
               type: FrameType.Hello,

@@ -12,6 +12,7 @@ import type { NetworkKeys } from "../transports/secure-link.ts";
 import { PeerSession } from "./peer-session.ts";
 import type { RelayLog, RelaySettings } from "./relay-options.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 
 interface AddressCounts {
   open: number;
@@ -25,12 +26,15 @@ export interface AdmissionHost {
   networkKeys: NetworkKeys | null;
   log: RelayLog;
   stats: RelayStats;
+  flow: FlowControl;
   /** Closed: no link is taken any more, not even one already past the network-key handshake. */
   isClosed(): boolean;
   isDraining(): boolean;
   /** A session was made for a link; the challenge follows. */
   sessionOpened(session: PeerSession): void;
   sessionFrame(session: PeerSession, bytes: Uint8Array): void;
+  /** The link's outbound buffer emptied (flow control). */
+  sessionDrained(session: PeerSession): void;
   sessionClosed(session: PeerSession, code: number, reason: string): void;
 }
 
@@ -100,6 +104,7 @@ export class Admission {
       settings.slowConsumer,
       (slow, queued) => this.host.log("slow-consumer", { peer: slow.label, queued, policy: settings.slowConsumer }),
       this.host.stats,
+      this.host.flow,
     );
     this.host.sessionOpened(session);
     const handshakeTimer = clock.setTimeout(() => {
@@ -112,6 +117,7 @@ export class Admission {
     };
     link.listen({
       frame: (bytes) => this.host.sessionFrame(session, bytes),
+      drain: () => this.host.sessionDrained(session),
       close: (code, reason) => {
         clock.clearTimeout(handshakeTimer);
         if (counts) {

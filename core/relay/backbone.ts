@@ -17,12 +17,14 @@ import { Probes } from "./probes.ts";
 import { RelayDialer } from "./relay-dialer.ts";
 import type { RelayDialerOptions } from "./relay-dialer.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 import { RelayLink } from "./relay-link.ts";
 import { RoutingTable, compareDistance } from "./routing-table.ts";
 import type { KnownRelay } from "./routing-table.ts";
 
 export interface BackboneOptions extends RelayDialerOptions {
   stats: RelayStats;
+  flow: FlowControl;
   seeds: string[];
   maxLinks: number;
   outboundLimit: number;
@@ -67,6 +69,7 @@ export class Backbone {
         return this.established(link, known, true);
       },
       onFrame: (link, bytes) => this.onFrame(link, bytes),
+      onDrain: (link) => this.onDrain(link),
       onClose: (link) => this.onClose(link),
     });
   }
@@ -150,7 +153,7 @@ export class Backbone {
       return null;
     }
     if (admission.drop) this.dropLink(admission.drop, "making room for a relay that needs this link");
-    const signature = signRelayWelcome(this.options.identity, hello.nonce, relayId);
+    const signature = signRelayWelcome(this.options.signing, this.options.identity, hello.nonce, relayId);
     link.send(
       encodeFrame({
         type: FrameType.RelayWelcome,
@@ -224,6 +227,7 @@ export class Backbone {
         });
       },
       this.options.stats,
+      this.options.flow,
     );
     this.links.set(known.hex, relayLink);
     this.table.setLinked(known.hex, true);
@@ -238,6 +242,12 @@ export class Backbone {
   // Frames over relay links.
 
   onFrame(link: RelayLink, bytes: Uint8Array): void {
+    this.handleFrame(link, bytes);
+    // If it fed a hop whose queue is full, read nothing more from this link until that drains.
+    this.options.flow.afterFrame(link);
+  }
+
+  private handleFrame(link: RelayLink, bytes: Uint8Array): void {
     if (link.gone) return;
     this.options.stats.countIn(bytes);
     link.lastHeard = this.options.clock.now();
@@ -284,8 +294,14 @@ export class Backbone {
     }
   }
 
+  /** The link's outbound buffer emptied: senders paused for its sake may go on. */
+  onDrain(link: RelayLink): void {
+    this.options.flow.drained(link);
+  }
+
   onClose(link: RelayLink): void {
     link.markGone();
+    this.options.flow.forget(link);
     if (this.links.get(link.hex) !== link) return;
     this.links.delete(link.hex);
     this.table.setLinked(link.hex, false);

@@ -22,6 +22,7 @@ import type { Inspections } from "./snapshot.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLog, RelaySettings } from "./relay-options.ts";
 import type { Router } from "./router.ts";
+import type { SigningBackend } from "../crypto/nacl.ts";
 import type { RelayStats } from "./relay-stats.ts";
 
 export interface PeerProtocolHost {
@@ -32,6 +33,7 @@ export interface PeerProtocolHost {
   maxFrame: number;
   router: Router;
   inspections: Inspections;
+  signing: SigningBackend;
   stats: RelayStats;
   log: RelayLog;
   isDraining(): boolean;
@@ -141,7 +143,7 @@ export class PeerProtocol {
   }
 
   private onHello(session: PeerSession, frame: HelloFrame): void {
-    if (!verifyHello(frame.identityKey, frame.signature, this.host.relayId, session.challenge)) {
+    if (!verifyHello(this.host.signing, frame.identityKey, frame.signature, this.host.relayId, session.challenge)) {
       return this.violation(session, CloseCode.AuthFailed, "hello signature does not verify");
     }
     const peerId = peerIdOf(frame.identityKey);
@@ -174,7 +176,7 @@ export class PeerProtocol {
     const id = serviceId(frame.kind, frame.nameHash, frame.publicKey);
     const idHex = toHex(id);
     const kind = frame.kind === JoinKind.Member ? "member" : "subscriber";
-    if (!verifyJoin(id, frame.publicKey, frame.signature, session.challenge)) {
+    if (!verifyJoin(this.host.signing, id, frame.publicKey, frame.signature, session.challenge)) {
       this.host.log("join-refused", { peer: session.peerHex, id: idHex, kind, reason: "bad proof" });
       session.send(nack(frame.corr, NackCode.BadProof, "proof of key does not verify"));
       return;

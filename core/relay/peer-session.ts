@@ -6,6 +6,7 @@ import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import type { Hop } from "./hop.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 
 export type SlowConsumerPolicy = "disconnect" | "drop";
 
@@ -18,6 +19,8 @@ export class PeerSession implements Hop {
   peerHex = "";
   agent = "";
   lastHeard: number;
+  /** The link's queue at the last liveness check, to tell a slow reader from a dead one. */
+  queuedAtCheck = 0;
   /** Cluster ids (hex) this peer is a member of, and topic ids it subscribes to. */
   readonly clusters = new Set<string>();
   readonly topics = new Set<string>();
@@ -36,6 +39,7 @@ export class PeerSession implements Hop {
     private readonly policy: SlowConsumerPolicy,
     private readonly onSlow: (session: PeerSession, queued: number) => void,
     private readonly stats: RelayStats,
+    private readonly flow: FlowControl,
   ) {
     this.lastHeard = connectedAt;
   }
@@ -61,8 +65,10 @@ export class PeerSession implements Hop {
   }
 
   /**
-   * Queues a frame unless that would push the link's outbound queue over its limit. Over the limit the
-   * policy decides: drop this frame, or disconnect the peer. Returns whether the frame was queued.
+   * Queues a frame unless that would push the link's outbound queue over its hard limit. Past the high-
+   * water mark, flow control makes the senders wait (flow-control.ts), so the hard limit is only reached
+   * by a flood from many senders at once; there the policy decides: drop this frame, or disconnect the
+   * peer. Returns whether the frame was queued.
    */
   send(bytes: Uint8Array): boolean {
     if (this.state === "closed" || this.link.closed) return false;
@@ -80,6 +86,7 @@ export class PeerSession implements Hop {
     this.framesOut++;
     this.stats.countOut(bytes);
     this.link.send(bytes);
+    if (queued + bytes.length > this.flow.settings.highWater) this.flow.full(this);
     return true;
   }
 

@@ -11,7 +11,7 @@ import type { Link } from "../transports/link.ts";
 import { secureLink } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 import type { Clock } from "../util/clock.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import type { SigningBackend, SigningKeyPair } from "../crypto/nacl.ts";
 import type { Dialer } from "../transports/link.ts";
 import type { RelayLink } from "./relay-link.ts";
 import type { KnownRelay } from "./routing-table.ts";
@@ -26,6 +26,7 @@ const DIAL_CONCURRENCY = 4;
 export interface RelayDialerOptions {
   relayId: Uint8Array;
   identity: SigningKeyPair;
+  signing: SigningBackend;
   /** Where other relays and peers reach this relay. */
   address: string;
   dialer: Dialer | null;
@@ -46,6 +47,8 @@ export interface RelayDialerHost {
   /** The other relay proved it is `known`: make the link a relay link (null when it is refused). */
   linked(link: Link, known: KnownRelay): RelayLink | null;
   onFrame(link: RelayLink, bytes: Uint8Array): void;
+  /** The link's outbound buffer emptied (flow control). */
+  onDrain(link: RelayLink): void;
   onClose(link: RelayLink): void;
 }
 
@@ -121,7 +124,7 @@ export class RelayDialer {
         }
         if (step === "challenge" && frame.type === FrameType.Challenge) {
           relayId = frame.relayId.slice();
-          const signature = signHello(this.options.identity, frame.relayId, frame.nonce);
+          const signature = signHello(this.options.signing, this.options.identity, frame.relayId, frame.nonce);
           link.send(
             encodeFrame({
               type: FrameType.Hello,
@@ -147,7 +150,7 @@ export class RelayDialer {
           const proven =
             relayId !== null &&
             equalBytes(peerIdOf(frame.identityKey), relayId) &&
-            verifyRelayWelcome(frame.identityKey, frame.signature, nonce, this.options.relayId);
+            verifyRelayWelcome(this.options.signing, frame.identityKey, frame.signature, nonce, this.options.relayId);
           if (!proven) return link.close(CloseCode.AuthFailed, "relay did not prove its identity");
           clock.clearTimeout(timer);
           step = "done";
@@ -164,6 +167,9 @@ export class RelayDialer {
         } else {
           link.close(CloseCode.Protocol, `unexpected frame ${frame.type} in the relay handshake`);
         }
+      },
+      drain: () => {
+        if (established) this.host.onDrain(established);
       },
       close: (code, reason) => {
         clock.clearTimeout(timer);

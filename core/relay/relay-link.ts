@@ -6,11 +6,14 @@ import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import type { Hop } from "./hop.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 
 export class RelayLink implements Hop {
   readonly kind = "relay" as const;
   readonly hex: string;
   lastHeard: number;
+  /** The link's queue at the last liveness check, to tell a slow reader from a dead one. */
+  queuedAtCheck = 0;
   /** The other relay is shutting down: route nothing new through it. */
   draining = false;
   /** The other relay said it has no other link into our part of the id space: keep this one. */
@@ -30,6 +33,7 @@ export class RelayLink implements Hop {
     /** Told when a frame is refused for a full queue (to log it: the loss must not go unseen). */
     private readonly onOverflow: (link: RelayLink) => void,
     private readonly stats: RelayStats,
+    private readonly flow: FlowControl,
   ) {
     this.hex = toHex(relayId);
     this.lastHeard = now;
@@ -44,12 +48,14 @@ export class RelayLink implements Hop {
   }
 
   /**
-   * Relay links carry everyone's traffic, so a full queue drops the frame (requests are retried and
+   * Relay links carry everyone's traffic. Past the high-water mark, flow control makes the senders wait
+   * (flow-control.ts); a queue that still reaches the hard limit drops the frame (requests are retried and
    * timed out end to end) rather than cutting the link and every route through it.
    */
   send(bytes: Uint8Array): boolean {
     if (this.gone) return false;
-    if (this.link.bufferedAmount + bytes.length > this.outboundLimit) {
+    const queued = this.link.bufferedAmount;
+    if (queued + bytes.length > this.outboundLimit) {
       this.dropped++;
       this.stats.slowConsumerDrops++;
       this.onOverflow(this);
@@ -57,6 +63,7 @@ export class RelayLink implements Hop {
     }
     this.stats.countOut(bytes);
     this.link.send(bytes);
+    if (queued + bytes.length > this.flow.settings.highWater) this.flow.full(this);
     return true;
   }
 

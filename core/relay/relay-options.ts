@@ -2,7 +2,7 @@
 // every knob, apart from the engine (relay.ts re-exports them, so importers need not know).
 
 import type { Clock } from "../util/clock.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import type { CryptoBackend, SigningKeyPair } from "../crypto/nacl.ts";
 import type { Dialer } from "../transports/link.ts";
 import type { SlowConsumerPolicy } from "./peer-session.ts";
 
@@ -22,12 +22,22 @@ export interface RelayOptions {
   dialer?: Dialer;
   clock?: Clock;
   random?: () => number;
+  /** What the relay verifies identities with (and seals network-key links with); portable by default. */
+  crypto?: CryptoBackend;
   /** Largest sealed message; frames may add headers on top. */
   maxMessage?: number;
   heartbeatMs?: number;
   /** Heartbeats a link may miss before it is declared dead. */
   missedHeartbeats?: number;
   handshakeTimeoutMs?: number;
+  /**
+   * Bytes queued for one link above which the relay stops reading from the links that send it more
+   * (flow control: the senders wait; nothing is lost).
+   */
+  queueHighWater?: number;
+  /** How long a link whose queue is over the high-water mark may make no progress before it is cut. */
+  stallTimeoutMs?: number;
+  /** The hard limit of one link's queue: past it the slow-consumer policy applies (drop or disconnect). */
   outboundQueueLimit?: number;
   slowConsumer?: SlowConsumerPolicy;
   maxJoinsPerPeer?: number;
@@ -56,7 +66,9 @@ export const RELAY_DEFAULTS = {
   heartbeatMs: 1000,
   missedHeartbeats: 3,
   handshakeTimeoutMs: 5000,
-  outboundQueueLimit: 8 * 1024 * 1024,
+  queueHighWater: 1024 * 1024,
+  stallTimeoutMs: 10_000,
+  outboundQueueLimit: 64 * 1024 * 1024,
   slowConsumer: "disconnect" as SlowConsumerPolicy,
   maxJoinsPerPeer: 1024,
   maxTunnelsPerPeer: 256,
@@ -69,7 +81,7 @@ export const RELAY_DEFAULTS = {
 
 /** The settings that have defaults, every one of them set. */
 export type RelaySettings = Required<
-  Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log" | "networkKey">
+  Omit<RelayOptions, "identity" | "address" | "seeds" | "dialer" | "clock" | "random" | "log" | "networkKey" | "crypto">
 >;
 
 export function relaySettings(options: RelayOptions): RelaySettings {
@@ -78,6 +90,8 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     heartbeatMs: options.heartbeatMs ?? RELAY_DEFAULTS.heartbeatMs,
     missedHeartbeats: options.missedHeartbeats ?? RELAY_DEFAULTS.missedHeartbeats,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? RELAY_DEFAULTS.handshakeTimeoutMs,
+    queueHighWater: options.queueHighWater ?? RELAY_DEFAULTS.queueHighWater,
+    stallTimeoutMs: options.stallTimeoutMs ?? RELAY_DEFAULTS.stallTimeoutMs,
     outboundQueueLimit: options.outboundQueueLimit ?? RELAY_DEFAULTS.outboundQueueLimit,
     slowConsumer: options.slowConsumer ?? RELAY_DEFAULTS.slowConsumer,
     maxJoinsPerPeer: options.maxJoinsPerPeer ?? RELAY_DEFAULTS.maxJoinsPerPeer,

@@ -51,7 +51,10 @@ export class RelayStats {
   /** The counters as a report; `levels` are what the relay measures at the moment of asking. */
   report(
     now: number,
-    levels: Pick<RelayStatsReport, "peers" | "relayLinks" | "queuedBytes" | "tunnelsOpen" | "pendingRequests">,
+    levels: Pick<
+      RelayStatsReport,
+      "peers" | "relayLinks" | "queuedBytes" | "tunnelsOpen" | "pendingRequests" | "pausedSenders" | "pauses"
+    >,
   ): RelayStatsReport {
     const byKind: RelayStatsReport["byKind"] = {};
     let framesIn = 0;

@@ -8,15 +8,17 @@ import { toHex } from "../util/bytes.ts";
 import { every, systemClock } from "../util/clock.ts";
 import type { Clock } from "../util/clock.ts";
 import { generateIdentity, peerIdOf } from "../crypto/keys.ts";
-import type { SigningKeyPair } from "../crypto/nacl.ts";
+import { portableCrypto } from "../crypto/nacl.ts";
+import type { CryptoBackend, SigningKeyPair } from "../crypto/nacl.ts";
 import { FRAME_HEADROOM, FrameType, RELAY_ID_BYTES, encodeFrame } from "../wire/frames.ts";
 import type { Frame, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
 import { Admission } from "./admission.ts";
 import { Backbone } from "./backbone.ts";
-import { Inspections, snapshotOf } from "./snapshot.ts";
+import { Inspections, snapshotOf, statsOf } from "./snapshot.ts";
 import type { RelaySnapshot } from "./snapshot.ts";
+import type { RelayStatsReport } from "../wire/relay-report.ts";
 import { PeerProtocol } from "./peer-protocol.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
@@ -24,6 +26,8 @@ import { relaySettings } from "./relay-options.ts";
 import type { RelayLog, RelayOptions, RelaySettings } from "./relay-options.ts";
 import { Router } from "./router.ts";
 import { RelayStats } from "./relay-stats.ts";
+import { FlowControl } from "./flow-control.ts";
+import type { Hop } from "./hop.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 
@@ -45,7 +49,10 @@ export class Relay {
   readonly backbone: Backbone;
   /** Traffic counters, for metrics and the report's `stats`. */
   readonly stats: RelayStats;
+  /** Which links are paused because they feed a full queue (flow-control.ts). */
+  readonly flow: FlowControl;
   private readonly identity: SigningKeyPair;
+  private readonly crypto: CryptoBackend;
   private readonly clock: Clock;
   private readonly options: RelaySettings;
   private readonly networkKeys: NetworkKeys | null;
@@ -64,18 +71,28 @@ export class Relay {
   private draining = false;
 
   constructor(options: RelayOptions = {}) {
-    this.identity = options.identity ?? generateIdentity();
+    this.crypto = options.crypto ?? portableCrypto;
+    this.identity = options.identity ?? generateIdentity(this.crypto.signing);
     this.relayId = peerIdOf(this.identity.publicKey);
     this.relayHex = toHex(this.relayId);
     this.address = options.address ?? `relay:${this.relayHex.slice(0, 12)}`;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => {});
     this.options = relaySettings(options);
-    this.networkKeys = options.networkKey ? networkKeys(options.networkKey) : null;
+    this.networkKeys = options.networkKey ? networkKeys(options.networkKey, this.crypto.secretbox) : null;
     this.maxMessage = this.options.maxMessage;
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
     this.stats = new RelayStats(this.clock.now());
+    this.flow = new FlowControl(
+      {
+        highWater: this.options.queueHighWater,
+        lowWater: this.options.queueHighWater / 2,
+        stallTimeoutMs: this.options.stallTimeoutMs,
+      },
+      this.clock,
+      (hop, stuckMs) => this.stuck(hop, stuckMs),
+    );
     this.router = new Router(
       {
         clock: this.clock,
@@ -91,6 +108,7 @@ export class Relay {
       {
         relayId: this.relayId,
         identity: this.identity,
+        signing: this.crypto.signing,
         address: this.address,
         seeds: options.seeds ?? [],
         dialer: options.dialer ?? null,
@@ -104,6 +122,7 @@ export class Relay {
         networkKeys: this.networkKeys,
         log: this.log,
         stats: this.stats,
+        flow: this.flow,
       },
       {
         linkUp: () => this.linksChanged(),
@@ -122,13 +141,21 @@ export class Relay {
       networkKeys: this.networkKeys,
       log: this.log,
       stats: this.stats,
+      flow: this.flow,
       isClosed: () => this.closed,
       isDraining: () => this.draining,
       sessionOpened: (session) => this.sessions.add(session),
       sessionFrame: (session, bytes) => {
         const relayLink = this.relayLinks.get(session);
-        if (relayLink) this.backbone.onFrame(relayLink, bytes);
-        else this.peerProtocol.onFrame(session, bytes);
+        if (relayLink) return this.backbone.onFrame(relayLink, bytes);
+        this.peerProtocol.onFrame(session, bytes);
+        // If it fed a hop whose queue is full, read nothing more from this peer until that drains.
+        this.flow.afterFrame(session);
+      },
+      sessionDrained: (session) => {
+        const relayLink = this.relayLinks.get(session);
+        if (relayLink) this.backbone.onDrain(relayLink);
+        else this.flow.drained(session);
       },
       sessionClosed: (session, code, reason) => {
         const relayLink = this.relayLinks.get(session);
@@ -154,6 +181,7 @@ export class Relay {
       maxFrame: this.maxFrame,
       router: this.router,
       inspections: this.inspections,
+      signing: this.crypto.signing,
       stats: this.stats,
       log: this.log,
       isDraining: () => this.draining,
@@ -188,6 +216,19 @@ export class Relay {
       router: this.router,
       peers: this.byPeer.values(),
       stats: this.stats,
+      flow: this.flow,
+      now: this.clock.now(),
+    });
+  }
+
+  /** The report's `stats` alone: cheap enough for every metrics scrape. */
+  statsReport(): RelayStatsReport {
+    return statsOf({
+      backbone: this.backbone,
+      router: this.router,
+      peers: this.byPeer.values(),
+      stats: this.stats,
+      flow: this.flow,
       now: this.clock.now(),
     });
   }
@@ -233,6 +274,7 @@ export class Relay {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
+    this.flow.stop();
     this.router.stop();
     this.backbone.stop();
     for (const session of [...this.sessions]) session.close(CloseCode.GoingAway, reason);
@@ -295,6 +337,7 @@ export class Relay {
   private onClosed(session: PeerSession, code: number, reason: string): void {
     session.state = "closed";
     this.sessions.delete(session);
+    this.flow.forget(session);
     if (!session.peerId || session.agent === "relay") return;
     if (this.byPeer.get(session.peerHex) === session) this.byPeer.delete(session.peerHex);
     this.log("peer-left", { peer: session.peerHex, code, reason });
@@ -320,12 +363,27 @@ export class Relay {
     return encodeFrame({ type: FrameType.Relays, relays });
   }
 
+  /** A hop over the high-water mark made no progress for stallTimeoutMs: it holds everyone up; cut it. */
+  private stuck(hop: Hop, stuckMs: number): void {
+    const reason = `slow consumer: no progress for ${stuckMs} ms with ${hop.link.bufferedAmount} bytes queued`;
+    this.log("slow-consumer", { peer: hop.label, queued: hop.link.bufferedAmount, stuckMs });
+    if (hop.kind === "peer") {
+      this.stats.slowConsumerDisconnects++;
+      (hop as PeerSession).close(CloseCode.SlowConsumer, reason);
+    } else {
+      const link = hop as RelayLink;
+      link.close(CloseCode.SlowConsumer, reason);
+      this.backbone.onClose(link);
+    }
+  }
+
   private heartbeat(): void {
     const now = this.clock.now();
     const deadAfter = this.options.heartbeatMs * this.options.missedHeartbeats;
     const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
     for (const session of [...this.sessions]) {
       if (!session.ready || this.relayLinks.has(session)) continue;
+      if (showsLife(session)) session.lastHeard = now;
       if (now - session.lastHeard > deadAfter) {
         session.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - session.lastHeard} ms`);
         continue;
@@ -333,6 +391,7 @@ export class Relay {
       session.send(ping);
     }
     for (const link of this.backbone.allLinks()) {
+      if (showsLife(link)) link.lastHeard = now;
       if (now - link.lastHeard > deadAfter) {
         link.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - link.lastHeard} ms`);
         this.backbone.onClose(link);
@@ -342,4 +401,16 @@ export class Relay {
     }
     this.router.sweep(now);
   }
+}
+
+/**
+ * Signs of life besides frames heard: a link the relay stopped reading itself (flow control: its frames
+ * wait in its socket), and one whose queue the other end keeps taking from (a slow reader is reading,
+ * even while its answers to pings wait behind megabytes of data).
+ */
+function showsLife(hop: { link: Link; queuedAtCheck: number }): boolean {
+  const queued = hop.link.bufferedAmount;
+  const draining = queued < hop.queuedAtCheck;
+  hop.queuedAtCheck = queued;
+  return hop.link.paused || draining;
 }

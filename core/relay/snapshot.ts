@@ -9,11 +9,12 @@ import type { Backbone } from "./backbone.ts";
 import { spendHop } from "./hop-budget.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
-import type { RelaySnapshot } from "../wire/relay-report.ts";
+import type { RelaySnapshot, RelayStatsReport } from "../wire/relay-report.ts";
 
 export type { RelaySnapshot } from "../wire/relay-report.ts";
 import type { Router } from "./router.ts";
 import type { RelayStats } from "./relay-stats.ts";
+import type { FlowControl } from "./flow-control.ts";
 
 /** What a snapshot is taken of. */
 export interface RelayState {
@@ -24,17 +25,39 @@ export interface RelayState {
   router: Router;
   peers: Iterable<PeerSession>;
   stats: RelayStats;
+  flow: FlowControl;
   now: number;
 }
 
+/** The traffic counters and levels alone: what metrics read on every scrape, without the whole report. */
+export function statsOf(
+  state: Pick<RelayState, "backbone" | "router" | "peers" | "stats" | "flow" | "now">,
+): RelayStatsReport {
+  const { backbone, router, stats, flow, now } = state;
+  const relayLinks = backbone.allLinks();
+  let peers = 0;
+  let queuedBytes = 0;
+  for (const session of state.peers) {
+    peers++;
+    queuedBytes += session.link.bufferedAmount;
+  }
+  for (const link of relayLinks) queuedBytes += link.link.bufferedAmount;
+  return stats.report(now, {
+    peers,
+    relayLinks: relayLinks.length,
+    queuedBytes,
+    tunnelsOpen: router.tunnels.size,
+    pendingRequests: router.pending.size,
+    pausedSenders: flow.pausedSenders,
+    pauses: flow.pauses,
+  });
+}
+
 export function snapshotOf(state: RelayState): RelaySnapshot {
-  const { relayHex, address, draining, backbone, router, stats, now } = state;
+  const { relayHex, address, draining, backbone, router } = state;
   const peers = [...state.peers];
   const relayLinks = backbone.allLinks();
   const services = router.services;
-  let queuedBytes = 0;
-  for (const session of peers) queuedBytes += session.link.bufferedAmount;
-  for (const link of relayLinks) queuedBytes += link.link.bufferedAmount;
   return {
     relayId: relayHex,
     address,
@@ -66,13 +89,7 @@ export function snapshotOf(state: RelayState): RelaySnapshot {
     pendingRequests: router.pending.size,
     parked: router.parking.size,
     tunnels: router.tunnels.size,
-    stats: stats.report(now, {
-      peers: peers.length,
-      relayLinks: relayLinks.length,
-      queuedBytes,
-      tunnelsOpen: router.tunnels.size,
-      pendingRequests: router.pending.size,
-    }),
+    stats: statsOf({ ...state, peers }),
   };
 }
 

@@ -5,10 +5,18 @@
 export type LinkKind = "websocket" | "webrtc" | "memory";
 
 export interface LinkHandlers {
-  /** One whole frame, in order. The bytes may be a view; copy them to keep them past the call. */
+  /**
+   * One whole frame, in order. The bytes belong to the receiver from here on (a view into a buffer no one
+   * else reads): it may keep them, or open a sealed payload in place.
+   */
   frame(bytes: Uint8Array): void;
   /** Called once, when the link is gone for whatever reason. */
   close(code: number, reason: string): void;
+  /**
+   * The link's outbound buffer has emptied after holding data: a writer waiting for room may go on.
+   * Transports that cannot tell (a browser's WebSocket) never call it; their writers poll bufferedAmount.
+   */
+  drain?(): void;
 }
 
 export interface Link {
@@ -20,7 +28,19 @@ export interface Link {
   readonly closed: boolean;
   /** Installs the handlers; frames that arrived earlier are delivered now, in order. */
   listen(handlers: LinkHandlers): void;
+  /**
+   * Hands a frame to the link. Frames sent in one turn of the event loop may leave together, so the
+   * link may hold on to `frame` until the turn ends: do not modify it after sending.
+   */
   send(frame: Uint8Array): void;
+  /**
+   * Stops delivering frames until resume(): that is how a relay makes a fast sender wait for a slow
+   * receiver. Where the transport can (a WebSocket in Node), it stops reading too, so the other end's
+   * sends back up; frames that arrive meanwhile wait, in order.
+   */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
   /** Closes the link; the other end's close handler sees `code` and `reason`. */
   close(code?: number, reason?: string): void;
 }
@@ -78,31 +98,88 @@ export class LinkWrapper implements Link {
   send(frame: Uint8Array): void {
     this.inner.send(frame);
   }
+  pause(): void {
+    this.inner.pause();
+  }
+  resume(): void {
+    this.inner.resume();
+  }
+  get paused(): boolean {
+    return this.inner.paused;
+  }
   close(code?: number, reason?: string): void {
     this.inner.close(code, reason);
   }
 }
 
-/** Calls the queued handler calls once listen() installs handlers. Shared by transports. */
+/**
+ * A link's side of its handlers, shared by transports: calls made before listen() wait for it, and frames
+ * that arrive while the link is paused wait for resume(), in order, with the close behind them.
+ */
 export class HandlerSlot {
   private handlers: LinkHandlers | null = null;
-  private pending: Array<(h: LinkHandlers) => void> = [];
+  private readonly waiting: Array<(h: LinkHandlers) => void> = [];
+  private head = 0;
+  private isPaused = false;
+  private releasing = false;
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
 
   install(handlers: LinkHandlers): void {
     if (this.handlers) throw new Error("link handlers already installed");
     this.handlers = handlers;
-    const pending = this.pending;
-    this.pending = [];
-    for (const call of pending) call(handlers);
+    this.release();
   }
 
-  frame(bytes: Uint8Array): void {
-    if (this.handlers) this.handlers.frame(bytes);
-    else this.pending.push((h) => h.frame(bytes));
+  /** Delivers a frame now, or once listen() and resume() allow; then calls `delivered`, if given. */
+  frame(bytes: Uint8Array, delivered?: () => void): void {
+    if (this.handlers && !this.isPaused && this.head === this.waiting.length) {
+      this.handlers.frame(bytes);
+      delivered?.();
+    } else {
+      this.waiting.push((h) => {
+        h.frame(bytes);
+        delivered?.();
+      });
+    }
   }
 
   close(code: number, reason: string): void {
-    if (this.handlers) this.handlers.close(code, reason);
-    else this.pending.push((h) => h.close(code, reason));
+    if (this.handlers && !this.isPaused && this.head === this.waiting.length) this.handlers.close(code, reason);
+    else this.waiting.push((h) => h.close(code, reason));
+  }
+
+  drain(): void {
+    this.handlers?.drain?.();
+  }
+
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    this.release();
+  }
+
+  /** Delivers what waited, until a handler pauses the link again. */
+  private release(): void {
+    // A handler that pauses and resumes the link from inside this loop only lets the loop go on.
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      while (this.handlers && !this.isPaused && this.head < this.waiting.length) {
+        this.waiting[this.head++]!(this.handlers);
+      }
+    } finally {
+      this.releasing = false;
+      if (this.head === this.waiting.length) {
+        this.waiting.length = 0;
+        this.head = 0;
+      }
+    }
   }
 }

@@ -1,6 +1,7 @@
 // In-memory links: two ends joined by queues, for deterministic many-node tests. Delivery is
 // asynchronous (a microtask per frame) and ordered, like a real transport, and bufferedAmount counts the
-// bytes in flight so backpressure code paths run too.
+// bytes the other end has not taken yet, so backpressure code paths run too: an end that pauses makes
+// the other end's buffer grow, as a socket that stops reading does, and `drain` fires once it empties.
 
 import { CloseCode, HandlerSlot } from "./link.ts";
 import type { Dialer, Link, LinkHandlers } from "./link.ts";
@@ -22,6 +23,10 @@ class MemoryLink implements Link {
     return this.isClosed;
   }
 
+  get paused(): boolean {
+    return this.slot.paused;
+  }
+
   listen(handlers: LinkHandlers): void {
     this.slot.install(handlers);
   }
@@ -32,9 +37,22 @@ class MemoryLink implements Link {
     const copy = frame.slice();
     this.inFlight += copy.length;
     queueMicrotask(() => {
-      this.inFlight -= copy.length;
-      if (!this.peer.isClosed) this.peer.slot.frame(copy);
+      if (this.peer.isClosed) return this.taken(copy.length);
+      this.peer.slot.frame(copy, () => this.taken(copy.length));
     });
+  }
+
+  pause(): void {
+    this.slot.pause();
+  }
+
+  resume(): void {
+    this.slot.resume();
+  }
+
+  private taken(bytes: number): void {
+    this.inFlight -= bytes;
+    if (this.inFlight === 0 && !this.isClosed) this.slot.drain();
   }
 
   close(code: number = CloseCode.Normal, reason = ""): void {

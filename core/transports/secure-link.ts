@@ -11,6 +11,7 @@ import { concat, utf8 } from "../util/bytes.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { hkdf, hmacSha512 } from "../crypto/keys.ts";
 import { constantTimeEqual } from "../crypto/nacl.ts";
+import type { SecretboxBackend } from "../crypto/nacl.ts";
 import { SessionHandshake } from "../crypto/session.ts";
 import type { SessionCipher } from "../crypto/session.ts";
 import { WireError } from "../wire/codec.ts";
@@ -24,12 +25,14 @@ const LABEL = "iris-mesh/v1/network";
 export interface NetworkKeys {
   readonly macKey: Uint8Array;
   readonly psk: Uint8Array;
+  /** What the secured links seal their frames with. */
+  readonly box: SecretboxBackend;
 }
 
 /** Derives the link MAC key and the handshake's pre-shared key from a 32-byte network key. */
-export function networkKeys(networkKey: Uint8Array): NetworkKeys {
+export function networkKeys(networkKey: Uint8Array, box: SecretboxBackend): NetworkKeys {
   const salt = utf8(LABEL);
-  return { macKey: hkdf(salt, networkKey, utf8("mac"), 32), psk: hkdf(salt, networkKey, utf8("psk"), 32) };
+  return { macKey: hkdf(salt, networkKey, utf8("mac"), 32), psk: hkdf(salt, networkKey, utf8("psk"), 32), box };
 }
 
 function mac(keys: NetworkKeys, ...parts: Uint8Array[]): Uint8Array {
@@ -72,6 +75,10 @@ class SecuredLink extends LinkWrapper {
   closedBy(code: number, reason: string): void {
     this.slot.close(code, reason);
   }
+
+  drained(): void {
+    this.slot.drain();
+  }
 }
 
 export interface SecureLinkOptions {
@@ -87,7 +94,7 @@ export interface SecureLinkOptions {
  */
 export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link> {
   const { role, keys, clock } = options;
-  const handshake = new SessionHandshake(role, keys.psk, "network-link");
+  const handshake = new SessionHandshake(role, keys.psk, "network-link", keys.box);
   return new Promise<Link>((resolve, reject) => {
     let secured: SecuredLink | null = null;
     let done = false;
@@ -151,6 +158,7 @@ export function secureLink(link: Link, options: SecureLinkOptions): Promise<Link
         }
         fail(CloseCode.AuthFailed, `expected a network-key handshake, got frame type ${frame.type}`);
       },
+      drain: () => secured?.drained(),
       close: (code, reason) => {
         if (secured) return secured.closedBy(code, reason);
         if (done) return;

@@ -124,6 +124,19 @@ export class DataChannelLink implements Link {
     return this.isClosed;
   }
 
+  get paused(): boolean {
+    return this.slot.paused;
+  }
+
+  /** Holds delivered frames back; a data channel cannot stop reading, so its sender does not feel it. */
+  pause(): void {
+    this.slot.pause();
+  }
+
+  resume(): void {
+    this.slot.resume();
+  }
+
   listen(handlers: LinkHandlers): void {
     this.slot.install(handlers);
   }

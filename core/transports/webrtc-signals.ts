@@ -63,13 +63,17 @@ function text(value: unknown, field: string, max: number): string {
 
 /** The fields of an ICE candidate that a filter may look at (RFC 8839 section 5.1). */
 export interface IceCandidateInfo {
+  /** Identifies candidates of one base and type (RFC 8445). */
   foundation: string;
+  /** 1 for RTP (and data channels), 2 for RTCP. */
   component: number;
   /** "udp" or "tcp", lower case. */
   protocol: string;
+  /** Higher is preferred. */
   priority: number;
   /** An IP address, or a hostname such as Chromium's "<uuid>.local" mDNS names. */
   address: string;
+  /** The UDP or TCP port. */
   port: number;
   /** "host", "srflx", "prflx" or "relay". */
   type: string;
@@ -98,7 +102,15 @@ export function parseCandidate(line: string): IceCandidateInfo | null {
  */
 export type CandidateFilter = (candidate: IceCandidateInfo, origin: "local" | "remote") => boolean;
 
-/** Keeps only candidates on the given addresses, e.g. onlyAddresses(["127.0.0.1"]) in tests. */
+/**
+ * A candidate filter that keeps only candidates on the given addresses, e.g. to hold direct links to
+ * loopback in tests or to a private network.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ relays, keys, webrtc: { candidateFilter: onlyAddresses(["127.0.0.1"]) } });
+ * ```
+ */
 export function onlyAddresses(addresses: readonly string[]): CandidateFilter {
   const allowed = new Set(addresses.map((address) => address.toLowerCase()));
   return (candidate) => allowed.has(candidate.address.toLowerCase());

@@ -12,24 +12,9 @@ import { RTCPeerConnection } from "werift";
 import type { RTCDataChannel, RTCPeerConnectionConfig } from "werift";
 import type { DataChannelLike } from "./webrtc-link.ts";
 import type { IceCandidateInit, PeerConnectionFactory, PeerConnectionLike, SessionDescriptionInit } from "./webrtc.ts";
+import type { WeriftOptions } from "./werift-options.ts";
 
-export interface WeriftOptions {
-  /**
-   * Host addresses to gather candidates on besides the machine's interfaces; werift skips loopback by
-   * itself, so tests pass ["127.0.0.1"].
-   */
-  additionalHostAddresses?: string[];
-  /**
-   * When set, ICE uses only candidate pairs whose local and remote addresses are in this list, and
-   * werift answers connectivity checks only from them. Tests pass ["127.0.0.1"], so no packet goes
-   * anywhere but loopback from this side. Pair it with a candidate filter in signaling.
-   */
-  restrictToAddresses?: string[];
-  /** Gather IPv6 candidates too. Default true, as werift does. */
-  useIpv6?: boolean;
-  /** Anything else werift's constructor takes; wins over the options above. */
-  config?: RTCPeerConnectionConfig;
-}
+export type { WeriftOptions } from "./werift-options.ts";
 
 /** A factory of werift peer connections for connectWebRtc(). */
 export function weriftPeerConnectionFactory(options: WeriftOptions = {}): PeerConnectionFactory {
@@ -46,7 +31,8 @@ export function weriftPeerConnectionFactory(options: WeriftOptions = {}): PeerCo
             iceFilterStunResponse: (_message, address) => allowed.has(address[0]),
           }
         : {}),
-      ...options.config,
+      // werift's own options, typed loosely in WeriftOptions so that its types need no werift installed.
+      ...(options.config as Partial<RTCPeerConnectionConfig> | undefined),
     };
     return new WeriftPeerConnection(new RTCPeerConnection(config));
   };

@@ -33,9 +33,20 @@ export {
 } from "./webrtc-signals.ts";
 export type { CandidateFilter, IceCandidateInfo, WebRtcSignal, WebRtcSignalType } from "./webrtc-signals.ts";
 
+/**
+ * A STUN or TURN server for direct links, as RTCPeerConnection takes it.
+ *
+ * @example
+ * ```ts
+ * const iceServers: IceServer[] = [{ urls: "turn:turn.example.com:3478", username: "u", credential: "p" }];
+ * ```
+ */
 export interface IceServer {
+  /** The server's URL or URLs, e.g. "stun:stun.example.com:3478". */
   urls: string | string[];
+  /** The TURN user name. */
   username?: string;
+  /** The TURN password. */
   credential?: string;
 }
 

@@ -3,9 +3,12 @@
 
 import { WebSocket, WebSocketServer } from "ws";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { rootCertificates } from "node:tls";
 import { WebSocketLink, webSocketDialer } from "./websocket.ts";
+import { nodeScheduling } from "../util/scheduling.node.ts";
 import type { WebSocketLike } from "./websocket.ts";
 import type { Dialer, Link } from "./link.ts";
 
@@ -13,20 +16,21 @@ import type { Dialer, Link } from "./link.ts";
 export const WS_FRAME_OVERHEAD = 64 * 1024;
 
 /**
- * A `ws` socket whose sends within one turn of the event loop leave in one write: the TCP socket is
- * corked at the first send and uncorked once the turn's synchronous work and promise jobs are done.
- * Without it, every frame costs a system call; the profile of a publisher showed that to be a third of
- * its time. Nothing waits longer than the turn it was sent in.
+ * A `ws` socket as the links see it: `pause()` and `resume()` stop and restart reading from the network
+ * (so a relay can make a fast sender wait), and "drain" comes from the TCP socket under it, once its
+ * write buffer empties. The TCP socket comes from the public `upgrade` event (client) or the upgrade
+ * request (server).
  */
-class CorkingWebSocket implements WebSocketLike {
+class NodeWebSocket implements WebSocketLike {
   private raw: Socket | null = null;
-  private corked = false;
+  private readonly drainListeners: Array<(event?: unknown) => void> = [];
 
   constructor(private readonly socket: WebSocket) {}
 
   /** The TCP socket under the WebSocket, once the handshake has given it. */
   useTcpSocket(raw: Socket): void {
     this.raw = raw;
+    for (const listener of this.drainListeners) raw.on("drain", listener);
   }
 
   get binaryType(): string {
@@ -43,15 +47,6 @@ class CorkingWebSocket implements WebSocketLike {
   }
 
   send(data: Uint8Array): void {
-    const raw = this.raw;
-    if (raw && !this.corked && !raw.destroyed) {
-      this.corked = true;
-      raw.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        raw.uncork();
-      });
-    }
     this.socket.send(data);
   }
 
@@ -59,30 +54,60 @@ class CorkingWebSocket implements WebSocketLike {
     this.socket.close(code, reason);
   }
 
-  // The listener's event type differs between `ws` and WHATWG sockets; WebSocketLike declares it loosely.
+  pause(): void {
+    this.socket.pause();
+  }
 
+  resume(): void {
+    this.socket.resume();
+  }
+
+  // The listener's event type differs between `ws` and WHATWG sockets; WebSocketLike declares it loosely.
   // biome-ignore lint/suspicious/noExplicitAny: the event type is declared loosely on purpose (above)
   addEventListener(type: string, listener: (event: any) => void): void {
+    if (type === "drain") {
+      this.drainListeners.push(listener);
+      this.raw?.on("drain", listener);
+      return;
+    }
     this.socket.addEventListener(type as "message", listener);
   }
 }
 
-export function nodeWebSocketFactory(url: string, maxFrame: number): WebSocketLike {
-  const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame });
-  // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
-  socket.binaryType = "nodebuffer";
-  const corking = new CorkingWebSocket(socket);
-  socket.once("upgrade", (response: IncomingMessage) => corking.useTcpSocket(response.socket));
-  return corking;
+/** What a client trusts when it dials wss://: extra CA certificates (PEM), besides Node's bundled roots. */
+export interface ClientTlsOptions {
+  ca?: string | string[];
 }
 
-export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory);
+export function nodeWebSocketFactory(url: string, maxFrame: number, tls: ClientTlsOptions = {}): WebSocketLike {
+  // `ca` replaces Node's bundled roots: they are added back so a public certificate still verifies.
+  const ca = tls.ca === undefined ? undefined : [...rootCertificates, ...[tls.ca].flat()];
+  const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: maxFrame, ca });
+  // Buffers are Uint8Arrays: no copy into an ArrayBuffer on every frame.
+  socket.binaryType = "nodebuffer";
+  const wrapped = new NodeWebSocket(socket);
+  socket.once("upgrade", (response: IncomingMessage) => wrapped.useTcpSocket(response.socket));
+  return wrapped;
+}
+
+export const nodeWebSocketDialer: Dialer = webSocketDialer(nodeWebSocketFactory, {
+  afterTurn: nodeScheduling.afterTurn,
+});
+
+/** A dialer that trusts extra CA certificates on wss:// (a relay's --tls-ca). */
+export function nodeWebSocketDialerTrusting(tls: ClientTlsOptions): Dialer {
+  return webSocketDialer((url, maxFrame) => nodeWebSocketFactory(url, maxFrame, tls), {
+    afterTurn: nodeScheduling.afterTurn,
+  });
+}
 
 export interface WebSocketListenerOptions {
   host: string;
   port: number;
   maxFrame: number;
   onLink(link: Link, request: IncomingMessage): void;
+  /** Serve wss:// (and HTTPS) with this certificate chain and private key, PEM. */
+  tls?: { cert: string; key: string };
   /** Plain HTTP requests on the same port (status pages); without it they get 426 Upgrade Required. */
   onHttp?(request: IncomingMessage, response: ServerResponse): void;
 }
@@ -100,11 +125,12 @@ export interface WebSocketListener {
 /** Listens for WebSocket connections and hands each one over as a Link. */
 export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebSocketListener> {
   return new Promise((resolve, reject) => {
-    const http = createServer((request, response) => {
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
       if (options.onHttp) return options.onHttp(request, response);
       response.writeHead(426, { "content-type": "text/plain" });
       response.end("this is an iris-mesh relay: connect with a WebSocket\n");
-    });
+    };
+    const http = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest);
     const server = new WebSocketServer({
       server: http,
       maxPayload: options.maxFrame,
@@ -114,9 +140,9 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
     server.on("connection", (socket, request) => {
       socket.binaryType = "nodebuffer";
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-      const corking = new CorkingWebSocket(socket);
-      corking.useTcpSocket(request.socket);
-      options.onLink(new WebSocketLink(corking, remote), request);
+      const wrapped = new NodeWebSocket(socket);
+      wrapped.useTcpSocket(request.socket);
+      options.onLink(new WebSocketLink(wrapped, remote, { afterTurn: nodeScheduling.afterTurn }), request);
     });
     // `ws` re-emits the HTTP server's errors (a port in use, say); unheard, they would crash the process.
     server.on("error", reject);
@@ -127,7 +153,7 @@ export function listenWebSocket(options: WebSocketListenerOptions): Promise<WebS
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       resolve({
-        url: `ws://${host}:${port}`,
+        url: `${options.tls ? "wss" : "ws"}://${host}:${port}`,
         port,
         stopAccepting: () =>
           new Promise<void>((done) => {

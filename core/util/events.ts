@@ -1,6 +1,7 @@
 // A small typed event emitter. EventTarget would do, but typed listeners with plain arguments read better
 // at call sites and need no Event subclasses.
 
+/** A listener of one event: it gets the event's payload. */
 export type Listener<T> = (event: T) => void;
 
 /**
@@ -10,6 +11,10 @@ export type Listener<T> = (event: T) => void;
 export class Emitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
 
+  /**
+   * Calls `listener` on every event `name` from now on; returns the function that stops it. A listener
+   * that throws is logged and does not disturb the others.
+   */
   on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
     let set = this.listeners.get(name);
     if (!set) this.listeners.set(name, (set = new Set()));
@@ -17,6 +22,7 @@ export class Emitter<Events extends object> {
     return () => this.off(name, listener);
   }
 
+  /** Calls `listener` on the next event `name` only; returns the function that cancels it. */
   once<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
     const off = this.on(name, (event) => {
       off();
@@ -25,6 +31,7 @@ export class Emitter<Events extends object> {
     return off;
   }
 
+  /** Stops a listener that on() added. */
   off<K extends keyof Events>(name: K, listener: Listener<Events[K]>): void {
     this.listeners.get(name)?.delete(listener as Listener<never>);
   }

@@ -28,6 +28,20 @@ export function varintSize(value: number): number {
   return size;
 }
 
+/**
+ * Writes a varint into `bytes` at `offset` and returns the offset after it: for hot paths that build a
+ * frame in a buffer they sized themselves, without a Writer.
+ */
+export function writeVarintAt(bytes: Uint8Array, offset: number, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+  while (value >= 0x80) {
+    bytes[offset++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  bytes[offset++] = value;
+  return offset;
+}
+
 export class Writer {
   private readonly bytes: Uint8Array;
   private offset = 0;
@@ -99,6 +113,11 @@ export class Reader {
 
   get remaining(): number {
     return this.bytes.length - this.offset;
+  }
+
+  /** Where the next field starts. */
+  get position(): number {
+    return this.offset;
   }
 
   u8(field: string): number {

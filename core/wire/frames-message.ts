@@ -1,8 +1,18 @@
 // Frames that carry a service's messages through the overlay: requests and their replies, broadcasts to
 // a cluster and publishes to a topic. Relays route them on their headers and never open the payload.
 
+import { varintSize, writeVarintAt } from "./codec.ts";
 import type { Reader } from "./codec.ts";
-import { FrameType, ID_BYTES, MAX_VARINT, PEER_ID_BYTES, enumValue, startFrame } from "./frame-layout.ts";
+import {
+  FrameType,
+  HEADER,
+  ID_BYTES,
+  MAX_VARINT,
+  PEER_ID_BYTES,
+  WIRE_VERSION,
+  enumValue,
+  startFrame,
+} from "./frame-layout.ts";
 import type { FrameGroup } from "./frame-layout.ts";
 
 /** Status of a Reply. Ok and Remote carry sealed bodies; the others carry plain explanatory text. */
@@ -52,6 +62,55 @@ export type PublishFrame = {
 };
 
 export type MessageFrame = RequestFrame | ReplyFrame | BroadcastFrame | PublishFrame;
+
+/** Bytes before the sealed payload of a Request frame with these numbers. */
+export function requestHeaderSize(reqId: number, timeoutMs: number): number {
+  return HEADER + 2 + ID_BYTES + PEER_ID_BYTES + varintSize(reqId) + varintSize(timeoutMs);
+}
+
+/**
+ * Writes a Request frame's header into the start of `buffer` and returns where the sealed payload goes.
+ * For callers that seal straight into the frame instead of encoding it whole.
+ */
+export function writeRequestHeader(buffer: Uint8Array, frame: Omit<RequestFrame, "type" | "sealed">): number {
+  buffer[0] = WIRE_VERSION;
+  buffer[1] = FrameType.Request;
+  buffer[2] = frame.hops;
+  buffer[3] = frame.flags;
+  buffer.set(frame.id, HEADER + 2);
+  buffer.set(frame.origin, HEADER + 2 + ID_BYTES);
+  const offset = writeVarintAt(buffer, HEADER + 2 + ID_BYTES + PEER_ID_BYTES, frame.reqId);
+  return writeVarintAt(buffer, offset, frame.timeoutMs);
+}
+
+/** Bytes before the body of a Reply frame for this request number. */
+export function replyHeaderSize(reqId: number): number {
+  return HEADER + 1 + PEER_ID_BYTES + varintSize(reqId);
+}
+
+/** Writes a Reply frame's header into the start of `buffer` and returns where the body goes. */
+export function writeReplyHeader(buffer: Uint8Array, frame: Omit<ReplyFrame, "type" | "body">): number {
+  buffer[0] = WIRE_VERSION;
+  buffer[1] = FrameType.Reply;
+  buffer[2] = frame.status;
+  buffer.set(frame.origin, HEADER + 1);
+  return writeVarintAt(buffer, HEADER + 1 + PEER_ID_BYTES, frame.reqId);
+}
+
+/** Bytes before the sealed payload of a Broadcast or Publish frame. */
+export const MULTICAST_HEADER_BYTES = HEADER + 1 + ID_BYTES + PEER_ID_BYTES;
+
+/**
+ * Writes a Broadcast or Publish frame's header into the start of `buffer`; the sealed payload follows at
+ * MULTICAST_HEADER_BYTES. For senders that seal straight into the frame instead of encoding it whole.
+ */
+export function writeMulticastHeader(buffer: Uint8Array, frame: Omit<BroadcastFrame | PublishFrame, "sealed">): void {
+  buffer[0] = WIRE_VERSION;
+  buffer[1] = frame.type;
+  buffer[2] = frame.hops;
+  buffer.set(frame.id, HEADER + 1);
+  buffer.set(frame.origin, HEADER + 1 + ID_BYTES);
+}
 
 export const MESSAGE_FRAMES: FrameGroup<MessageFrame> = {
   types: [FrameType.Request, FrameType.Reply, FrameType.Broadcast, FrameType.Publish],

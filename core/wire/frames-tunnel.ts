@@ -1,10 +1,13 @@
 // Frames of a tunnel: the open that finds a member like a request does, its accept, and the stream's
 // pieces, credit and close, which retrace the path the open took.
 
+import { varintSize, writeVarintAt } from "./codec.ts";
 import type { Reader, Writer } from "./codec.ts";
 import {
   FrameType,
+  HEADER,
   ID_BYTES,
+  WIRE_VERSION,
   MAX_TEXT_BYTES,
   MAX_VARINT,
   PEER_ID_BYTES,
@@ -134,6 +137,24 @@ function encodeTunnelFrame(frame: TunnelFrame): Uint8Array {
         .string(frame.reason, MAX_TEXT_BYTES)
         .finish();
   }
+}
+
+/** Bytes before the sealed piece of a TunnelData frame with these numbers. */
+export function tunnelDataHeaderSize(tunnelId: number, seq: number): number {
+  return HEADER + 1 + PEER_ID_BYTES + varintSize(tunnelId) + varintSize(seq);
+}
+
+/**
+ * Writes a TunnelData frame's header into the start of `buffer` and returns where the sealed piece goes,
+ * for senders that seal the piece straight into the frame.
+ */
+export function writeTunnelDataHeader(buffer: Uint8Array, frame: Omit<TunnelDataFrame, "type" | "sealed">): number {
+  buffer[0] = WIRE_VERSION;
+  buffer[1] = FrameType.TunnelData;
+  buffer[2] = frame.flags;
+  buffer.set(frame.origin, HEADER + 1);
+  const offset = writeVarintAt(buffer, HEADER + 1 + PEER_ID_BYTES, frame.tunnelId);
+  return writeVarintAt(buffer, offset, frame.seq);
 }
 
 function tunnelPath(frame: TunnelPathFrame, extra: number): Writer {

@@ -56,9 +56,18 @@ export type {
   PongFrame,
   WelcomeFrame,
 } from "./frames-session.ts";
-export { REQUEST_RETRIED, ReplyStatus } from "./frames-message.ts";
+export {
+  MULTICAST_HEADER_BYTES,
+  REQUEST_RETRIED,
+  ReplyStatus,
+  replyHeaderSize,
+  requestHeaderSize,
+  writeMulticastHeader,
+  writeReplyHeader,
+  writeRequestHeader,
+} from "./frames-message.ts";
 export type { BroadcastFrame, PublishFrame, ReplyFrame, RequestFrame } from "./frames-message.ts";
-export { TUNNEL_TO_MEMBER, TunnelCloseCode } from "./frames-tunnel.ts";
+export { TUNNEL_TO_MEMBER, TunnelCloseCode, tunnelDataHeaderSize, writeTunnelDataHeader } from "./frames-tunnel.ts";
 export type {
   TunnelAcceptFrame,
   TunnelCloseFrame,

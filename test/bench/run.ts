@@ -1,127 +1,129 @@
-// npm run bench: iris-mesh next to NATS, measured side by side in one run on this machine.
-//
-//   1. publish/subscribe throughput, 1 KiB: publisher, server, subscriber each in its own process;
-//   2. request/reply latency, 1 KiB, one request at a time: requester, server, responder likewise.
-//
-// Three systems: iris-mesh through one relay; iris-mesh through a backbone of three relays, the sending
-// role on relay A and the receiving one on relay C, so traffic crosses relay-to-relay links (five
-// processes); Debian's nats-server with the `nats` npm client.
-//
-// Each measurement runs a few rounds, the systems taking turns, so a disturbance on the machine does not
-// land on one side only; every round starts fresh server and role processes.
+// npm run bench [-- <scenario> ...]: iris-mesh next to its baselines (NATS, raw `ws` forwarding, a raw
+// RTCDataChannel), measured side by side in one run on this machine, every role in its own process on
+// 127.0.0.1. Each scenario prints its details as it ends; the run ends with one summary table, a row per
+// figure of issue 10 with its baseline, the ratio and the goal, and the zero-loss matrix.
 //
 // A benchmark, not a test: it prints figures and ratios and asserts nothing about time. It exits
 // non-zero only when a measurement could not run.
 //
-// Environment: IRIS_BENCH_NATS=<path to nats-server> or "none" to skip NATS; IRIS_BENCH_CPU_PROF=<dir>
-// to write a CPU profile of every relay and role process there.
+// Environment: IRIS_BENCH_NATS=<path to nats-server> or "none" to skip NATS; IRIS_BENCH_ROUNDS=<n>
+// rounds per measurement (default 3); IRIS_BENCH_CPU_PROF=<dir> to write a CPU profile of every relay
+// and role process there; CHROMIUM_PATH for the browser scenario (default /usr/bin/chromium).
 
-import { generateKey } from "../../core/node.ts";
+import { cpuMeteringAvailable } from "./lib/cpu.ts";
 import { commandLine, load, machine, natsDescription, secretboxBackend } from "./lib/environment.ts";
-import { killChildrenOnExit } from "./lib/processes.ts";
+import { killChildrenOnExit, profiling } from "./lib/processes.ts";
+import { rolePool } from "./lib/role-pool.ts";
 import { block, fmt } from "./lib/report.ts";
+import { keyring } from "./lib/scenario.ts";
+import type { BenchContext, LossCell, Scenario, SummaryRow } from "./lib/scenario.ts";
 import { INSTALL_NATS_HINT, findNatsServer } from "./lib/servers.ts";
-import type { Route } from "./lib/servers.ts";
-import { summarize } from "./lib/stats.ts";
-import type { System } from "./protocol.ts";
-import { NAMES, backboneRatios, notes, resultsTable, rounds } from "./results.ts";
-import type { Measurements, Rounds } from "./results.ts";
-import { TOPIC, runPubSub } from "./scenarios/pubsub.ts";
-import type { PubSubPlan } from "./scenarios/pubsub.ts";
-import { SERVICE, runRequestReply } from "./scenarios/request-reply.ts";
-import type { RequestReplyPlan } from "./scenarios/request-reply.ts";
+import { lossMatrix, summaryTable } from "./lib/summary.ts";
+import { SCENARIOS } from "./scenarios/index.ts";
 
-const KIB = 1024;
-const ROUNDS = 3;
+const DEFAULT_ROUNDS = 3;
 
-// Counts sized so each measured phase lasts one to a few seconds on a 2-core machine: NATS moves many
-// more messages per second, so it gets more of them. The whole run stays within one to two minutes.
-const PUBSUB_PLANS: Record<System, PubSubPlan> = {
-  iris: { size: KIB, warmup: 10_000, count: 100_000 },
-  iris3: { size: KIB, warmup: 10_000, count: 100_000 },
-  nats: { size: KIB, warmup: 50_000, count: 500_000 },
-};
-// Round trips keep getting faster for the first couple of thousand requests (the JIT at work in every
-// process), hence the long warm-up.
-const REQUEST_REPLY_PLAN: RequestReplyPlan = { size: KIB, warmup: 2_000, count: 5_000, timeoutMs: 5_000 };
-const REQUEST_REPLY_PLANS: Record<System, RequestReplyPlan> = {
-  iris: REQUEST_REPLY_PLAN,
-  iris3: REQUEST_REPLY_PLAN,
-  nats: REQUEST_REPLY_PLAN,
-};
+function usage(): string {
+  const width = Math.max(...SCENARIOS.map((scenario) => scenario.name.length));
+  return [
+    "usage: npm run bench [-- <scenario> ...]   (all of them by default, in this order)",
+    ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(width)}  ${scenario.title}`),
+  ].join("\n");
+}
+
+/** The scenarios named on the command line, in the registry's order; null (after saying why) on a bad name. */
+function chosen(names: string[]): Scenario[] | null {
+  if (names.some((name) => name === "-h" || name === "--help" || name === "help")) {
+    console.log(usage());
+    return [];
+  }
+  const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length) {
+    console.error(`bench: no scenario named ${unknown.join(", ")}\n${usage()}`);
+    return null;
+  }
+  return names.length ? SCENARIOS.filter((scenario) => names.includes(scenario.name)) : [...SCENARIOS];
+}
 
 async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  const scenarios = chosen(names);
+  if (scenarios === null) {
+    process.exitCode = 2;
+    return;
+  }
+  if (scenarios.length === 0) return;
   killChildrenOnExit();
   const started = performance.now();
   const natsBinary = findNatsServer();
-  const systems: System[] = natsBinary ? ["iris", "iris3", "nats"] : ["iris", "iris3"];
-  const keys = { [TOPIC]: generateKey(), [SERVICE]: generateKey() };
-  printHeader(systems, natsBinary);
-
-  const measurements: Measurements = {
-    pubsub: new Map(systems.map((system) => [system, rounds()])),
-    requestReply: new Map(systems.map((system) => [system, rounds()])),
+  const rounds = Number(process.env.IRIS_BENCH_ROUNDS ?? DEFAULT_ROUNDS);
+  const context: Omit<BenchContext, "roles"> = {
+    natsBinary,
+    rounds: Number.isInteger(rounds) && rounds > 0 ? rounds : DEFAULT_ROUNDS,
+    keysFor: keyring(),
   };
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const system of systems) {
-      await measure(`pub/sub ${NAMES[system]}`, round, measurements.pubsub.get(system)!, async () => {
-        const result = await runPubSub(system, PUBSUB_PLANS[system], keys, natsBinary);
-        const { received } = result.report;
-        return {
-          result,
-          line: `${fmt.int(result.receivedPerSecond)} msg/s received, ${fmt.int(received)}/${fmt.int(result.plan.count)} arrived${via(result.route)}`,
-        };
-      });
+  printHeader(context, scenarios);
+
+  const rows: SummaryRow[] = [];
+  const losses: LossCell[] = [];
+  const notes: string[] = [];
+  let failures = 0;
+  for (const scenario of scenarios) {
+    console.log(`\n== ${scenario.name}: ${scenario.title}`);
+    const roles = rolePool();
+    const scenarioContext: BenchContext = { ...context, roles };
+    const unavailable = scenario.unavailable?.(scenarioContext) ?? null;
+    if (unavailable) {
+      console.log(`SKIPPED: ${unavailable}`);
+      notes.push(`${scenario.name} was SKIPPED: ${unavailable}`);
+      // Asked for by name, it is a measurement that could not run; in a full run, a part left out.
+      if (names.length) failures++;
+      continue;
     }
-    for (const system of systems) {
-      await measure(`req/rep ${NAMES[system]}`, round, measurements.requestReply.get(system)!, async () => {
-        const result = await runRequestReply(system, REQUEST_REPLY_PLANS[system], keys, natsBinary);
-        const { p50Us, p99Us, count } = summarize(result.samplesUs);
-        return {
-          result,
-          line: `p50 ${fmt.int(p50Us)} us, p99 ${fmt.int(p99Us)} us over ${fmt.int(count)} requests, ${fmt.int(result.failures)} failed${via(result.route)}`,
-        };
-      });
+    console.log(block(scenario.describe(scenarioContext)) + "\n");
+    const scenarioStarted = performance.now();
+    try {
+      const outcome = await scenario.run(scenarioContext);
+      console.log("\n" + outcome.details.join("\n\n"));
+      rows.push(...outcome.rows);
+      losses.push(...(outcome.losses ?? []));
+      notes.push(...outcome.notes);
+      failures += outcome.failures;
+    } catch (error) {
+      console.log(`FAILED: ${(error as Error).stack ?? String(error)}`);
+      notes.push(`${scenario.name} FAILED: ${(error as Error).message}`);
+      failures++;
+    } finally {
+      await roles.close();
     }
+    console.log(`(${scenario.name} took ${fmt.fixed((performance.now() - scenarioStarted) / 1000)} s)`);
   }
 
-  console.log("\n" + resultsTable(measurements, systems));
-  if (natsBinary)
-    console.log("\nratio = iris-mesh / NATS: above 1x means more throughput, or more latency, than NATS.");
+  console.log("\n== summary (iris-mesh beside its baseline from this run; ratio = iris-mesh / baseline)\n");
+  if (rows.length) console.log(summaryTable(rows));
+  const matrix = lossMatrix(losses);
+  if (matrix.length) console.log("\n" + matrix.join("\n"));
   console.log(
-    `${natsBinary ? "" : "\n"}pub/sub figures are the median of the rounds; latency percentiles pool every round's samples.`,
+    "\nRates are medians of the rounds; latency percentiles pool every round's samples; CPU µs are user + system time " +
+      "from /proc over each measured phase, per message (or request) delivered, every process of the system summed " +
+      "(process by process in each scenario's table above).",
   );
-  const remarks = notes(measurements);
-  const versusOneRelay = backboneRatios(measurements);
-  if (versusOneRelay.length) {
-    remarks.push(
-      "iris-mesh, 3 relays / iris-mesh (1 relay), metric by metric (above 1x: more throughput, or more latency, on 3 relays):\n" +
-        versusOneRelay.map((line) => `      ${line}`).join("\n"),
-    );
-  }
-  if (remarks.length) console.log("\nnotes:\n" + remarks.map((remark) => `  - ${remark}`).join("\n"));
-  if (!natsBinary)
-    console.log(`\nNATS was not measured: nats-server is not installed. Install it with:\n  ${INSTALL_NATS_HINT}`);
+  if (!cpuMeteringAvailable()) console.log("CPU figures are n/a: this machine has no /proc.");
+  if (notes.length) console.log("\nnotes:\n" + notes.map((note) => `  - ${note}`).join("\n"));
+  if (!natsBinary) console.log(`\nNATS was not measured: ${natsMissing()}`);
   console.log(`\ndone in ${fmt.fixed((performance.now() - started) / 1000)} s; ${load().text} at the end`);
-  const failed = [...measurements.pubsub.values(), ...measurements.requestReply.values()].some(
-    (runs) => runs.failed.length,
-  );
-  process.exitCode = failed ? 1 : 0;
+  process.exitCode = failures ? 1 : 0;
 }
 
-function printHeader(systems: System[], natsBinary: string | null): void {
-  const perRound = <P extends { warmup: number; count: number }>(plans: Record<System, P>) => {
-    const text = (system: System) =>
-      `${fmt.int(plans[system].warmup)} warm-up + ${fmt.int(plans[system].count)} measured`;
-    const all = systems.map(text);
-    return all.every((one) => one === all[0])
-      ? all[0]!
-      : systems.map((system) => `${NAMES[system]} ${text(system)}`).join("; ");
-  };
+function natsMissing(): string {
+  return process.env.IRIS_BENCH_NATS === "none"
+    ? "IRIS_BENCH_NATS=none"
+    : `nats-server is not installed (${INSTALL_NATS_HINT}, or IRIS_BENCH_NATS=<path>)`;
+}
+
+function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]): void {
   const atStart = load();
-  console.log(
-    `iris-mesh benchmark: iris-mesh (one relay, and three relays as one backbone)${natsBinary ? " next to NATS" : ""}, one run, loopback (127.0.0.1) only\n`,
-  );
+  console.log("iris-mesh benchmark: iris-mesh beside its baselines, one run, loopback (127.0.0.1) only\n");
   console.log(
     block([
       ["command", commandLine()],
@@ -132,58 +134,26 @@ function printHeader(systems: System[], natsBinary: string | null): void {
       ],
       [
         "iris-mesh",
-        `secretbox backend ${secretboxBackend()}; bodies under 4 KiB are sealed uncompressed; relays run with --log quiet --startup-grace 0`,
+        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run with --log-level info --startup-grace 0`,
       ],
       [
         "3 relays",
-        "relay A, then B and C seeded with A's address; roles start once every relay's /status shows >= 1 link and 2 relays " +
-          "in its directory, and then links to both others; the sender (publisher, requester) on relay A, the receiver " +
-          "(subscriber, member) on relay C",
+        "relay A, then B and C seeded with A's address; roles start once every relay is linked to both others; the " +
+          "sending role (publisher, requester, tunnel caller) on relay A, the receiving ones on relay C; traffic climbs to " +
+          "the service's rendezvous relay (A, B or C: relay ids are new every round) and down its tree",
       ],
-      [
-        "routing",
-        "on 3 relays traffic climbs to the service's rendezvous relay (A, B or C: relay ids are new every round) and down its " +
-          "tree, so 1 or 2 relay-to-relay links each way; measuring starts once C's receiver is counted at the rendezvous",
-      ],
-      ["NATS", natsDescription(natsBinary)],
-      [
-        "processes",
-        "publisher, server, subscriber (or requester, server, responder) each in its own process: 3, or 5 on 3 relays",
-      ],
-      ["pub/sub", `1 KiB random payloads, 1 publisher, 1 subscriber; per round: ${perRound(PUBSUB_PLANS)}`],
-      ["req/rep", `1 KiB random payloads echoed, one request at a time; per round: ${perRound(REQUEST_REPLY_PLANS)}`],
+      ["NATS", natsDescription(context.natsBinary)],
       [
         "rounds",
-        `${ROUNDS}, ${systems.map((system) => NAMES[system]).join(", then ")} taking turns; fresh processes every round`,
+        `${context.rounds} per measurement, the systems taking turns within each; relays and nats-server fresh every round, ` +
+          (profiling()
+            ? "role processes too (IRIS_BENCH_CPU_PROF: one profile per process and round)"
+            : "role processes kept for the rounds of a scenario (new connections every round)"),
       ],
+      ["scenarios", scenarios.map((scenario) => scenario.name).join(", ")],
     ]),
   );
-  if (!natsBinary) console.log(`\nnats-server is not installed: only iris-mesh is measured (${INSTALL_NATS_HINT}).`);
-  console.log("");
-}
-
-/** ", via A -> B -> C" for a backbone round. */
-function via(route: Route | null): string {
-  return route ? `, via ${route.path}` : "";
-}
-
-/** Runs one round of one measurement and prints a progress line; a failure is recorded, not fatal. */
-async function measure<T>(
-  label: string,
-  round: number,
-  into: Rounds<T>,
-  run: () => Promise<{ result: T; line: string }>,
-): Promise<void> {
-  process.stdout.write(`round ${round}/${ROUNDS}  ${label.padEnd(30)} ... `);
-  const started = performance.now();
-  try {
-    const { result, line } = await run();
-    into.done.push(result);
-    console.log(`${line}  (${fmt.fixed((performance.now() - started) / 1000)} s)`);
-  } catch (error) {
-    into.failed.push(error as Error);
-    console.log(`FAILED: ${(error as Error).message}`);
-  }
+  if (!context.natsBinary) console.log(`\nNATS baselines are left out: ${natsMissing()}`);
 }
 
 main().catch((error: unknown) => {

@@ -7,6 +7,7 @@ import { expect, test } from "@playwright/test";
 import type { Page } from "@playwright/test";
 import { connect, generateKey } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
+import { encodeBundle, readBundle } from "../../core/transports/bundle.ts";
 import { seededBytes } from "../fixtures/data.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -174,11 +175,16 @@ test("a relay that alters tunnel traffic cannot feed the page a forged signal: t
       relaySide.readyState === WebSocket.OPEN ? relaySide.send(data) : early.push(data),
     );
     relaySide.on("message", (data: Buffer) => {
-      if (data[1] === 0x32) {
-        data[data.length - 1]! ^= 0x01; // TunnelData toward the page: flip a bit of the sealed piece
-        tampered++;
-      }
-      pageSide.send(data);
+      // A message may bundle several frames (core/transports/bundle.ts): alter each TunnelData among them.
+      const frames: Uint8Array[] = [];
+      readBundle(new Uint8Array(data), (frame) => {
+        if (frame[1] === 0x32) {
+          frame[frame.length - 1]! ^= 0x01; // TunnelData toward the page: flip a bit of the sealed piece
+          tampered++;
+        }
+        frames.push(frame);
+      });
+      pageSide.send(encodeBundle(frames));
     });
     pageSide.on("close", () => relaySide.close());
     relaySide.on("close", () => pageSide.close());

@@ -14,12 +14,13 @@ import { rootOf, startBackbone, waitForStatus } from "../fixtures/network.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { startPeer } from "../fixtures/peer-process.ts";
 import type { PeerProcess } from "../fixtures/peer-process.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const MiB = 1024 * 1024;
 const keys = { db: generateKey(), news: generateKey(), files: generateKey() };
 const text = new TextDecoder();
 const idOf = (kind: "cluster" | "topic", name: keyof typeof keys) =>
-  toHex(deriveServiceKeys(kind, name, parseKey(keys[name])).id);
+  toHex(deriveServiceKeys(testCrypto.signing, kind, name, parseKey(keys[name])).id);
 
 describe("five relays from seeds", { timeout: 180_000 }, () => {
   let relays: RelayProcess[] = [];

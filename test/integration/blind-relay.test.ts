@@ -12,6 +12,7 @@ import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { rawClient } from "../fixtures/raw-client.ts";
 import { tapFile } from "../fixtures/tap.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const keys = { vault: generateKey(), alerts: generateKey() };
 const CANARY = "CANARY-b9f1c2d7e8a34f56";
@@ -26,7 +27,7 @@ describe("a blind relay", () => {
 
   before(async () => {
     tap = await tapFile();
-    relay = await startRelay(["--tap", tap.path, "--log", "debug"]);
+    relay = await startRelay(["--tap", tap.path, "--log-level", "debug"]);
     // Compression off: the canary must be hidden by sealing alone, not by deflate scrambling it.
     const options = { relays: [relay.url], keys, compressAbove: Infinity };
     member = await connect(options);
@@ -87,12 +88,14 @@ describe("a blind relay", () => {
     assert.ok(!(await readFile(tap.path)).includes(canaryBytes));
     assert.ok(relay.lines.length > 3 && !relay.lines.some((line) => line.includes(CANARY)));
     // The sealed payloads in the tap do open with the cluster key: the canary really was in them.
-    const vault = deriveServiceKeys("cluster", "vault", parseKey(keys.vault));
+    const vault = deriveServiceKeys(testCrypto.signing, "cluster", "vault", parseKey(keys.vault));
     const opened = frames
       .map((frame) => decodeFrame(frame.bytes))
       .filter((frame) => frame.type === FrameType.Request)
       .map((frame) =>
-        new TextDecoder().decode(open(vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body),
+        new TextDecoder().decode(
+          open(testCrypto, vault.payloadKey, (frame as { sealed: Uint8Array }).sealed, 1 << 20).body,
+        ),
       );
     assert.ok(opened.length >= 2 && opened.every((text) => text.includes(CANARY)));
   });
@@ -115,13 +118,16 @@ describe("a peer without the cluster key", () => {
   });
 
   test("cannot join the cluster or the topic: its proof fails", async () => {
-    const genuine = deriveServiceKeys("cluster", "vault", parseKey(keys.vault));
+    const genuine = deriveServiceKeys(testCrypto.signing, "cluster", "vault", parseKey(keys.vault));
     const attacker = await rawClient(relay.url, { hello: true });
     // It knows the name (so the name hash) and even the membership public key, but not the key.
-    const forged = deriveServiceKeys("cluster", "vault", parseKey(generateKey()));
+    const forged = deriveServiceKeys(testCrypto.signing, "cluster", "vault", parseKey(generateKey()));
     for (const [kind, publicKey] of [
       [JoinKind.Member, genuine.membership.publicKey],
-      [JoinKind.Subscriber, deriveServiceKeys("topic", "alerts", parseKey(keys.alerts)).membership.publicKey],
+      [
+        JoinKind.Subscriber,
+        deriveServiceKeys(testCrypto.signing, "topic", "alerts", parseKey(keys.alerts)).membership.publicKey,
+      ],
     ] as const) {
       attacker.send(
         encodeFrame({
@@ -130,7 +136,7 @@ describe("a peer without the cluster key", () => {
           kind,
           nameHash: genuine.nameHash,
           publicKey,
-          signature: signJoin(forged, attacker.challenge.nonce),
+          signature: signJoin(testCrypto.signing, forged, attacker.challenge.nonce),
         }),
       );
       const answer = await attacker.next();

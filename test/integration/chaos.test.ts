@@ -16,6 +16,7 @@ import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { startPeer } from "../fixtures/peer-process.ts";
 import type { PeerProcess } from "../fixtures/peer-process.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const keys = { work: generateKey(), news: generateKey() };
 const REQUESTS = 1000;
@@ -132,7 +133,7 @@ describe("SIGKILL of a relay with requests in flight", { timeout: 180_000 }, () 
 });
 
 function idOf(kind: "cluster" | "topic", name: string): string {
-  return toHex(deriveServiceKeys(kind, name, fromBase64Url(keys[name as keyof typeof keys])).id);
+  return toHex(deriveServiceKeys(testCrypto.signing, kind, name, fromBase64Url(keys[name as keyof typeof keys])).id);
 }
 
 /** How many members or subscribers the root of tree `id` counts, or -1 unless one relay alone is its root. */
@@ -146,7 +147,7 @@ function treeCount(statuses: RelaySnapshot[], id: string): number {
 function clusterKeyRootedAt(name: string, index: number, relayIds: Uint8Array[]): string {
   for (;;) {
     const key = generateKey();
-    const target = keyOfService(deriveServiceKeys("cluster", name, fromBase64Url(key)).id);
+    const target = keyOfService(deriveServiceKeys(testCrypto.signing, "cluster", name, fromBase64Url(key)).id);
     const closest = relayIds.reduce((best, id, i) => (compareDistance(target, id, relayIds[best]!) < 0 ? i : best), 0);
     if (closest === index) return key;
   }

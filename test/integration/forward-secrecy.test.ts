@@ -11,12 +11,12 @@ import { deriveServiceKeys, parseKey } from "../../core/crypto/keys.ts";
 import { open } from "../../core/crypto/seal.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../../core/crypto/session.ts";
 import type { SessionCipher } from "../../core/crypto/session.ts";
-import { secretboxOpen } from "../../core/crypto/nacl.ts";
 import { FrameType, decodeFrame } from "../../core/wire/frames.ts";
 import type { Frame } from "../../core/wire/frames.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { tapFile } from "../fixtures/tap.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const clusterKey = generateKey();
 const SECRET = "SECRET-5d1e8c0f-";
@@ -82,22 +82,37 @@ describe("forward secrecy of tunnel sessions", () => {
     assert.equal(data.length, 2 * MESSAGES, "both directions of the session are in the recording");
 
     // Later, the attacker obtains the cluster key. The handshake opens: it learns both ephemeral public keys.
-    const vault = deriveServiceKeys("cluster", "vault", parseKey(clusterKey));
+    const vault = deriveServiceKeys(testCrypto.signing, "cluster", "vault", parseKey(clusterKey));
     const [openFrame] = framesOfType(recorded, FrameType.TunnelOpen);
     const [acceptFrame] = framesOfType(recorded, FrameType.TunnelAccept);
     assert.ok(openFrame && acceptFrame, "the handshake is in the recording");
-    const callerPublic = open(vault.payloadKey, openFrame.sealed, 1 << 20).body.subarray(0, EPHEMERAL_KEY_BYTES);
-    const memberPublic = open(vault.payloadKey, acceptFrame.sealed, 1 << 20).body.subarray(0, EPHEMERAL_KEY_BYTES);
+    const callerPublic = open(testCrypto, vault.payloadKey, openFrame.sealed, 1 << 20).body.subarray(
+      0,
+      EPHEMERAL_KEY_BYTES,
+    );
+    const memberPublic = open(testCrypto, vault.payloadKey, acceptFrame.sealed, 1 << 20).body.subarray(
+      0,
+      EPHEMERAL_KEY_BYTES,
+    );
 
     // Everything it can try with what it holds: the cluster key's sealing, and the handshake replayed as
     // either side against the recorded public keys (its own ephemeral secret in place of the lost one).
     const attempts: Array<[string, (seq: number, box: Uint8Array) => Uint8Array | null]> = [
-      ["the payload key", (_seq, box) => open(vault.payloadKey, box, 1 << 20).body],
-      ["the payload key with a counter nonce", (seq, box) => secretboxOpen(box, counterNonce(seq), vault.payloadKey)],
+      ["the payload key", (_seq, box) => open(testCrypto, vault.payloadKey, box, 1 << 20).body],
+      [
+        "the payload key with a counter nonce",
+        (seq, box) => testCrypto.secretbox.open(box, counterNonce(seq), vault.payloadKey),
+      ],
     ];
     const replayed: Array<[string, SessionCipher]> = [
-      ["posing as the member", new SessionHandshake("responder", vault.payloadKey, "tunnel").finish(callerPublic)],
-      ["posing as the caller", new SessionHandshake("initiator", vault.payloadKey, "tunnel").finish(memberPublic)],
+      [
+        "posing as the member",
+        new SessionHandshake("responder", vault.payloadKey, "tunnel", testCrypto.secretbox).finish(callerPublic),
+      ],
+      [
+        "posing as the caller",
+        new SessionHandshake("initiator", vault.payloadKey, "tunnel", testCrypto.secretbox).finish(memberPublic),
+      ],
     ];
     for (const [what, cipher] of replayed) attempts.push([what, (seq, box) => cipher.open(box, seq)]);
     for (const frame of data) {
@@ -115,7 +130,10 @@ describe("forward secrecy of tunnel sessions", () => {
     // genuine, and the session's secrecy comes from the ephemeral keys that are gone.
     const requests = framesOfType(recorded, FrameType.Request);
     assert.equal(requests.length, 1);
-    assert.equal(text.decode(open(vault.payloadKey, requests[0]!.sealed, 1 << 20).body), `${SECRET}request`);
+    assert.equal(
+      text.decode(open(testCrypto, vault.payloadKey, requests[0]!.sealed, 1 << 20).body),
+      `${SECRET}request`,
+    );
   });
 });
 

@@ -13,8 +13,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CloseCode, connect, generateKey } from "../../core/node.ts";
+import { connect, generateKey } from "../../core/node.ts";
 import type { Connection, RelaySnapshot } from "../../core/node.ts";
+import { CloseCode } from "../../core/internal.node.ts";
 import { deriveServiceKeys, generateIdentity, serviceId } from "../../core/crypto/keys.ts";
 import type { ServiceKeys } from "../../core/crypto/keys.ts";
 import { randomBytes } from "../../core/util/bytes.ts";
@@ -31,6 +32,7 @@ import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 import { HostileConnection } from "../fixtures/hostile-client.ts";
 import { anyFrame, mutate, mutations } from "../fuzz/frame-arbitraries.ts";
+import { testCrypto } from "../fixtures/crypto.ts";
 
 const MiB = 1024 * 1024;
 /** What a relay may still hold after the attack beyond its baseline, after a full collection. */
@@ -46,7 +48,7 @@ const KNOWN_CODES = new Set<number>([...Object.values(CloseCode), 1005, 1006]);
  * id and valid proofs, without the HKDF that deriveServiceKeys runs in JavaScript.
  */
 function topicKeys(): ServiceKeys {
-  const membership = generateIdentity();
+  const membership = generateIdentity(testCrypto.signing);
   const nameHash = randomBytes(32);
   const id = serviceId(JoinKind.Subscriber, nameHash, membership.publicKey);
   return { kind: "topic", name: "flood", nameHash, id, payloadKey: new Uint8Array(32), membership };
@@ -71,12 +73,12 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
   let baselineLive = 0;
   /** The relay's memory after a full collection (it runs with --expose-gc). */
   const liveMemory = async (): Promise<number> => {
-    const response = await fetch(`http://127.0.0.1:${relay.port}/status?gc=1`);
+    const response = await fetch(`${relay.adminUrl}/status?gc=1`);
     return ((await response.json()) as { memory: { live: number } }).memory.live;
   };
 
   const status = async (): Promise<RelaySnapshot> => {
-    const response = await fetch(`http://127.0.0.1:${relay.port}/status`);
+    const response = await fetch(`${relay.adminUrl}/status`);
     assert.equal(response.status, 200);
     return (await response.json()) as RelaySnapshot;
   };
@@ -245,7 +247,7 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
   });
 
   test("tunnel opens past the per-peer cap of 256 get TunnelClose Refused", async () => {
-    const own = deriveServiceKeys("cluster", "attacker-cluster", randomBytes(32));
+    const own = deriveServiceKeys(testCrypto.signing, "cluster", "attacker-cluster", randomBytes(32));
     const [sink, opener] = await Promise.all([HostileConnection.peer(relay.url), HostileConnection.peer(relay.url)]);
     sink!.join(own, 1);
     await sink!.waitFor(FrameType.Ack);

@@ -4,12 +4,13 @@
 // no temporary build behind, and stops everything, relays included, on Ctrl-C, on SIGTERM, and even
 // when it is killed itself.
 
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import type { ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
 import { tmpdir } from "node:os";
 import { connect } from "../../core/node.ts";
 
@@ -34,7 +35,7 @@ interface RelayStatus {
 /** Starts the stack (`npm start`, or its script directly) and waits until it says it is up. */
 async function start(command: string[], env: Record<string, string>): Promise<Started> {
   const child = spawn(command[0]!, command.slice(1), {
-    env: { ...process.env, IRIS_PORT: "0", ...env },
+    env: { ...process.env, IRIS_PORT: "0", TMPDIR: TEMP, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -90,8 +91,15 @@ function statusWithHost(url: URL, host: string): Promise<number> {
   });
 }
 
+/**
+ * The stacks here get a temp folder of their own, so what others running on this machine leave in the
+ * shared one cannot be taken for ours; tsx's compile cache is the only thing expected in it.
+ */
+const TEMP = mkdtempSync(path.join(tmpdir(), "iris-main-job-"));
+after(() => rmSync(TEMP, { recursive: true, force: true }));
+
 function temporaryBuilds(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith("iris-dashboard-"));
+  return readdirSync(TEMP).filter((name) => !name.startsWith("tsx-"));
 }
 
 async function refusesPeers(relay: string): Promise<void> {
@@ -100,6 +108,7 @@ async function refusesPeers(relay: string): Promise<void> {
 
 test("npm start runs the relays as processes, the demo and the dashboard, and stops everything on Ctrl-C", async () => {
   const buildsBefore = temporaryBuilds();
+  assert.deepEqual(buildsBefore, []);
   const stack = await start(["npm", "start", "--silent"], {});
   let pids: number[] = [];
   try {

@@ -3,8 +3,9 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, generateKey, DeniedError, CloseCode } from "../../core/node.ts";
+import { connect, generateKey, DeniedError } from "../../core/node.ts";
 import type { Connection } from "../../core/node.ts";
+import { CloseCode, connect as connectWith, nodeWebSocketDialer } from "../../core/internal.node.ts";
 import { FrameType, encodeFrame } from "../../core/wire/frames.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
@@ -109,7 +110,8 @@ describe("relay protocol enforcement", () => {
   test("connect() reports a relay's refusal at once as DeniedError", async () => {
     const started = performance.now();
     await assert.rejects(
-      connect({
+      connectWith({
+        dialer: nodeWebSocketDialer,
         relays: [relay.url],
         keys,
         identity: { publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) },

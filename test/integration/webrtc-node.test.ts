@@ -99,8 +99,8 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
     assert.deepEqual(atA.frames, replies);
   });
 
-  test("core/node.ts loads werift on demand, and its factory connects", async () => {
-    const { weriftPeerConnections } = await import("../../core/node.ts");
+  test("werift loads on demand, and its factory connects", async () => {
+    const { weriftPeerConnections } = await import("../../core/transports/werift-loader.node.ts");
     const options = { additionalHostAddresses: [LOOPBACK], restrictToAddresses: [LOOPBACK], useIpv6: false };
     const { a, b } = await pair({
       factories: { a: await weriftPeerConnections(options), b: await weriftPeerConnections(options) },

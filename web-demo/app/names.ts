@@ -9,6 +9,7 @@ import { deriveServiceKeys, insecureDevelopmentKey, parseKey } from "../../core/
 import type { ServiceKind } from "../../core/crypto/keys.ts";
 import type { Connection } from "../../core/browser.ts";
 import { short } from "./dom.ts";
+import { portableCrypto } from "../../core/crypto/nacl.ts";
 
 export interface ServiceName {
   kind: ServiceKind;
@@ -37,7 +38,7 @@ export class Names {
     this.known.add(name);
     for (const kind of ["cluster", "topic"] as const) {
       if (!again) {
-        const development = deriveServiceKeys(kind, name, insecureDevelopmentKey(name));
+        const development = deriveServiceKeys(portableCrypto.signing, kind, name, insecureDevelopmentKey(name));
         this.byId.set(toHex(development.id), { kind, name, development: true, internal });
       }
       // A key generated later for a name known already gets its id learned too.
@@ -62,7 +63,7 @@ export class Names {
       if (this.known.has(`${name}\n${key}`)) continue;
       this.known.add(`${name}\n${key}`);
       for (const kind of ["cluster", "topic"] as const) {
-        const id = toHex(deriveServiceKeys(kind, name, parseKey(key, "key")).id);
+        const id = toHex(deriveServiceKeys(portableCrypto.signing, kind, name, parseKey(key, "key")).id);
         this.byId.set(id, { kind, name, development: false, internal: true });
       }
     }
@@ -96,6 +97,6 @@ export class Names {
   }
 
   private isDevelopmentId(kind: ServiceKind, name: string, id: string): boolean {
-    return toHex(deriveServiceKeys(kind, name, insecureDevelopmentKey(name)).id) === id;
+    return toHex(deriveServiceKeys(portableCrypto.signing, kind, name, insecureDevelopmentKey(name)).id) === id;
   }
 }

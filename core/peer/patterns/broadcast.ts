@@ -1,53 +1,40 @@
 // Broadcast: one sealed message to every member of a cluster reachable at send time, at most once each,
-// in the order each sender sent them (links are FIFO and a sender's broadcasts share one path).
+// in the order each sender sent them (links are FIFO, a sender's broadcasts share one path, and its
+// message ids keep the order where paths change; see message-batches.ts for how they are sent).
 // Members receive their own broadcasts too, as in Iris.
 
-import { toHex } from "../../util/bytes.ts";
 import type { ServiceKeys } from "../../crypto/keys.ts";
 import { Purpose } from "../../crypto/seal.ts";
-import { FrameType, MAX_HOPS, encodeFrame } from "../../wire/frames.ts";
 import type { BroadcastFrame } from "../../wire/frames.ts";
-import { checkSize, deliver, openInOrder, sealFor, toBytes } from "./context.ts";
-import type { MessageInfo, Payload, PeerContext } from "./context.ts";
+import type { MessageInfo, PeerContext } from "./context.ts";
+import { deliverBatch } from "./message-batches.ts";
 
-export interface SendOptions {
-  /** Milliseconds to wait for a relay link if there is none right now. Default 10 s. */
-  timeout?: number;
-  /** Do not compress: compression leaks information about content through its length. */
-  sensitive?: boolean;
-}
-
-export const DEFAULT_SEND_TIMEOUT = 10_000;
-
+/**
+ * Hears one broadcast to a cluster this peer is a member of (its own broadcasts included). A throw or a
+ * rejection is reported on the connection's `error` event; the sender is not told.
+ *
+ * @example
+ * ```ts
+ * const broadcast: BroadcastHandler = (body, { origin }) => console.log(`from ${origin}:`, body.length, "bytes");
+ * ```
+ */
 export type BroadcastHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
-
-export function broadcast(ctx: PeerContext, name: string, payload: Payload, options: SendOptions = {}): Promise<void> {
-  try {
-    const keys = ctx.keyring.get("cluster", name);
-    const body = toBytes(payload);
-    checkSize(ctx, body, "broadcast");
-    const sealed = sealFor(ctx, keys, ctx.sendOrder.stamp(keys.id, body), Purpose.Broadcast, {
-      sensitive: options.sensitive,
-    });
-    const frame = encodeFrame({ type: FrameType.Broadcast, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
-    return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 
 /** Delivers a cluster's broadcasts to the member's handler. */
 export class BroadcastReceiver {
+  private readonly handlers: BroadcastHandler[];
+  private readonly what: string;
+
   constructor(
     private readonly ctx: PeerContext,
     private readonly keys: ServiceKeys,
-    private readonly handler: BroadcastHandler,
-  ) {}
+    handler: BroadcastHandler,
+  ) {
+    this.handlers = [handler];
+    this.what = `broadcast to "${keys.name}"`;
+  }
 
   onBroadcast(frame: BroadcastFrame): void {
-    const what = `broadcast to "${this.keys.name}"`;
-    const body = openInOrder(this.ctx, this.keys, frame.sealed, frame.origin, Purpose.Broadcast, what);
-    if (!body) return;
-    deliver(this.ctx, () => this.handler(body, { origin: toHex(frame.origin), name: this.keys.name }), this.keys.name);
+    deliverBatch(this.ctx, this.keys, frame.sealed, frame.origin, Purpose.Broadcast, this.what, this.handlers);
   }
 }

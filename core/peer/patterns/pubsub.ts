@@ -5,33 +5,27 @@
 import { toHex } from "../../util/bytes.ts";
 import type { ServiceKeys } from "../../crypto/keys.ts";
 import { Purpose } from "../../crypto/seal.ts";
-import { FrameType, MAX_HOPS, encodeFrame } from "../../wire/frames.ts";
 import type { PublishFrame } from "../../wire/frames.ts";
-import type { SendOptions } from "./broadcast.ts";
-import { DEFAULT_SEND_TIMEOUT } from "./broadcast.ts";
-import { checkSize, deliver, openInOrder, sealFor, toBytes } from "./context.ts";
-import type { MessageInfo, Payload, PeerContext } from "./context.ts";
+import type { MessageInfo, PeerContext } from "./context.ts";
+import { deliverBatch } from "./message-batches.ts";
 
+/**
+ * Hears one message published on a topic this peer subscribes to (its own publishes included). A throw
+ * or a rejection is reported on the connection's `error` event.
+ *
+ * @example
+ * ```ts
+ * const onNews: TopicHandler = (body, info) => console.log(info.origin, new TextDecoder().decode(body));
+ * await conn.subscribe("news", onNews);
+ * ```
+ */
 export type TopicHandler = (body: Uint8Array, info: MessageInfo) => void | Promise<void>;
-
-export function publish(ctx: PeerContext, name: string, payload: Payload, options: SendOptions = {}): Promise<void> {
-  try {
-    const keys = ctx.keyring.get("topic", name);
-    const body = toBytes(payload);
-    checkSize(ctx, body, "publish");
-    const sealed = sealFor(ctx, keys, ctx.sendOrder.stamp(keys.id, body), Purpose.Publish, {
-      sensitive: options.sensitive,
-    });
-    const frame = encodeFrame({ type: FrameType.Publish, hops: MAX_HOPS, id: keys.id, origin: ctx.peerId, sealed });
-    return ctx.outbox.write(frame, options.timeout ?? DEFAULT_SEND_TIMEOUT);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 
 export interface Topic {
   readonly keys: ServiceKeys;
   readonly handlers: Set<TopicHandler>;
+  /** How reports name this topic's messages. */
+  readonly what: string;
 }
 
 /** The topics this peer subscribes to, keyed by topic id (hex). */
@@ -45,7 +39,7 @@ export class Subscriptions {
     const idHex = toHex(keys.id);
     let topic = this.topics.get(idHex);
     const isNew = !topic;
-    if (!topic) this.topics.set(idHex, (topic = { keys, handlers: new Set() }));
+    if (!topic) this.topics.set(idHex, (topic = { keys, handlers: new Set(), what: `publish on "${keys.name}"` }));
     topic.handlers.add(handler);
     return { topic, isNew };
   }
@@ -71,10 +65,8 @@ export class Subscriptions {
   onPublish(frame: PublishFrame): void {
     const topic = this.topics.get(toHex(frame.id));
     if (!topic) return; // unsubscribed while the message was on its way
-    const name = topic.keys.name;
-    const body = openInOrder(this.ctx, topic.keys, frame.sealed, frame.origin, Purpose.Publish, `publish on "${name}"`);
-    if (!body) return;
-    const info: MessageInfo = { origin: toHex(frame.origin), name };
-    for (const handler of [...topic.handlers]) deliver(this.ctx, () => handler(body, info), name);
+    // A copy of the handlers: one may unsubscribe while the batch is delivered.
+    const handlers = [...topic.handlers];
+    deliverBatch(this.ctx, topic.keys, frame.sealed, frame.origin, Purpose.Publish, topic.what, handlers);
   }
 }

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { relative } from "node:path";
-import { secretboxBackendName } from "../../../core/crypto/nacl.ts";
+import { nodeCrypto } from "../../../core/node.ts";
 import { natsServerVersion } from "./servers.ts";
 
 export function commandLine(): string {
@@ -28,7 +28,7 @@ export function machine(): string {
 
 /** The orchestrator loads the same core as the roles, so its default backend is theirs too. */
 export function secretboxBackend(): string {
-  return secretboxBackendName();
+  return nodeCrypto.secretbox.name;
 }
 
 export function natsDescription(binary: string | null): string {

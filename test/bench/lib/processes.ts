@@ -15,6 +15,11 @@ export function nodeFlags(): string[] {
   return ["--import", "tsx", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
 }
 
+/** Whether CPU profiles are being written (IRIS_BENCH_CPU_PROF). */
+export function profiling(): boolean {
+  return Boolean(process.env.IRIS_BENCH_CPU_PROF);
+}
+
 export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once("exit", () => children.delete(child));

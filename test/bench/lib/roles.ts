@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import type { RoleAnswer, RoleCall, RoleReady } from "../protocol.ts";
 import { isRunning, nodeFlags, track } from "./processes.ts";
 
-export type RoleName = "publisher" | "subscriber" | "responder" | "requester";
+export type RoleName =
+  | "publisher"
+  | "subscriber"
+  | "responder"
+  | "requester"
+  | "stream-sender"
+  | "stream-receiver"
+  | "ws-forwarder";
 
 export interface Role {
   readonly name: RoleName;
@@ -16,7 +23,8 @@ export interface Role {
   stop(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 15_000;
+// Starting a role is not measured; on a busy machine a dozen processes compiling at once take a while.
+const START_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 
@@ -73,6 +81,21 @@ export async function startRole(name: RoleName): Promise<Role> {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Starts several roles at once. If one fails to start, those that did are stopped before the error is
+ * thrown, so a failed round leaves no process behind.
+ */
+export async function startRoles(names: RoleName[]): Promise<Role[]> {
+  const settled = await Promise.allSettled(names.map(startRole));
+  const started = settled.flatMap((one) => (one.status === "fulfilled" ? [one.value] : []));
+  const failed = settled.find((one) => one.status === "rejected");
+  if (failed) {
+    await Promise.all(started.map((role) => role.stop()));
+    throw failed.reason;
+  }
+  return started;
 }
 
 function waitForReady(name: RoleName, child: ChildProcess): Promise<RoleReady> {

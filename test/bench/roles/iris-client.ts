@@ -19,10 +19,17 @@ export async function openIrisClient(relay: string, keys: Record<string, string>
     // The outbox hands frames to the socket in order, so an awaited publish means everything before it
     // was handed over too; there is nothing further to wait for on this side.
     flush: async () => {},
-    async serveEcho(subject) {
-      await conn.register(subject, { request: (body) => body });
+    async serve(subject, answer) {
+      await conn.register(subject, { request: answer });
     },
     request: (subject, body, timeoutMs) => conn.request(subject, body, { timeout: timeoutMs }),
+    async openTunnel(subject) {
+      const tunnel = await conn.tunnel(subject, { timeout: 10_000 });
+      return { send: (bytes) => tunnel.send(bytes), close: () => tunnel.close() };
+    },
+    async serveTunnels(subject, onTunnel) {
+      await conn.register(subject, { tunnel: (tunnel) => onTunnel(tunnel) });
+    },
     onDrop(listener) {
       conn.on("drop", ({ relay, code, reason }) => listener(`${relay}: ${code} ${reason}`));
     },

@@ -1,6 +1,7 @@
-// Role: send requests one at a time and time each round trip in this process.
+// Role: send requests, either one at a time timing each round trip (latency), or many at once for a
+// while counting the replies (throughput).
 
-import type { RequestRunArgs, RequestRunResult } from "../protocol.ts";
+import type { LoadArgs, LoadResult, RequestRunArgs, RequestRunResult } from "../protocol.ts";
 import { numbered, randomTemplate } from "./payload.ts";
 import { serveRole } from "./role.ts";
 
@@ -22,6 +23,32 @@ serveRole((client) => ({
         result.firstFailure ??= `request ${seq}: ${(error as Error).message}`;
       }
     }
+    return result;
+  },
+
+  /** `inflight` workers, each sending its next request as soon as its reply is in, until the time is up. */
+  async load(args: LoadArgs): Promise<LoadResult> {
+    const bench = client();
+    const template = randomTemplate(args.size);
+    const result: LoadResult = { completed: 0, failures: 0, firstFailure: null, elapsedMs: 0 };
+    const started = performance.now();
+    const deadline = started + args.durationMs;
+    let seq = 0;
+    const worker = async () => {
+      while (performance.now() < deadline) {
+        const n = seq++;
+        try {
+          const reply = await bench.request(args.subject, numbered(template, n), args.timeoutMs);
+          if (reply.length !== args.size) throw new Error(`reply of ${reply.length} bytes, expected ${args.size}`);
+          result.completed++;
+        } catch (error) {
+          result.failures++;
+          result.firstFailure ??= `request ${n}: ${(error as Error).message}`;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: args.inflight }, worker));
+    result.elapsedMs = performance.now() - started;
     return result;
   },
 }));

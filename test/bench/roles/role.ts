@@ -1,7 +1,7 @@
 // The role side of the orchestrator's IPC: announce readiness, connect on request, run the role's own
 // operations and answer each call by its id, and leave when the orchestrator goes away.
 
-import { secretboxBackendName } from "../../../core/crypto/nacl.ts";
+import { nodeCrypto } from "../../../core/node.ts";
 import type { Endpoint, RoleAnswer, RoleCall, RoleReady } from "../protocol.ts";
 import { openClient } from "./client.ts";
 import type { BenchClient } from "./client.ts";
@@ -39,5 +39,5 @@ export function serveRole(makeOps: (client: () => BenchClient) => Record<string,
   });
   // Without the orchestrator there is nobody to report to: never outlive it.
   process.on("disconnect", () => process.exit(0));
-  send({ event: "ready", pid: process.pid, secretbox: secretboxBackendName() });
+  send({ event: "ready", pid: process.pid, secretbox: nodeCrypto.secretbox.name });
 }

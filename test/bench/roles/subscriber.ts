@@ -1,8 +1,9 @@
 // Role: subscribe to a topic and count what arrives, timing the measured messages in this process. It
 // also notes where messages went missing or arrived out of order, and whether its connection to the
 // server dropped just before, so that a loss can be told apart from a slow-consumer disconnect.
+// Everything counts as warm-up until the orchestrator says from which sequence number to measure.
 
-import type { SubscribeArgs, SubscriberReport } from "../protocol.ts";
+import type { MeasureArgs, SubscribeArgs, SubscriberReport } from "../protocol.ts";
 import { sequenceOf } from "./payload.ts";
 import { serveRole } from "./role.ts";
 
@@ -11,32 +12,54 @@ const MAX_EVENTS = 8;
 /** Gaps remembered to count exactly what stayed missing in them (late arrivals fill them in). */
 const MAX_GAPS = 10_000;
 
-const report: SubscriberReport = {
-  received: 0,
-  warmupReceived: 0,
-  outOfOrder: 0,
-  wrongSize: 0,
-  gaps: 0,
-  missing: 0,
-  gapsAfterDrop: 0,
-  missingAfterDrop: 0,
-  late: 0,
-  duplicates: 0,
-  drops: 0,
-  dropReasons: [],
-  events: [],
-  firstAt: 0,
-  lastAt: 0,
-};
+function emptyReport(): SubscriberReport {
+  return {
+    received: 0,
+    warmupReceived: 0,
+    outOfOrder: 0,
+    wrongSize: 0,
+    gaps: 0,
+    missing: 0,
+    gapsAfterDrop: 0,
+    missingAfterDrop: 0,
+    late: 0,
+    duplicates: 0,
+    drops: 0,
+    dropReasons: [],
+    events: [],
+    firstAt: 0,
+    lastAt: 0,
+    longestGapMs: 0,
+  };
+}
+
+// What this subscription has seen. A role process serves a new client every round, and subscribe()
+// starts all of it afresh.
+let report = emptyReport();
 let expectedSize = -1;
+let measureFrom = Number.POSITIVE_INFINITY;
 let lastSeq = -1;
 let highestSeq = -1;
 /** One flag per sequence number seen, grown as needed. */
 let seen = new Uint8Array(1 << 17);
-const gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
+let gaps: Array<{ from: number; to: number; afterDrop: boolean }> = [];
 /** Whether the connection dropped since the last message: a gap then is (at least) that disconnection's loss. */
 let droppedSinceLast = false;
 let subscribedAt = 0;
+
+function reset(size: number): void {
+  report = emptyReport();
+  expectedSize = size;
+  measureFrom = Number.POSITIVE_INFINITY;
+  lastSeq = -1;
+  highestSeq = -1;
+  seen = new Uint8Array(1 << 17);
+  gaps = [];
+  droppedSinceLast = false;
+  subscribedAt = performance.now();
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
 
 function event(text: string): void {
   if (report.events.length < MAX_EVENTS)
@@ -66,10 +89,44 @@ function countMissing(): void {
   }
 }
 
+function onMessage(body: Uint8Array): void {
+  const seq = sequenceOf(body);
+  if (body.length !== expectedSize) report.wrongSize++;
+  if (seq <= lastSeq) report.outOfOrder++;
+  lastSeq = seq;
+  if (markSeen(seq)) {
+    report.duplicates++;
+    event(`seq ${seq} again`);
+    return;
+  }
+  if (seq < highestSeq) {
+    report.late++;
+    if (report.late === 1) event(`seq ${seq} arrived late, after seq ${highestSeq}`);
+  } else if (seq > highestSeq + 1) {
+    // Sequence numbers start at 0, so messages lost before the first that arrives count too.
+    report.gaps++;
+    if (droppedSinceLast) report.gapsAfterDrop++;
+    if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
+    event(
+      `seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`,
+    );
+  }
+  highestSeq = Math.max(highestSeq, seq);
+  droppedSinceLast = false;
+  if (seq < measureFrom) {
+    report.warmupReceived++;
+    return;
+  }
+  const now = epochNow();
+  if (report.received === 0) report.firstAt = now;
+  else report.longestGapMs = Math.max(report.longestGapMs, now - report.lastAt);
+  report.lastAt = now;
+  report.received++;
+}
+
 serveRole((client) => ({
   async subscribe(args: SubscribeArgs) {
-    expectedSize = args.size;
-    subscribedAt = performance.now();
+    reset(args.size);
     client().onDrop((reason) => {
       report.drops++;
       if (report.dropReasons.length < MAX_REASONS) report.dropReasons.push(reason);
@@ -77,37 +134,11 @@ serveRole((client) => ({
       droppedSinceLast = true;
     });
     client().onReconnect((server) => event(`subscribed again through ${server}`));
-    await client().subscribe(args.subject, (body) => {
-      const now = performance.now();
-      const seq = sequenceOf(body);
-      if (body.length !== expectedSize) report.wrongSize++;
-      if (seq <= lastSeq) report.outOfOrder++;
-      lastSeq = seq;
-      if (markSeen(seq)) {
-        report.duplicates++;
-        event(`seq ${seq} again`);
-      } else if (seq < highestSeq) {
-        report.late++;
-        if (report.late === 1) event(`seq ${seq} arrived late, after seq ${highestSeq}`);
-      } else if (seq > highestSeq + 1) {
-        // Sequence numbers start at 0, so messages lost before the first that arrives count too.
-        report.gaps++;
-        if (droppedSinceLast) report.gapsAfterDrop++;
-        if (gaps.length < MAX_GAPS) gaps.push({ from: highestSeq + 1, to: seq - 1, afterDrop: droppedSinceLast });
-        event(
-          `seq ${seq} after seq ${highestSeq}${droppedSinceLast ? ", the first since the drop" : ", with no drop in between"}`,
-        );
-      }
-      highestSeq = Math.max(highestSeq, seq);
-      droppedSinceLast = false;
-      if (seq < args.warmup) {
-        report.warmupReceived++;
-        return;
-      }
-      if (report.received === 0) report.firstAt = now;
-      report.lastAt = now;
-      report.received++;
-    });
+    await client().subscribe(args.subject, onMessage);
+    return true;
+  },
+  async measure(args: MeasureArgs) {
+    measureFrom = args.from;
     return true;
   },
   async report() {

@@ -1,102 +1,110 @@
-// Publish/subscribe throughput: publisher, server and subscriber each in their own process (on the
-// three-relay backbone, the publisher on relay A and the subscriber on relay C). The figure is what the
-// subscriber received per second, timed in the subscriber from the first to the last measured message.
+// pub/sub 1 KiB, one publisher and one subscriber, each in its own process: through one relay, through
+// three relays (publisher on A, subscriber on C), and through nats-server. The figure is what the
+// subscriber received per second, with the loss counted and the CPU of every process per message.
 
-import type { PublishResult, SubscriberReport, System } from "../protocol.ts";
-import { startRole } from "../lib/roles.ts";
-import type { Role } from "../lib/roles.ts";
-import { startServer } from "../lib/servers.ts";
-import type { Route, Server } from "../lib/servers.ts";
+import { lossCell, lossRow, pubsubFigures, pubsubNotes, pubsubTable } from "../lib/pubsub-notes.ts";
+import { runPubSubRound } from "../lib/pubsub-round.ts";
+import type { PubSubPlan } from "../lib/pubsub-round.ts";
+import { fmt } from "../lib/report.ts";
+import { failuresOf, goals, ratioRow, takeTurns } from "../lib/scenario.ts";
+import type { BenchContext, Scenario, ScenarioOutcome, SummaryRow } from "../lib/scenario.ts";
+import { SYSTEM_NAMES } from "../lib/servers.ts";
+import type { System } from "../protocol.ts";
 
-export const TOPIC = "bench-topic";
+const TOPIC = "bench-topic";
+const PLAN: PubSubPlan = {
+  topic: TOPIC,
+  size: 1024,
+  payload: "random",
+  subscribers: 1,
+  warmupMs: 1000,
+  measureMs: 3000,
+};
 
-export interface PubSubPlan {
-  size: number;
-  warmup: number;
-  count: number;
+export function pubsubSystems(context: BenchContext): System[] {
+  return context.natsBinary ? ["iris", "iris3", "nats"] : ["iris", "iris3"];
 }
 
-export interface PubSubResult {
-  system: System;
-  plan: PubSubPlan;
-  /** Measured messages the subscriber received per second. */
-  receivedPerSecond: number;
-  /** Measured messages the publisher handed to its client per second. */
-  publishedPerSecond: number;
-  report: SubscriberReport;
-  /** Times the publisher's connection dropped while it published, and the first few reasons. */
-  publisherDrops: number;
-  publisherDropReasons: string[];
-  /** The longest the publisher's event loop went without a turn while publishing. */
-  publisherLongestStallMs: number;
-  /** Roles' secretbox backends (meaningful for iris-mesh only). */
-  secretbox: string[];
-  serverWarnings: string[];
-  /** The way through the backbone (three-relay iris-mesh only). */
-  route: Route | null;
-}
-
-/** How long the subscriber may go without a new message, after the publisher is done, before we stop waiting. */
-const QUIET_MS = 2000;
-const POLL_MS = 100;
-const PUBLISH_TIMEOUT_MS = 90_000;
-
-export async function runPubSub(
-  system: System,
-  plan: PubSubPlan,
-  keys: Record<string, string>,
-  natsBinary: string | null,
-): Promise<PubSubResult> {
-  let server: Server | null = null;
-  const roles: Role[] = [];
-  try {
-    server = await startServer(system, keys, natsBinary);
-    const [subscriber, publisher] = await Promise.all([startRole("subscriber"), startRole("publisher")]);
-    roles.push(subscriber, publisher);
-    await Promise.all([subscriber.call("connect", server.receiver), publisher.call("connect", server.sender)]);
-    // Subscribed (confirmed by the server, and on a backbone known along the way from the publisher's
-    // relay) before the first publish, so nothing is lost to a race.
-    await subscriber.call("subscribe", { subject: TOPIC, size: plan.size, warmup: plan.warmup });
-    const route = await server.routeReady("topic");
-    const published = await publisher.call<PublishResult>("publish", { subject: TOPIC, ...plan }, PUBLISH_TIMEOUT_MS);
-    const waited = await waitForSubscriber(subscriber, plan.warmup + plan.count);
-    const name = (texts: string[]) => texts.map((text) => server!.name(text));
-    const report = { ...waited, dropReasons: name(waited.dropReasons), events: name(waited.events) };
-    const seconds = (report.lastAt - report.firstAt) / 1000;
+export const pubsub: Scenario = {
+  name: "pubsub",
+  title: "pub/sub 1 KiB, 1 publisher -> 1 subscriber: 1 relay, 3 relays, NATS",
+  describe: () => [
+    [
+      "pub/sub",
+      `1 KiB random payloads, 1 publisher -> 1 subscriber, each in its own process; warm-up ${PLAN.warmupMs / 1000} s, ` +
+        `then ${PLAN.measureMs / 1000} s publishing as fast as the client's flow control allows; the rate is the ` +
+        "subscriber's, first to last measured message; CPU per process over the measured phase",
+    ],
+  ],
+  async run(context): Promise<ScenarioOutcome> {
+    const systems = pubsubSystems(context);
+    const keys = context.keysFor(TOPIC);
+    const all = await takeTurns(
+      context,
+      (system) => `pub/sub ${SYSTEM_NAMES[system]}`,
+      systems,
+      async (system) => {
+        const result = await runPubSubRound(system, PLAN, keys, context.natsBinary, context.roles);
+        const report = result.reports[0]!;
+        return {
+          result,
+          line:
+            `${fmt.int(result.deliveredPerSecond)} msg/s received, ${fmt.int(report.received)}/${fmt.int(result.sent)} arrived, ` +
+            `${fmt.fixed(result.cpu.total)} µs CPU/msg${result.route ? `, via ${result.route.path}` : ""}`,
+        };
+      },
+    );
+    const [one, three, nats] = [
+      pubsubFigures(all.get("iris")),
+      pubsubFigures(all.get("iris3")),
+      pubsubFigures(all.get("nats")),
+    ];
+    const rate = (figures: typeof one) => figures?.deliveredPerSecond ?? NaN;
+    const cpu = (figures: typeof one) => figures?.cpu.total ?? NaN;
+    const rows: SummaryRow[] = [];
+    rows.push(
+      ratioRow(
+        "pub/sub 1 KiB, 1 relay: msg/s received",
+        rate(one),
+        context.natsBinary ? "NATS" : "",
+        rate(nats),
+        fmt.int,
+        (r) => goals.atLeast(1, r),
+        {
+          ours: cpu(one),
+          baseline: cpu(nats),
+        },
+      ),
+    );
+    rows.push(
+      ratioRow(
+        "pub/sub 1 KiB, 3 relays: msg/s received",
+        rate(three),
+        "1 relay",
+        rate(one),
+        fmt.int,
+        (r) => goals.atLeast(0.8, r),
+        {
+          ours: cpu(three),
+          baseline: cpu(one),
+        },
+      ),
+    );
+    const natsCell = lossCell("NATS", all.get("nats"));
+    const losses = [lossCell("1 relay", all.get("iris")), lossCell("3 relays", all.get("iris3")), natsCell].filter(
+      (cell) => cell !== null,
+    );
+    rows.push(
+      lossRow("zero loss, 1 relay, 1 subscriber", lossCell("1 relay", all.get("iris")), natsCell),
+      lossRow("zero loss, 3 relays, 1 subscriber", lossCell("3 relays", all.get("iris3")), natsCell),
+    );
+    const failures = failuresOf("pub/sub", all);
     return {
-      system,
-      plan,
-      // n messages span n-1 inter-arrival gaps.
-      receivedPerSecond: report.received > 1 && seconds > 0 ? (report.received - 1) / seconds : NaN,
-      publishedPerSecond: published.sent / (published.elapsedMs / 1000),
-      report,
-      publisherDrops: published.drops,
-      publisherDropReasons: name(published.dropReasons),
-      publisherLongestStallMs: published.longestStallMs,
-      secretbox: roles.map((role) => role.ready.secretbox),
-      serverWarnings: server.warnings(),
-      route,
+      details: ["pub/sub 1 KiB, 1 publisher -> 1 subscriber (median of rounds)", pubsubTable(all)],
+      rows,
+      losses,
+      notes: [...failures.notes, ...pubsubNotes("pub/sub", all)],
+      failures: failures.count,
     };
-  } finally {
-    await Promise.all(roles.map((role) => role.stop()));
-    await server?.stop();
-  }
-}
-
-/** Resolves once the subscriber has everything, or has heard nothing new for a while (a loss). */
-async function waitForSubscriber(subscriber: Role, expected: number): Promise<SubscriberReport> {
-  let last = -1;
-  let quietSince = performance.now();
-  for (;;) {
-    const report = await subscriber.call<SubscriberReport>("report");
-    const total = report.received + report.warmupReceived;
-    if (total >= expected) return report;
-    if (total !== last) {
-      last = total;
-      quietSince = performance.now();
-    } else if (performance.now() - quietSince > QUIET_MS) {
-      return report;
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
+  },
+};

@@ -6,6 +6,7 @@ import { Keyring } from "../../../core/crypto/keyring.ts";
 import { deriveServiceKeys, generateKey, insecureDevelopmentKey, parseKey } from "../../../core/crypto/keys.ts";
 import { toBase64Url, toHex } from "../../../core/util/bytes.ts";
 import { KeyError } from "../../../core/errors.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const dbKey = generateKey();
 const cacheKey = generateKey();
@@ -20,9 +21,9 @@ function assertKeyError(fn: () => unknown, what: string): void {
 
 describe("Keyring", () => {
   test("derives each service's keys from the key configured under its name", () => {
-    const keyring = new Keyring({ db: dbKey, cache: cacheKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey, cache: cacheKey });
     const db = keyring.get("cluster", "db");
-    const expected = deriveServiceKeys("cluster", "db", parseKey(dbKey));
+    const expected = deriveServiceKeys(testCrypto.signing, "cluster", "db", parseKey(dbKey));
     assert.equal(toHex(db.id), toHex(expected.id));
     assert.equal(toHex(db.payloadKey), toHex(expected.payloadKey));
     assert.equal(db.kind, "cluster");
@@ -33,14 +34,14 @@ describe("Keyring", () => {
 
   test("accepts raw 32-byte keys as well as text", () => {
     const bytes = new Uint8Array(32).fill(3);
-    const fromBytes = new Keyring({ db: bytes }).get("topic", "db");
-    const fromText = new Keyring({ db: toBase64Url(bytes) }).get("topic", "db");
+    const fromBytes = new Keyring(testCrypto.signing, { db: bytes }).get("topic", "db");
+    const fromText = new Keyring(testCrypto.signing, { db: toBase64Url(bytes) }).get("topic", "db");
     assert.equal(toHex(fromBytes.id), toHex(fromText.id));
-    assert.equal(toHex(fromBytes.id), toHex(deriveServiceKeys("topic", "db", bytes).id));
+    assert.equal(toHex(fromBytes.id), toHex(deriveServiceKeys(testCrypto.signing, "topic", "db", bytes).id));
   });
 
   test("cluster and topic keys under one name differ, and each is derived once", () => {
-    const keyring = new Keyring({ db: dbKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey });
     const cluster = keyring.get("cluster", "db");
     const topic = keyring.get("topic", "db");
     assert.notEqual(toHex(cluster.id), toHex(topic.id));
@@ -50,62 +51,65 @@ describe("Keyring", () => {
   });
 
   test("set replaces a key and forgets what was derived from the old one", () => {
-    const keyring = new Keyring({ db: dbKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey });
     const before = keyring.get("cluster", "db");
     const beforeTopic = keyring.get("topic", "db");
     keyring.set("db", cacheKey);
     const after = keyring.get("cluster", "db");
     assert.notEqual(toHex(after.id), toHex(before.id));
-    assert.equal(toHex(after.id), toHex(deriveServiceKeys("cluster", "db", parseKey(cacheKey)).id));
+    assert.equal(toHex(after.id), toHex(deriveServiceKeys(testCrypto.signing, "cluster", "db", parseKey(cacheKey)).id));
     assert.notEqual(toHex(keyring.get("topic", "db").id), toHex(beforeTopic.id));
   });
 
   test("an unknown name is a KeyError outside development mode", () => {
-    const keyring = new Keyring({ db: dbKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey });
     assert.equal(keyring.has("nope"), false);
     assert.equal(keyring.development, false);
     assertKeyError(() => keyring.get("cluster", "nope"), "unknown cluster");
     assertKeyError(() => keyring.get("topic", "nope"), "unknown topic");
-    assertKeyError(() => new Keyring().get("cluster", "db"), "empty keyring");
+    assertKeyError(() => new Keyring(testCrypto.signing).get("cluster", "db"), "empty keyring");
   });
 
   test("an empty name is a KeyError, even in development mode", () => {
-    assertKeyError(() => new Keyring({}, true).get("cluster", ""), "empty name");
+    assertKeyError(() => new Keyring(testCrypto.signing, {}, true).get("cluster", ""), "empty name");
   });
 
   test("malformed key text or bytes are KeyErrors", () => {
-    assertKeyError(() => new Keyring({ db: "not a key!" }), "bad characters");
-    assertKeyError(() => new Keyring({ db: dbKey.slice(0, 40) }), "too short");
-    assertKeyError(() => new Keyring({ db: dbKey + "AAAA" }), "too long");
-    assertKeyError(() => new Keyring({ db: new Uint8Array(31) }), "31 bytes");
-    const keyring = new Keyring();
+    assertKeyError(() => new Keyring(testCrypto.signing, { db: "not a key!" }), "bad characters");
+    assertKeyError(() => new Keyring(testCrypto.signing, { db: dbKey.slice(0, 40) }), "too short");
+    assertKeyError(() => new Keyring(testCrypto.signing, { db: dbKey + "AAAA" }), "too long");
+    assertKeyError(() => new Keyring(testCrypto.signing, { db: new Uint8Array(31) }), "31 bytes");
+    const keyring = new Keyring(testCrypto.signing);
     assertKeyError(() => keyring.set("db", ""), "empty text");
     assertKeyError(() => keyring.set("db", new Uint8Array(33)), "33 bytes");
     assert.equal(keyring.has("db"), false, "a refused key is not stored");
   });
 
   test("development mode derives keys from names, the same in every instance", () => {
-    const a = new Keyring({}, true);
-    const b = new Keyring({}, true);
+    const a = new Keyring(testCrypto.signing, {}, true);
+    const b = new Keyring(testCrypto.signing, {}, true);
     assert.ok(a.has("anything"));
     const fromA = a.get("cluster", "demo");
     const fromB = b.get("cluster", "demo");
     assert.equal(toHex(fromA.id), toHex(fromB.id));
     assert.equal(toHex(fromA.payloadKey), toHex(fromB.payloadKey));
-    const expected = deriveServiceKeys("cluster", "demo", insecureDevelopmentKey("demo"));
+    const expected = deriveServiceKeys(testCrypto.signing, "cluster", "demo", insecureDevelopmentKey("demo"));
     assert.equal(toHex(fromA.id), toHex(expected.id));
     assert.notEqual(toHex(a.get("cluster", "demo2").id), toHex(fromA.id));
   });
 
   test("development mode still uses configured keys where there are some", () => {
-    const keyring = new Keyring({ db: dbKey }, true);
-    assert.equal(toHex(keyring.get("cluster", "db").id), toHex(deriveServiceKeys("cluster", "db", parseKey(dbKey)).id));
-    const insecure = deriveServiceKeys("cluster", "db", insecureDevelopmentKey("db"));
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey }, true);
+    assert.equal(
+      toHex(keyring.get("cluster", "db").id),
+      toHex(deriveServiceKeys(testCrypto.signing, "cluster", "db", parseKey(dbKey)).id),
+    );
+    const insecure = deriveServiceKeys(testCrypto.signing, "cluster", "db", insecureDevelopmentKey("db"));
     assert.notEqual(toHex(keyring.get("cluster", "db").id), toHex(insecure.id));
   });
 
   test("a rolled key: accepted beside the current one, then current, then the old one retired", () => {
-    const keyring = new Keyring({ db: dbKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey });
     const ids = (kind: "cluster" | "topic") => keyring.all(kind, "db").map((keys) => toHex(keys.id));
     const oldId = toHex(keyring.keysFor("cluster", "db", dbKey).id);
     const newId = toHex(keyring.keysFor("cluster", "db", cacheKey).id);
@@ -127,7 +131,7 @@ describe("Keyring", () => {
   });
 
   test("use() takes a key never accepted before; malformed rotation keys are refused and change nothing", () => {
-    const keyring = new Keyring({ db: dbKey });
+    const keyring = new Keyring(testCrypto.signing, { db: dbKey });
     keyring.use("db", cacheKey);
     assert.equal(keyring.all("cluster", "db").length, 2);
     assertKeyError(() => keyring.accept("db", new Uint8Array(31)), "31-byte key");
@@ -138,14 +142,14 @@ describe("Keyring", () => {
 
   test("derived keys are found again however the key is given, and a caller reusing its array changes nothing", () => {
     const raw = parseKey(dbKey);
-    const keyring = new Keyring({ db: raw });
+    const keyring = new Keyring(testCrypto.signing, { db: raw });
     const first = keyring.get("cluster", "db");
     raw.fill(0); // the caller reuses its array for something else
     assert.equal(keyring.get("cluster", "db"), first, "the same derived object, from the keyring's own copy");
-    assert.equal(toHex(first.id), toHex(deriveServiceKeys("cluster", "db", parseKey(dbKey)).id));
+    assert.equal(toHex(first.id), toHex(deriveServiceKeys(testCrypto.signing, "cluster", "db", parseKey(dbKey)).id));
     assert.equal(keyring.keysFor("cluster", "db", dbKey), first, "the same key as text finds the same derivation");
     assert.equal(keyring.keysFor("cluster", "db", parseKey(dbKey)), first, "and as another array of the same bytes");
-    const development = new Keyring({}, true);
+    const development = new Keyring(testCrypto.signing, {}, true);
     assert.equal(
       development.get("topic", "news"),
       development.get("topic", "news"),

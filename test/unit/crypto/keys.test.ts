@@ -24,6 +24,7 @@ import {
 import { fromHex, toBase64Url, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { KeyError } from "../../../core/errors.ts";
 import { JoinKind } from "../../../core/wire/frames.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 /** Deterministic filler bytes: a different pattern per seed. */
 function pattern(length: number, seed: number): Uint8Array {
@@ -161,8 +162,8 @@ describe("deriveServiceKeys", () => {
   const otherKey = flipBit(key, 31, 7);
 
   test("is deterministic and yields the documented sizes", () => {
-    const a = deriveServiceKeys("cluster", "db", key);
-    const b = deriveServiceKeys("cluster", "db", key.slice());
+    const a = deriveServiceKeys(testCrypto.signing, "cluster", "db", key);
+    const b = deriveServiceKeys(testCrypto.signing, "cluster", "db", key.slice());
     assert.equal(toHex(a.id), toHex(b.id));
     assert.equal(toHex(a.payloadKey), toHex(b.payloadKey));
     assert.equal(toHex(a.membership.publicKey), toHex(b.membership.publicKey));
@@ -177,11 +178,11 @@ describe("deriveServiceKeys", () => {
   });
 
   test("differs for another name, kind or key, in every derived value", () => {
-    const base = deriveServiceKeys("cluster", "db", key);
+    const base = deriveServiceKeys(testCrypto.signing, "cluster", "db", key);
     const variants = {
-      name: deriveServiceKeys("cluster", "db2", key),
-      kind: deriveServiceKeys("topic", "db", key),
-      key: deriveServiceKeys("cluster", "db", otherKey),
+      name: deriveServiceKeys(testCrypto.signing, "cluster", "db2", key),
+      kind: deriveServiceKeys(testCrypto.signing, "topic", "db", key),
+      key: deriveServiceKeys(testCrypto.signing, "cluster", "db", otherKey),
     };
     for (const [what, other] of Object.entries(variants)) {
       assert.notEqual(toHex(other.id), toHex(base.id), `${what}: id`);
@@ -194,7 +195,7 @@ describe("deriveServiceKeys", () => {
 
   test("serviceId(kind, nameHash, publicKey) recomputes the id, as a relay does", () => {
     for (const kind of ["cluster", "topic"] as const) {
-      const keys = deriveServiceKeys(kind, "svc", key);
+      const keys = deriveServiceKeys(testCrypto.signing, kind, "svc", key);
       assert.equal(joinKindOf(kind), kind === "cluster" ? JoinKind.Member : JoinKind.Subscriber);
       assert.equal(toHex(serviceId(joinKindOf(kind), keys.nameHash, keys.membership.publicKey)), toHex(keys.id));
       const otherKind = kind === "cluster" ? JoinKind.Subscriber : JoinKind.Member;
@@ -204,34 +205,57 @@ describe("deriveServiceKeys", () => {
 
   test("refuses a key that is not 32 bytes", () => {
     for (const length of [0, 16, 31, 33, 64]) {
-      assertKeyError(() => deriveServiceKeys("cluster", "db", new Uint8Array(length)), `length ${length}`);
+      assertKeyError(
+        () => deriveServiceKeys(testCrypto.signing, "cluster", "db", new Uint8Array(length)),
+        `length ${length}`,
+      );
     }
   });
 });
 
 describe("proofs", () => {
-  const keys = deriveServiceKeys("cluster", "db", pattern(32, 12));
-  const other = deriveServiceKeys("cluster", "db", pattern(32, 13));
+  const keys = deriveServiceKeys(testCrypto.signing, "cluster", "db", pattern(32, 12));
+  const other = deriveServiceKeys(testCrypto.signing, "cluster", "db", pattern(32, 13));
   const challenge = pattern(32, 14);
   const relayId = pattern(16, 15);
 
   test("a join proof verifies for its id and challenge only", () => {
-    const signature = signJoin(keys, challenge);
+    const signature = signJoin(testCrypto.signing, keys, challenge);
     assert.equal(signature.length, 64);
-    assert.equal(verifyJoin(keys.id, keys.membership.publicKey, signature, challenge), true);
-    assert.equal(verifyJoin(keys.id, keys.membership.publicKey, signature, flipBit(challenge, 0)), false, "challenge");
-    assert.equal(verifyJoin(other.id, keys.membership.publicKey, signature, challenge), false, "another id");
-    assert.equal(verifyJoin(flipBit(keys.id, 31, 7), keys.membership.publicKey, signature, challenge), false, "id bit");
-    assert.equal(verifyJoin(keys.id, other.membership.publicKey, signature, challenge), false, "another key");
-    assert.equal(verifyJoin(keys.id, keys.membership.publicKey, signature.subarray(0, 63), challenge), false, "short");
+    assert.equal(verifyJoin(testCrypto.signing, keys.id, keys.membership.publicKey, signature, challenge), true);
+    assert.equal(
+      verifyJoin(testCrypto.signing, keys.id, keys.membership.publicKey, signature, flipBit(challenge, 0)),
+      false,
+      "challenge",
+    );
+    assert.equal(
+      verifyJoin(testCrypto.signing, other.id, keys.membership.publicKey, signature, challenge),
+      false,
+      "another id",
+    );
+    assert.equal(
+      verifyJoin(testCrypto.signing, flipBit(keys.id, 31, 7), keys.membership.publicKey, signature, challenge),
+      false,
+      "id bit",
+    );
+    assert.equal(
+      verifyJoin(testCrypto.signing, keys.id, other.membership.publicKey, signature, challenge),
+      false,
+      "another key",
+    );
+    assert.equal(
+      verifyJoin(testCrypto.signing, keys.id, keys.membership.publicKey, signature.subarray(0, 63), challenge),
+      false,
+      "short",
+    );
   });
 
   test("flipping any one bit of a join signature breaks it", () => {
-    const signature = signJoin(keys, challenge);
+    const signature = signJoin(testCrypto.signing, keys, challenge);
     for (let i = 0; i < signature.length; i++) {
       const bit = i % 8;
       assert.equal(
-        verifyJoin(keys.id, keys.membership.publicKey, flipBit(signature, i, bit), challenge),
+        verifyJoin(testCrypto.signing, keys.id, keys.membership.publicKey, flipBit(signature, i, bit), challenge),
         false,
         `byte ${i}`,
       );
@@ -239,32 +263,48 @@ describe("proofs", () => {
   });
 
   test("a join proof made with another key does not verify", () => {
-    const forged = signJoin(other, challenge);
-    assert.equal(verifyJoin(keys.id, keys.membership.publicKey, forged, challenge), false);
+    const forged = signJoin(testCrypto.signing, other, challenge);
+    assert.equal(verifyJoin(testCrypto.signing, keys.id, keys.membership.publicKey, forged, challenge), false);
   });
 
   test("a hello proof verifies for its relay and challenge only", () => {
-    const identity = generateIdentity();
-    const signature = signHello(identity, relayId, challenge);
-    assert.equal(verifyHello(identity.publicKey, signature, relayId, challenge), true);
-    assert.equal(verifyHello(identity.publicKey, signature, flipBit(relayId, 3), challenge), false, "relay");
-    assert.equal(verifyHello(identity.publicKey, signature, relayId, flipBit(challenge, 9)), false, "challenge");
-    assert.equal(verifyHello(generateIdentity().publicKey, signature, relayId, challenge), false, "identity");
-    assert.equal(verifyHello(identity.publicKey, flipBit(signature, 10), relayId, challenge), false, "signature");
+    const identity = generateIdentity(testCrypto.signing);
+    const signature = signHello(testCrypto.signing, identity, relayId, challenge);
+    assert.equal(verifyHello(testCrypto.signing, identity.publicKey, signature, relayId, challenge), true);
+    assert.equal(
+      verifyHello(testCrypto.signing, identity.publicKey, signature, flipBit(relayId, 3), challenge),
+      false,
+      "relay",
+    );
+    assert.equal(
+      verifyHello(testCrypto.signing, identity.publicKey, signature, relayId, flipBit(challenge, 9)),
+      false,
+      "challenge",
+    );
+    assert.equal(
+      verifyHello(testCrypto.signing, generateIdentity(testCrypto.signing).publicKey, signature, relayId, challenge),
+      false,
+      "identity",
+    );
+    assert.equal(
+      verifyHello(testCrypto.signing, identity.publicKey, flipBit(signature, 10), relayId, challenge),
+      false,
+      "signature",
+    );
   });
 
   test("proofs are bound to their purpose: a hello signature is not a join signature", () => {
-    const identity = generateIdentity();
+    const identity = generateIdentity(testCrypto.signing);
     const id = pattern(32, 16);
-    const hello = signHello(identity, id, challenge);
-    assert.equal(verifyJoin(id, identity.publicKey, hello, challenge), false);
+    const hello = signHello(testCrypto.signing, identity, id, challenge);
+    assert.equal(verifyJoin(testCrypto.signing, id, identity.publicKey, hello, challenge), false);
   });
 });
 
 describe("peer ids", () => {
   test("peerIdOf is 16 bytes, deterministic, and differs per identity", () => {
-    const a = generateIdentity();
-    const b = generateIdentity();
+    const a = generateIdentity(testCrypto.signing);
+    const b = generateIdentity(testCrypto.signing);
     assert.equal(peerIdOf(a.publicKey).length, 16);
     assert.equal(toHex(peerIdOf(a.publicKey)), toHex(peerIdOf(a.publicKey.slice())));
     assert.notEqual(toHex(peerIdOf(a.publicKey)), toHex(peerIdOf(b.publicKey)));

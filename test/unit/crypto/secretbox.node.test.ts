@@ -5,15 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { concat, randomBytes } from "../../../core/util/bytes.ts";
-import { SECRETBOX_OVERHEAD, secretboxBackendName, tweetnaclSecretbox } from "../../../core/crypto/nacl.ts";
+import { SECRETBOX_OVERHEAD, tweetnaclSecretbox } from "../../../core/crypto/nacl.ts";
 import { loadSodiumSecretbox } from "../../../core/crypto/secretbox.node.ts";
-import "../../../core/node.ts";
+import { nodeCrypto } from "../../../core/node.ts";
 
 const sodium = loadSodiumSecretbox();
 
 test("sodium-native is installed (an optional dependency), and the Node entry seals with it", () => {
   assert.ok(sodium, "sodium-native did not load: `npm ci` should have installed its prebuilt binary");
-  assert.equal(secretboxBackendName(), sodium.name);
+  assert.equal(nodeCrypto.secretbox.name, sodium.name);
 });
 
 test("its boxes are tweetnacl's, byte for byte, and each opens the other's", () => {
@@ -55,5 +55,28 @@ test("both refuse the same forgeries: any flipped bit, the wrong key or nonce, a
   for (const length of [0, 1, SECRETBOX_OVERHEAD - 1]) {
     assert.equal(sodium.open(box.subarray(0, length), nonce, key), null);
     assert.equal(tweetnaclSecretbox.open(box.subarray(0, length), nonce, key), null);
+  }
+});
+
+test("both seal and open in place, to the same bytes as seal() and open(), and refuse forgeries in place", () => {
+  assert.ok(sodium);
+  for (const backend of [sodium, tweetnaclSecretbox]) {
+    for (const length of [0, 1, 16, 100, 1024, 70_000]) {
+      const key = randomBytes(32);
+      const nonce = randomBytes(24);
+      const message = randomBytes(length);
+      // A frame: 7 bytes of header, room for the MAC, the message, and 3 bytes that must stay untouched.
+      const frame = concat(randomBytes(7), new Uint8Array(SECRETBOX_OVERHEAD), message, randomBytes(3));
+      const tail = frame.slice(frame.length - 3);
+      const box = frame.subarray(7, 7 + SECRETBOX_OVERHEAD + length);
+      backend.sealInPlace(box, nonce, key);
+      assert.deepEqual(box, tweetnaclSecretbox.seal(message, nonce, key), `${backend.name}: ${length} bytes`);
+      assert.deepEqual(frame.subarray(frame.length - 3), tail, "nothing written past the box");
+      const forged = box.slice();
+      forged[forged.length - 1]! ^= 1;
+      assert.equal(backend.openInPlace(forged, nonce, key), false);
+      assert.equal(backend.openInPlace(box, nonce, key), true);
+      assert.deepEqual(box.subarray(SECRETBOX_OVERHEAD), message, `${backend.name}: opened in place`);
+    }
   }
 });

@@ -7,6 +7,7 @@ import type { SessionCipher } from "../../../core/crypto/session.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../../../core/crypto/session.ts";
 import { fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { ProtocolError } from "../../../core/errors.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const psk = new Uint8Array(32).map((_, i) => 0x40 + i);
 const label = "tunnel";
@@ -20,8 +21,8 @@ interface Pair {
 }
 
 function handshake(initiatorPsk = psk, responderPsk = psk, initiatorLabel = label, responderLabel = label): Pair {
-  const a = new SessionHandshake("initiator", initiatorPsk, initiatorLabel);
-  const b = new SessionHandshake("responder", responderPsk, responderLabel);
+  const a = new SessionHandshake("initiator", initiatorPsk, initiatorLabel, testCrypto.secretbox);
+  const b = new SessionHandshake("responder", responderPsk, responderLabel, testCrypto.secretbox);
   return {
     initiatorPublic: a.publicKey,
     responderPublic: b.publicKey,
@@ -40,8 +41,8 @@ function assertProtocolError(fn: () => unknown, what: string): void {
 
 describe("SessionHandshake", () => {
   test("each side has a fresh 32-byte ephemeral key", () => {
-    const a = new SessionHandshake("initiator", psk, label);
-    const b = new SessionHandshake("initiator", psk, label);
+    const a = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
+    const b = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
     assert.equal(a.publicKey.length, EPHEMERAL_KEY_BYTES);
     assert.notEqual(toHex(a.publicKey), toHex(b.publicKey));
   });
@@ -54,23 +55,27 @@ describe("SessionHandshake", () => {
       "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p - 1
     ];
     for (const key of lowOrder) {
-      assertProtocolError(() => new SessionHandshake("initiator", psk, label).finish(fromHex(key)), `low order ${key}`);
+      assertProtocolError(
+        () => new SessionHandshake("initiator", psk, label, testCrypto.secretbox).finish(fromHex(key)),
+        `low order ${key}`,
+      );
     }
     for (const length of [0, 31, 33]) {
       assertProtocolError(
-        () => new SessionHandshake("responder", psk, label).finish(new Uint8Array(length).fill(9)),
+        () =>
+          new SessionHandshake("responder", psk, label, testCrypto.secretbox).finish(new Uint8Array(length).fill(9)),
         `length ${length}`,
       );
     }
   });
 
   test("finish works once", () => {
-    const a = new SessionHandshake("initiator", psk, label);
-    const b = new SessionHandshake("responder", psk, label);
+    const a = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
+    const b = new SessionHandshake("responder", psk, label, testCrypto.secretbox);
     a.finish(b.publicKey);
     assert.throws(() => a.finish(b.publicKey), /already finished/);
     // A failed finish also uses the handshake up.
-    const c = new SessionHandshake("initiator", psk, label);
+    const c = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
     assert.throws(() => c.finish(new Uint8Array(32)), ProtocolError);
     assert.throws(() => c.finish(b.publicKey), /already finished/);
   });
@@ -152,8 +157,8 @@ describe("SessionCipher", () => {
       ["psk", handshake(psk, otherPsk)],
       ["label", handshake(psk, psk, "tunnel", "link")],
     ];
-    const a = new SessionHandshake("initiator", psk, label);
-    const b = new SessionHandshake("initiator", psk, label);
+    const a = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
+    const b = new SessionHandshake("initiator", psk, label, testCrypto.secretbox);
     cases.push([
       "two initiators",
       {
@@ -181,15 +186,21 @@ describe("forward secrecy", () => {
 
     // The eavesdropper learns the psk and replays the handshake as either side, against the recorded keys.
     const attempts: Array<[string, SessionCipher]> = [
-      ["as responder", new SessionHandshake("responder", psk, label).finish(session.initiatorPublic)],
-      ["as initiator", new SessionHandshake("initiator", psk, label).finish(session.responderPublic)],
+      [
+        "as responder",
+        new SessionHandshake("responder", psk, label, testCrypto.secretbox).finish(session.initiatorPublic),
+      ],
+      [
+        "as initiator",
+        new SessionHandshake("initiator", psk, label, testCrypto.secretbox).finish(session.responderPublic),
+      ],
       [
         "as responder, keyed to the responder",
-        new SessionHandshake("responder", psk, label).finish(session.responderPublic),
+        new SessionHandshake("responder", psk, label, testCrypto.secretbox).finish(session.responderPublic),
       ],
       [
         "as initiator, keyed to the initiator",
-        new SessionHandshake("initiator", psk, label).finish(session.initiatorPublic),
+        new SessionHandshake("initiator", psk, label, testCrypto.secretbox).finish(session.initiatorPublic),
       ],
     ];
     for (const [what, eve] of attempts) {

@@ -25,8 +25,6 @@ import {
   signRelayWelcome,
   verifyRelayWelcome,
 } from "../../../core/crypto/keys.ts";
-import { useSigningBackend } from "../../../core/crypto/nacl.ts";
-import { nodeSigning } from "../../../core/crypto/signing.node.ts";
 import { toHex } from "../../../core/util/bytes.ts";
 import { FrameType, ID_BYTES, encodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
@@ -37,16 +35,15 @@ import type { Mutation } from "../../fuzz/frame-arbitraries.ts";
 import { GuardedLink, HonestPeer, WireEnd, attach, helloFor, settle } from "../../fixtures/raw-peers.ts";
 import { VirtualClock } from "../../fixtures/virtual-clock.ts";
 import { TappedLink, seededRandom } from "../../fixtures/mesh.ts";
-
-useSigningBackend(nodeSigning);
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const FAKE = "mem://fake-relay";
 const KNOWN_CODES = new Set<number>(Object.values(CloseCode));
-const fakeIdentity = generateIdentity();
+const fakeIdentity = generateIdentity(testCrypto.signing);
 const fakeId = peerIdOf(fakeIdentity.publicKey);
-const otherIdentity = generateIdentity();
-const cluster = deriveServiceKeys("cluster", "honest-service", new Uint8Array(32).fill(1));
-const peers = { member: generateIdentity(), caller: generateIdentity() };
+const otherIdentity = generateIdentity(testCrypto.signing);
+const cluster = deriveServiceKeys(testCrypto.signing, "cluster", "honest-service", new Uint8Array(32).fill(1));
+const peers = { member: generateIdentity(testCrypto.signing), caller: generateIdentity(testCrypto.signing) };
 
 type Action =
   | { t: "challenge"; names: "fake" | "other" | "ours"; nonce: Uint8Array }
@@ -125,6 +122,7 @@ async function world(seeds: string[]): Promise<World> {
     return guarded;
   };
   const relay = new Relay({
+    crypto: testCrypto,
     clock,
     random: seededRandom(9),
     startupGraceMs: 0,
@@ -172,7 +170,9 @@ async function perform(w: World, end: WireEnd, a: Action, sent: Frame[]): Promis
       const signer = a.proof === "borrowed" ? otherIdentity : fakeIdentity;
       const signed = a.proof === "stale" ? nonce.map((b) => b ^ 1) : nonce;
       const signature =
-        a.proof === "forged" ? new Uint8Array(64).fill(3) : signRelayWelcome(signer, signed, w.relay.relayId);
+        a.proof === "forged"
+          ? new Uint8Array(64).fill(3)
+          : signRelayWelcome(testCrypto.signing, signer, signed, w.relay.relayId);
       frame({ type: FrameType.RelayWelcome, address: a.address, identityKey: signer.publicKey, signature });
       break;
     }
@@ -277,7 +277,9 @@ async function checkAccepted(actions: Action[]): Promise<void> {
     end.sendFrame({ type: FrameType.RelayHello, flags: 1, address: FAKE, nonce });
     await settle();
     const welcome = end.last(FrameType.RelayWelcome);
-    const proven = welcome !== undefined && verifyRelayWelcome(welcome.identityKey, welcome.signature, nonce, fakeId);
+    const proven =
+      welcome !== undefined &&
+      verifyRelayWelcome(testCrypto.signing, welcome.identityKey, welcome.signature, nonce, fakeId);
     assert.ok(proven, "the relay's RelayWelcome does not prove its identity");
     const sent: Frame[] = [];
     let closedByFake = false;
@@ -367,7 +369,13 @@ unitTest(
     // window reaches the dialer mid-handshake; here it is made to fire exactly then.
     const clock = new VirtualClock(1_700_000_000_000);
     const net = new MemoryNetwork();
-    const accepting = new Relay({ clock, random: seededRandom(1), address: "mem://accepting", dialer: net.dialer });
+    const accepting = new Relay({
+      crypto: testCrypto,
+      clock,
+      random: seededRandom(1),
+      address: "mem://accepting",
+      dialer: net.dialer,
+    });
     const hooked: Link[] = [];
     net.listen("mem://accepting", {
       accept: (link) => {
@@ -379,6 +387,7 @@ unitTest(
       },
     });
     const dialing = new Relay({
+      crypto: testCrypto,
       clock,
       random: seededRandom(2),
       address: "mem://dialing",

@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { deflateSync } from "fflate";
-import { inflateCapped } from "../../../core/crypto/compress.ts";
+import { INFLATE_SLICE, fflateCompression } from "../../../core/crypto/compress.ts";
+
+/** The portable backend: the one whose work the meter (fflate's inflater) can count. */
+const inflateCapped = (input: Uint8Array, declared: number, cap: number) =>
+  fflateCompression.inflate(input, declared, cap);
 import { equalBytes } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, unitTest, describeError, preview } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
@@ -110,8 +114,9 @@ unitTest("fuzz: a 64 MiB bomb declared within the cap stops at the cap, at once"
     overshoot.thrown instanceof RangeError && /past its declared/.test(overshoot.thrown.message),
     describeError(overshoot.thrown),
   );
+  // One slice in, the output is past the claim and inflation stops: the rest of the bomb is never read.
   assert.ok(
-    overshoot.bytes <= bomb.length / 16,
+    overshoot.bytes <= INFLATE_SLICE && overshoot.bytes <= bomb.length / 8,
     `the inflater read ${overshoot.bytes} of the bomb's ${bomb.length} bytes`,
   );
   assert.ok(grown < 16 << 20, `inflating the bomb grew live buffers by ${grown} bytes`);

@@ -15,8 +15,6 @@ import { memoryLinkPair } from "../../../core/transports/memory.ts";
 import { CloseCode } from "../../../core/transports/link.ts";
 import type { Dialer } from "../../../core/transports/link.ts";
 import { generateIdentity, peerIdOf } from "../../../core/crypto/keys.ts";
-import { useSigningBackend } from "../../../core/crypto/nacl.ts";
-import { nodeSigning } from "../../../core/crypto/signing.node.ts";
 import { FrameType, RELAY_ID_BYTES, decodeFrame, encodeFrame } from "../../../core/wire/frames.ts";
 import { equalBytes } from "../../../core/util/bytes.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
@@ -27,10 +25,9 @@ import type { Mutation } from "../../fuzz/frame-arbitraries.ts";
 import { GuardedLink, WireEnd, settle } from "../../fixtures/raw-peers.ts";
 import { VirtualClock } from "../../fixtures/virtual-clock.ts";
 import { seededRandom } from "../../fixtures/mesh.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
-useSigningBackend(nodeSigning);
-
-const identity = generateIdentity();
+const identity = generateIdentity(testCrypto.signing);
 const ourPeerId = peerIdOf(identity.publicKey);
 const KNOWN_CODES = new Set<number>([...Object.values(CloseCode), 1006]);
 const HANDSHAKE_TIMEOUT_MS = 2000;
@@ -111,6 +108,7 @@ async function checkSequence(actions: Action[]): Promise<void> {
   const attachment = new RelayAttachment(
     {
       relays: ["mem://fake"],
+      signing: testCrypto.signing,
       dialer,
       clock,
       identity,

@@ -15,8 +15,6 @@ import fc from "fast-check";
 import { Relay } from "../../../core/relay/relay.ts";
 import { CloseCode } from "../../../core/transports/link.ts";
 import { deriveServiceKeys, generateIdentity, signHello, signJoin } from "../../../core/crypto/keys.ts";
-import { useSigningBackend } from "../../../core/crypto/nacl.ts";
-import { nodeSigning } from "../../../core/crypto/signing.node.ts";
 import { toHex } from "../../../core/util/bytes.ts";
 import { FrameType, ID_BYTES, JoinKind, MAX_HOPS, PEER_ID_BYTES, encodeFrame } from "../../../core/wire/frames.ts";
 import type { Frame } from "../../../core/wire/frames.ts";
@@ -28,9 +26,9 @@ import { HonestPeer, attach, settle } from "../../fixtures/raw-peers.ts";
 import type { WireEnd } from "../../fixtures/raw-peers.ts";
 import { VirtualClock } from "../../fixtures/virtual-clock.ts";
 import { seededRandom } from "../../fixtures/mesh.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 // Node's Ed25519, as relays use in production: tweetnacl's would make each case several times slower.
-useSigningBackend(nodeSigning);
 
 const MAX_MESSAGE = 2048;
 const HOSTILE_ADDRESS = "198.51.100.7";
@@ -44,13 +42,17 @@ const HANDSHAKE_FAILURES = new Set<number>([
   CloseCode.TooBig,
 ]);
 
-const honestCluster = deriveServiceKeys("cluster", "honest-service", new Uint8Array(32).fill(1));
+const honestCluster = deriveServiceKeys(testCrypto.signing, "cluster", "honest-service", new Uint8Array(32).fill(1));
 /** Services the attacker holds keys for (never the honest cluster's: a key holder is a member by right). */
 const hostileServices = [
-  deriveServiceKeys("cluster", "hostile-cluster", new Uint8Array(32).fill(2)),
-  deriveServiceKeys("topic", "hostile-topic", new Uint8Array(32).fill(3)),
+  deriveServiceKeys(testCrypto.signing, "cluster", "hostile-cluster", new Uint8Array(32).fill(2)),
+  deriveServiceKeys(testCrypto.signing, "topic", "hostile-topic", new Uint8Array(32).fill(3)),
 ];
-const identities = { member: generateIdentity(), caller: generateIdentity(), hostile: generateIdentity() };
+const identities = {
+  member: generateIdentity(testCrypto.signing),
+  caller: generateIdentity(testCrypto.signing),
+  hostile: generateIdentity(testCrypto.signing),
+};
 
 type Proof = "valid" | "forged" | "stale";
 type Ref = "self" | "member" | "caller" | "random";
@@ -122,6 +124,7 @@ interface World {
 async function world(): Promise<World> {
   const clock = new VirtualClock(1_700_000_000_000);
   const relay = new Relay({
+    crypto: testCrypto,
     clock,
     random: seededRandom(5),
     startupGraceMs: 0,
@@ -183,7 +186,7 @@ async function perform(w: World, a: Action): Promise<void> {
       const signature =
         a.proof === "forged"
           ? new Uint8Array(64).fill(9)
-          : signHello(identities.hostile, challenge.relayId, challenge.nonce);
+          : signHello(testCrypto.signing, identities.hostile, challenge.relayId, challenge.nonce);
       send(
         encodeFrame({ type: FrameType.Hello, identityKey: identities.hostile.publicKey, signature, agent: a.agent }),
       );
@@ -192,7 +195,9 @@ async function perform(w: World, a: Action): Promise<void> {
     case "join": {
       const keys = hostileServices[a.service]!;
       const signature =
-        a.proof === "forged" ? new Uint8Array(64).fill(7) : signJoin(keys, proofChallenge(w, a.proof).nonce);
+        a.proof === "forged"
+          ? new Uint8Array(64).fill(7)
+          : signJoin(testCrypto.signing, keys, proofChallenge(w, a.proof).nonce);
       const kind = keys.kind === "cluster" ? JoinKind.Member : JoinKind.Subscriber;
       send(
         encodeFrame({

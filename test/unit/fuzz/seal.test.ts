@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MESSAGE_ID_BYTES, Purpose, SEAL_VERSION, SealError, open, seal } from "../../../core/crypto/seal.ts";
 import type { Opened } from "../../../core/crypto/seal.ts";
-import { SECRETBOX_NONCE_BYTES, secretbox } from "../../../core/crypto/nacl.ts";
-import { deflate } from "../../../core/crypto/compress.ts";
+import { SECRETBOX_NONCE_BYTES } from "../../../core/crypto/nacl.ts";
+import { fflateCompression } from "../../../core/crypto/compress.ts";
 import { concat, equalBytes, toHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, describeError, preview } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { bytes, mutate, mutations, varint } from "../../fuzz/frame-arbitraries.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 /** The cap receivers pass to open(): small, so bodies and bombs cross it often. */
 const CAP = 4096;
@@ -27,6 +28,7 @@ const body = fc.oneof(
     .map(([byte, n]) => new Uint8Array(n).fill(byte)),
 );
 const sealOptions = fc.record({
+  messageId: bytes(MESSAGE_ID_BYTES),
   purpose: fc.constantFrom(...Object.values(Purpose)),
   timestamp: varint,
   inReplyTo: fc.option(bytes(MESSAGE_ID_BYTES), { nil: undefined }),
@@ -34,10 +36,14 @@ const sealOptions = fc.record({
   sensitive: fc.boolean(),
 });
 
-/** The contract: an Opened, or a SealError (which is a ProtocolError), and nothing else. */
-function openOrRefuse(k: Uint8Array, sealed: Uint8Array, cap = CAP): Opened | SealError {
+/**
+ * The contract: an Opened, or a SealError (which is a ProtocolError), and nothing else. open() works in
+ * place, so it is given a copy: callers compare the input afterwards.
+ */
+function openOrRefuse(k: Uint8Array, input: Uint8Array, cap = CAP): Opened | SealError {
+  const sealed = input.slice();
   try {
-    const opened = open(k, sealed, cap);
+    const opened = open(testCrypto, k, sealed, cap);
     assert.ok(opened.body.length <= cap, `opened a body of ${opened.body.length} bytes past the cap of ${cap}`);
     return opened;
   } catch (error) {
@@ -48,7 +54,7 @@ function openOrRefuse(k: Uint8Array, sealed: Uint8Array, cap = CAP): Opened | Se
 
 /** Seals a plaintext built by hand under `k`, skipping every check seal() makes. */
 function sealPlaintext(k: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return concat(Uint8Array.of(SEAL_VERSION), nonce, secretbox(plaintext, nonce, k));
+  return concat(Uint8Array.of(SEAL_VERSION), nonce, testCrypto.secretbox.seal(plaintext, nonce, k));
 }
 
 function varintBytes(value: number): number[] {
@@ -67,7 +73,9 @@ let deflatedCache: Uint8Array[] | null = null;
  * 8 MiB bomb fits in 8 KiB. Made once: deflating megabytes per generated case would dominate the run.
  */
 function streams(): Uint8Array[] {
-  deflatedCache ??= STREAM_LENGTHS.map((length) => deflate(new Uint8Array(length).fill(0x61)) ?? new Uint8Array(0));
+  deflatedCache ??= STREAM_LENGTHS.map(
+    (length) => fflateCompression.deflate(new Uint8Array(length).fill(0x61)) ?? new Uint8Array(0),
+  );
   return deflatedCache;
 }
 const STREAM_LENGTHS = [0, 1, 100, CAP - 1, CAP, CAP + 1, 2 * CAP, 1 << 20, 8 << 20];
@@ -115,7 +123,7 @@ const properties: FuzzProperty[] = [
     check: (params) =>
       fc.assert(
         fc.property(key, body, sealOptions, (k, b, options) => {
-          const opened = openOrRefuse(k, seal(k, b, options), 1 << 20);
+          const opened = openOrRefuse(k, seal(testCrypto, k, b, options), 1 << 20);
           assert.ok(!(opened instanceof SealError), `an honest message failed to open: ${String(opened)}`);
           assert.ok(equalBytes(opened.body, b));
           assert.equal(opened.purpose, options.purpose);
@@ -134,7 +142,7 @@ const properties: FuzzProperty[] = [
     check: (params) =>
       fc.assert(
         fc.property(key, body, sealOptions, mutations, (k, b, options, edits) => {
-          const sealed = seal(k, b, options);
+          const sealed = seal(testCrypto, k, b, options);
           const changed = mutate(sealed, edits);
           const outcome = openOrRefuse(k, changed);
           if (equalBytes(changed, sealed)) return; // the edits cancelled out
@@ -150,7 +158,10 @@ const properties: FuzzProperty[] = [
       fc.assert(
         fc.property(key, key, body, sealOptions, fc.uint8Array({ maxLength: 200 }), (k, other, b, options, noise) => {
           fc.pre(!equalBytes(k, other));
-          assert.ok(openOrRefuse(other, seal(k, b, options)) instanceof SealError, "opened under the wrong key");
+          assert.ok(
+            openOrRefuse(other, seal(testCrypto, k, b, options)) instanceof SealError,
+            "opened under the wrong key",
+          );
           assert.ok(openOrRefuse(k, noise) instanceof SealError, "random bytes opened");
           // Noise behind a valid version byte reaches the authenticator rather than the length check.
           const versioned = Uint8Array.of(SEAL_VERSION, ...noise, ...new Uint8Array(SECRETBOX_NONCE_BYTES + 16));

@@ -13,6 +13,7 @@ import { equalBytes, fromHex } from "../../../core/util/bytes.ts";
 import { fcParams, fuzzTests, unitTest, describeError, preview, thrownBy } from "../../fuzz/harness.ts";
 import type { FuzzProperty } from "../../fuzz/harness.ts";
 import { bytes, mutate, mutations } from "../../fuzz/frame-arbitraries.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const LABEL = "tunnel";
 
@@ -77,8 +78,8 @@ const properties: FuzzProperty[] = [
     check: (params) =>
       fc.assert(
         fc.property(psk, peerKey, fc.boolean(), (key, peer, initiator) => {
-          const ours = new SessionHandshake(initiator ? "initiator" : "responder", key, LABEL);
-          const theirs = new SessionHandshake(initiator ? "responder" : "initiator", key, LABEL);
+          const ours = new SessionHandshake(initiator ? "initiator" : "responder", key, LABEL, testCrypto.secretbox);
+          const theirs = new SessionHandshake(initiator ? "responder" : "initiator", key, LABEL, testCrypto.secretbox);
           const sent =
             peer.kind === "random"
               ? peer.bytes
@@ -109,8 +110,8 @@ const properties: FuzzProperty[] = [
     runs: 6_000,
     check: (params) => {
       // One session for the whole run: open() keeps no state, so cases cannot disturb each other.
-      const a = new SessionHandshake("initiator", new Uint8Array(32).fill(7), LABEL);
-      const b = new SessionHandshake("responder", new Uint8Array(32).fill(7), LABEL);
+      const a = new SessionHandshake("initiator", new Uint8Array(32).fill(7), LABEL, testCrypto.secretbox);
+      const b = new SessionHandshake("responder", new Uint8Array(32).fill(7), LABEL, testCrypto.secretbox);
       const sender = a.finish(b.publicKey);
       const receiver = b.finish(a.publicKey);
       return fc.assert(
@@ -149,7 +150,9 @@ fuzzTests("session", properties);
 unitTest("fuzz: every low-order point is refused by both roles", () => {
   for (const role of ["initiator", "responder"] as const) {
     for (const point of LOW_ORDER) {
-      const error = thrownBy(() => new SessionHandshake(role, new Uint8Array(32), LABEL).finish(point));
+      const error = thrownBy(() =>
+        new SessionHandshake(role, new Uint8Array(32), LABEL, testCrypto.secretbox).finish(point),
+      );
       assert.ok(error instanceof ProtocolError, `${role}: ${describeError(error)}`);
     }
   }

@@ -3,12 +3,12 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ClosedError, CloseCode } from "../../../core/index.ts";
-import type { Connection, ConnectOptions } from "../../../core/index.ts";
+import { ClosedError, CloseCode } from "../../../core/internal.ts";
+import type { Connection, ConnectionSetup } from "../../../core/internal.ts";
 import { FrameType } from "../../../core/wire/frames.ts";
 import { FrameLog, Mesh, decode, deferred, gatedDialer, makeKeys, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 
-const FAST_RECONNECT: Partial<ConnectOptions> = { reconnect: { initialDelay: 2, maxDelay: 10 } };
+const FAST_RECONNECT: Partial<ConnectionSetup> = { reconnect: { initialDelay: 2, maxDelay: 10 } };
 
 /** Records the connection's lifecycle events by name. */
 function lifecycle(conn: Connection): string[] {

@@ -23,7 +23,7 @@ function setup() {
     },
     close: () => {},
   });
-  const outbox = new Outbox(clock, 1024 * 1024);
+  const outbox = new Outbox(clock, () => Promise.resolve(), 1024 * 1024);
   outbox.attach(link);
   return { clock, asked, inspector: new Inspector(clock, outbox) };
 }

@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import "../../../core/node.ts";
+import { nodeScheduling } from "../../../core/node.ts";
 import { Outbox } from "../../../core/peer/outbox.ts";
 import { systemClock } from "../../../core/util/clock.ts";
 import { memoryLinkPair } from "../../../core/transports/memory.ts";
@@ -12,7 +12,7 @@ import { memoryLinkPair } from "../../../core/transports/memory.ts";
 test("a writer whose writes never wait still lets timers run, again and again", async () => {
   const [link, other] = memoryLinkPair();
   other.listen({ frame: () => {}, close: () => {} });
-  const outbox = new Outbox(systemClock, Number.MAX_SAFE_INTEGER);
+  const outbox = new Outbox(systemClock, nodeScheduling.yieldToEventLoop, Number.MAX_SAFE_INTEGER);
   outbox.attach(link);
   // A heartbeat-like timer every 5 ms, for as long as the writer runs: 300 ms of writes that never wait
   // for buffer space. Before the fix it did not run once (Node delivered each yield's message in the
@@ -27,6 +27,7 @@ test("a writer whose writes never wait still lets timers run, again and again", 
   }
   clearInterval(interval);
   link.close();
-  assert.ok(writes > 1000, `the writer kept writing (${writes} writes)`);
+  // Progress, not speed: on a loaded machine a write may take much longer than on a quiet one.
+  assert.ok(writes > 100, `the writer kept writing (${writes} writes)`);
   assert.ok(ticks >= 5, `the timer ran ${ticks} times while the writer wrote`);
 });

@@ -15,6 +15,7 @@ import type { WireEnd } from "../../fixtures/raw-peers.ts";
 import { HonestPeer, attach, helloFor, settle } from "../../fixtures/raw-peers.ts";
 import { VirtualClock } from "../../fixtures/virtual-clock.ts";
 import { seededRandom } from "../../fixtures/mesh.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const A = "203.0.113.1";
 const B = "203.0.113.2";
@@ -50,7 +51,7 @@ function challenged(end: WireEnd): boolean {
 }
 
 async function completeHandshake(end: WireEnd): Promise<void> {
-  end.sendFrame(helloFor(generateIdentity(), end.last(FrameType.Challenge)!, "limits-test"));
+  end.sendFrame(helloFor(generateIdentity(testCrypto.signing), end.last(FrameType.Challenge)!, "limits-test"));
   await settle();
   assert.ok(end.has(FrameType.Welcome), "handshake did not complete");
 }
@@ -165,12 +166,12 @@ describe("links per address", () => {
 });
 
 describe("tunnels per peer", () => {
-  const cluster = deriveServiceKeys("cluster", "files", new Uint8Array(32).fill(8));
+  const cluster = deriveServiceKeys(testCrypto.signing, "cluster", "files", new Uint8Array(32).fill(8));
 
   async function setup(maxTunnelsPerPeer?: number) {
     const { relay } = startRelay(maxTunnelsPerPeer === undefined ? {} : { maxTunnelsPerPeer });
-    const member = await HonestPeer.join(relay, generateIdentity(), cluster);
-    const caller = await HonestPeer.join(relay, generateIdentity());
+    const member = await HonestPeer.join(relay, generateIdentity(testCrypto.signing), cluster);
+    const caller = await HonestPeer.join(relay, generateIdentity(testCrypto.signing));
     const open = (tunnelId: number) =>
       caller.end.sendFrame({
         type: FrameType.TunnelOpen,
@@ -230,7 +231,7 @@ describe("tunnels per peer", () => {
     await settle();
     assert.equal(refusals().length, 1, "tunnel 1's slot went to tunnel 4");
     assert.equal(opensAtMember(), 3);
-    const other = await HonestPeer.join(relay, generateIdentity());
+    const other = await HonestPeer.join(relay, generateIdentity(testCrypto.signing));
     for (const tunnelId of [1, 2]) {
       const open = {
         hops: MAX_HOPS,

@@ -9,6 +9,7 @@ import { fromBase64Url, toBase64Url } from "../../../core/util/bytes.ts";
 import { deriveServiceKeys } from "../../../core/crypto/keys.ts";
 import { keyOfService } from "../../../core/relay/routing-table.ts";
 import { Simulation } from "../../fixtures/simulation.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const RELAYS = 4;
 const REQUESTS = 20;
@@ -27,7 +28,9 @@ describe("a crash of the relay at the root of a cluster's tree", () => {
       let victim = 0;
       for (let n = 0; victim === 0; n++) {
         name = `work-${n}`;
-        victim = sim.closestTo(keyOfService(deriveServiceKeys("cluster", name, fromBase64Url(key)).id)).index;
+        victim = sim.closestTo(
+          keyOfService(deriveServiceKeys(testCrypto.signing, "cluster", name, fromBase64Url(key)).id),
+        ).index;
       }
       let release!: () => void;
       const handlersMayReply = new Promise<void>((resolve) => (release = resolve));

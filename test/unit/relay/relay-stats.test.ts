@@ -3,8 +3,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CloseCode } from "../../../core/index.ts";
-import type { Connection } from "../../../core/index.ts";
+import { CloseCode } from "../../../core/internal.ts";
+import type { Connection } from "../../../core/internal.ts";
 import { encodeFrame, FrameType } from "../../../core/wire/frames.ts";
 import { Mesh, makeKeys, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
 
@@ -47,6 +47,15 @@ describe("relay stats", TEST_TIMEOUT, () => {
     assert.equal(stats.relayLinks, 0);
     assert.equal(stats.tunnelsOpen, 0);
     assert.ok(stats.uptimeMs >= 0);
+  });
+
+  test("statsReport() is the report's stats without the rest of the report", async () => {
+    await caller.request("echo", "one more");
+    await settle();
+    const { uptimeMs: _snapshotUptime, ...fromSnapshot } = mesh.relay.snapshot().stats!;
+    const { uptimeMs: _reportUptime, ...alone } = mesh.relay.statsReport();
+    assert.deepEqual(alone, fromSnapshot);
+    assert.equal(alone.peers, 2);
   });
 
   test("counts a handshake refused for a bad hello", async () => {

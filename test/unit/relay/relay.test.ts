@@ -40,6 +40,7 @@ import {
 import type { ChallengeFrame, Frame, WelcomeFrame } from "../../../core/wire/frames.ts";
 import { VirtualClock } from "../../fixtures/virtual-clock.ts";
 import { TappedLink, settle } from "../../fixtures/mesh.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 type FrameOf<T extends Frame["type"]> = Extract<Frame, { type: T }>;
 
@@ -62,7 +63,7 @@ class RawPeer {
   private autoPong: boolean;
 
   constructor(relay: Relay, options: { identity?: SigningKeyPair; autoPong?: boolean } = {}) {
-    this.identity = options.identity ?? generateIdentity();
+    this.identity = options.identity ?? generateIdentity(testCrypto.signing);
     this.peerId = peerIdOf(this.identity.publicKey);
     this.autoPong = options.autoPong ?? false;
     const [client, server] = memoryLinkPair("raw-peer", "relay");
@@ -116,7 +117,7 @@ class RawPeer {
     this.send({
       type: FrameType.Hello,
       identityKey: this.identity.publicKey,
-      signature: signHello(this.identity, challenge.relayId, challenge.nonce),
+      signature: signHello(testCrypto.signing, this.identity, challenge.relayId, challenge.nonce),
       agent: "raw-test",
     });
     return this.expect(FrameType.Welcome);
@@ -134,7 +135,7 @@ class RawPeer {
       kind: keys.kind === "cluster" ? JoinKind.Member : JoinKind.Subscriber,
       nameHash: keys.nameHash,
       publicKey: keys.membership.publicKey,
-      signature: signJoin(keys, this.challenge.nonce),
+      signature: signJoin(testCrypto.signing, keys, this.challenge.nonce),
       ...overrides,
     });
     const answer = await this.next();
@@ -184,7 +185,7 @@ function spent(bytes: Uint8Array): Uint8Array {
 }
 
 function clusterKeys(name: string): ServiceKeys {
-  return deriveServiceKeys("cluster", name, randomBytes(32));
+  return deriveServiceKeys(testCrypto.signing, "cluster", name, randomBytes(32));
 }
 
 /** Bytes that are not a valid seal: the relay must route them without caring. */
@@ -196,7 +197,7 @@ function garbage(length: number): Uint8Array {
 
 describe("relay handshake", () => {
   test("a challenge, a signed hello and a welcome carrying the peer id and the relay's settings", async () => {
-    const identity = generateIdentity();
+    const identity = generateIdentity(testCrypto.signing);
     const relayId = peerIdOf(identity.publicKey);
     const { relay, clock } = startRelay({ identity, heartbeatMs: 1234, maxMessage: 50_000 });
     const peer = new RawPeer(relay);
@@ -227,7 +228,7 @@ describe("relay handshake", () => {
     peer.send({
       type: FrameType.Hello,
       identityKey: peer.identity.publicKey,
-      signature: signHello(peer.identity, randomBytes(16), challenge.nonce),
+      signature: signHello(testCrypto.signing, peer.identity, randomBytes(16), challenge.nonce),
       agent: "raw-test",
     });
     const { code } = await peer.closed;
@@ -239,7 +240,7 @@ describe("relay handshake", () => {
     const { relay } = startRelay();
     const first = new RawPeer(relay);
     const firstChallenge = await first.expect(FrameType.Challenge);
-    const captured = signHello(first.identity, firstChallenge.relayId, firstChallenge.nonce);
+    const captured = signHello(testCrypto.signing, first.identity, firstChallenge.relayId, firstChallenge.nonce);
     const thief = new RawPeer(relay, { identity: first.identity });
     await thief.expect(FrameType.Challenge);
     thief.send({ type: FrameType.Hello, identityKey: first.identity.publicKey, signature: captured, agent: "thief" });
@@ -253,7 +254,7 @@ describe("relay handshake", () => {
     const hello = encodeFrame({
       type: FrameType.Hello,
       identityKey: peer.identity.publicKey,
-      signature: signHello(peer.identity, challenge.relayId, challenge.nonce),
+      signature: signHello(testCrypto.signing, peer.identity, challenge.relayId, challenge.nonce),
       agent: "future-peer",
     });
     hello[0] = WIRE_VERSION + 1;
@@ -279,7 +280,7 @@ describe("relay handshake", () => {
         const hello = encodeFrame({
           type: FrameType.Hello,
           identityKey: peer.identity.publicKey,
-          signature: signHello(peer.identity, challenge.relayId, challenge.nonce),
+          signature: signHello(testCrypto.signing, peer.identity, challenge.relayId, challenge.nonce),
           agent: "x",
         });
         const padded = new Uint8Array(hello.length + 1);
@@ -336,7 +337,7 @@ describe("relay handshake", () => {
 
   test("a second connection of the same identity replaces the first", async () => {
     const { relay } = startRelay();
-    const identity = generateIdentity();
+    const identity = generateIdentity(testCrypto.signing);
     const first = await readyPeer(relay, { identity });
     const second = new RawPeer(relay, { identity });
     const welcome = await second.handshake();
@@ -394,7 +395,7 @@ describe("relay joins", () => {
     const { relay } = startRelay();
     const peer = await readyPeer(relay);
     const keys = clusterKeys("db");
-    const bad = await peer.join(keys, { signature: signJoin(keys, randomBytes(32)) });
+    const bad = await peer.join(keys, { signature: signJoin(testCrypto.signing, keys, randomBytes(32)) });
     assert.equal(bad.type, FrameType.Nack);
     assert.equal((bad as FrameOf<typeof FrameType.Nack>).code, NackCode.BadProof);
     assert.deepEqual(relay.snapshot().clusters, []);
@@ -408,7 +409,7 @@ describe("relay joins", () => {
     const member = await readyPeer(relay);
     const thief = await readyPeer(relay);
     const keys = clusterKeys("db");
-    const stolen = signJoin(keys, member.challenge!.nonce);
+    const stolen = signJoin(testCrypto.signing, keys, member.challenge!.nonce);
     assert.equal((await member.join(keys)).type, FrameType.Ack);
     const answer = await thief.join(keys, { signature: stolen });
     assert.equal(answer.type, FrameType.Nack);
@@ -420,13 +421,13 @@ describe("relay joins", () => {
     const real = clusterKeys("payments");
     const attacker = await readyPeer(relay);
     const caller = await readyPeer(relay);
-    const ownKeys = generateIdentity();
+    const ownKeys = generateIdentity(testCrypto.signing);
 
     // Signing the real id with the attacker's key: the relay recomputes the id from the name hash and
     // the attacker's key, which differs, so the proof does not verify.
     const forged = await attacker.join(real, {
       publicKey: ownKeys.publicKey,
-      signature: signJoin({ ...real, membership: ownKeys }, attacker.challenge!.nonce),
+      signature: signJoin(testCrypto.signing, { ...real, membership: ownKeys }, attacker.challenge!.nonce),
     });
     assert.equal(forged.type, FrameType.Nack);
     assert.equal((forged as FrameOf<typeof FrameType.Nack>).code, NackCode.BadProof);
@@ -527,7 +528,7 @@ describe("relay routing", () => {
   test("broadcasts and publishes are forwarded as the very bytes received, to every member or subscriber", async () => {
     const { relay } = startRelay();
     const cluster = clusterKeys("db");
-    const topic = deriveServiceKeys("topic", "news", randomBytes(32));
+    const topic = deriveServiceKeys(testCrypto.signing, "topic", "news", randomBytes(32));
     const members = [await readyPeer(relay), await readyPeer(relay), await readyPeer(relay)];
     for (const m of members) assert.equal((await m.join(cluster)).type, FrameType.Ack);
     const subscriber = await readyPeer(relay);

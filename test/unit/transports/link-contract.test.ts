@@ -1,13 +1,19 @@
-// The Link contract, one suite run against every transport that can run in Node: in-memory links and
-// real WebSocket links on 127.0.0.1. Each test gets a fresh pair of connected ends.
+// The Link contract, one suite run against every transport that can run in Node: in-memory links, real
+// WebSocket links on 127.0.0.1, the data channel link (over a deterministic fake channel pair), and the
+// network-key secured link in front of each kind of link. Each test gets a fresh pair of connected ends.
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { CloseCode, memoryLinkPair } from "../../../core/index.ts";
-import type { Link } from "../../../core/index.ts";
-import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
-import type { WebSocketListener } from "../../../core/node.ts";
+import { CloseCode, memoryLinkPair } from "../../../core/internal.ts";
+import type { Link } from "../../../core/internal.ts";
+import { listenWebSocket, nodeWebSocketDialer } from "../../../core/internal.node.ts";
+import type { WebSocketListener } from "../../../core/internal.node.ts";
 import { deferred, noiseBytes, settle, TEST_TIMEOUT } from "../../fixtures/mesh.ts";
+import { fakeChannelPair } from "../../fixtures/fake-data-channel.ts";
+import { DataChannelLink } from "../../../core/transports/webrtc-link.ts";
+import { networkKeys, secureLink } from "../../../core/transports/secure-link.ts";
+import { systemClock } from "../../../core/util/clock.ts";
+import { testCrypto } from "../../fixtures/crypto.ts";
 
 const MiB = 1024 * 1024;
 const MAX_FRAME = 2 * MiB;
@@ -18,6 +24,11 @@ interface Pair {
 }
 
 type PairFactory = () => Promise<Pair>;
+
+interface Capabilities {
+  /** A paused end stops reading, so the sender's buffer grows and later drains (WebSocket in Node, memory). */
+  backpressure: boolean;
+}
 
 /** Listens on an end and records what arrives; `frames(n)` waits until n frames have arrived. */
 function record(link: Link) {
@@ -36,10 +47,13 @@ function record(link: Link) {
       closes.push({ code, reason });
       closed.resolve({ code, reason });
     },
+    drain: () => drains.push(link.bufferedAmount),
   });
+  const drains: number[] = [];
   return {
     frames,
     closes,
+    drains,
     closed: closed.promise,
     until(count: number): Promise<void> {
       if (frames.length >= count) return Promise.resolve();
@@ -48,7 +62,7 @@ function record(link: Link) {
   };
 }
 
-function linkContract(name: string, makePair: PairFactory, quiet: () => Promise<void>): void {
+function linkContract(name: string, makePair: PairFactory, quiet: () => Promise<void>, can: Capabilities): void {
   describe(`Link contract: ${name}`, TEST_TIMEOUT, () => {
     test("frames arrive in order and intact, from 0 bytes to 1 MiB, both ways", async () => {
       const { a, b } = await makePair();
@@ -126,6 +140,66 @@ function linkContract(name: string, makePair: PairFactory, quiet: () => Promise<
       assert.deepEqual(atA.frames, []);
     });
 
+    test("a paused end delivers nothing until resumed, then everything in order, the close last", async () => {
+      const { a, b } = await makePair();
+      record(a);
+      const atB = record(b);
+      b.pause();
+      assert.equal(b.paused, true);
+      for (let i = 1; i <= 5; i++) a.send(Uint8Array.of(i, i));
+      a.close(CloseCode.Normal, "after the frames");
+      await quiet();
+      assert.deepEqual(atB.frames, [], "nothing while paused");
+      assert.deepEqual(atB.closes, [], "not even the close");
+      b.resume();
+      assert.equal(b.paused, false);
+      await atB.closed;
+      assert.deepEqual(
+        atB.frames,
+        [1, 2, 3, 4, 5].map((i) => Uint8Array.of(i, i)),
+      );
+    });
+
+    test("a handler may pause its link: the frames behind wait for resume()", async () => {
+      const { a, b } = await makePair();
+      record(a);
+      const got: number[] = [];
+      const three = deferred();
+      b.listen({
+        frame: (bytes) => {
+          got.push(bytes[0]!);
+          if (bytes[0] === 2) b.pause();
+          if (got.length === 3) three.resolve();
+        },
+        close: () => {},
+      });
+      for (let i = 1; i <= 3; i++) a.send(Uint8Array.of(i));
+      await quiet();
+      assert.deepEqual(got, [1, 2]);
+      b.resume();
+      await three.promise;
+      assert.deepEqual(got, [1, 2, 3]);
+      a.close();
+    });
+
+    if (can.backpressure) {
+      test("frames held by a paused end count in the sender's bufferedAmount; drain fires once it empties", async () => {
+        const { a, b } = await makePair();
+        const atA = record(a);
+        const atB = record(b);
+        b.pause();
+        for (let i = 0; i < 40; i++) a.send(noiseBytes(MiB / 2, i));
+        await quiet();
+        assert.ok(a.bufferedAmount > 0, "the sender holds what the paused end did not take");
+        b.resume();
+        await atB.until(40);
+        await quiet();
+        assert.ok(atA.drains.length >= 1, "drain fired");
+        assert.equal(a.bufferedAmount, 0);
+        a.close();
+      });
+    }
+
     test("bufferedAmount is a number ≥ 0 throughout", async () => {
       const { a, b } = await makePair();
       const atA = record(a);
@@ -158,6 +232,40 @@ linkContract(
     return { a, b };
   },
   () => settle(),
+  { backpressure: true },
+);
+
+linkContract(
+  "data channel (fake channel pair)",
+  async () => {
+    const [channelA, channelB] = fakeChannelPair({ bytesPerTurn: 4 * MiB });
+    const options = { maxFrame: MAX_FRAME, closeTimeout: 200 };
+    return { a: new DataChannelLink(channelA, options), b: new DataChannelLink(channelB, options) };
+  },
+  () => settle(10),
+  { backpressure: false },
+);
+
+const networkKey = new Uint8Array(32).fill(7);
+
+/** The network-key handshake on a fresh pair of links, both roles at once. */
+async function securedPair(pair: Pair): Promise<Pair> {
+  const keys = networkKeys(networkKey, testCrypto.secretbox);
+  const [a, b] = await Promise.all([
+    secureLink(pair.a, { role: "initiator", keys, clock: systemClock, timeoutMs: 5000 }),
+    secureLink(pair.b, { role: "responder", keys, clock: systemClock, timeoutMs: 5000 }),
+  ]);
+  return { a, b };
+}
+
+linkContract(
+  "secure link over memory",
+  async () => {
+    const [a, b] = memoryLinkPair("a", "b");
+    return securedPair({ a, b });
+  },
+  () => settle(),
+  { backpressure: true },
 );
 
 const listeners: WebSocketListener[] = [];
@@ -195,4 +303,5 @@ linkContract(
   // Real sockets: a short pause lets frames in flight cross the loopback. Used only where the test
   // cannot await an event (see each use).
   () => new Promise((resolve) => setTimeout(resolve, 50)),
+  { backpressure: true },
 );

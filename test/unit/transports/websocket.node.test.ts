@@ -1,11 +1,12 @@
-// Node WebSocket links cork their TCP socket for the rest of the turn at the first send, so a burst of
-// frames leaves in one write rather than one system call each, and nothing waits past the turn.
+// Node WebSocket links: frames sent in one turn leave as one WebSocket message (a bundle), nothing waits
+// past its turn, a paused link stops reading so the sender's buffer backs up, and `drain` tells the
+// sender when its buffer has emptied again.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
-import { listenWebSocket, nodeWebSocketDialer } from "../../../core/node.ts";
-import type { Link } from "../../../core/node.ts";
+import { test } from "node:test";
+import type { Link } from "../../../core/internal.node.ts";
+import { listenWebSocket, nodeWebSocketDialer } from "../../../core/internal.node.ts";
 
 const BURST = 50;
 const FRAME_BYTES = 1000;
@@ -33,24 +34,37 @@ async function connectedPair(): Promise<{ server: Link; tcp: Socket; client: Lin
   };
 }
 
-test("a burst sent in one turn is held in the socket until the turn ends, then arrives whole and in order", async () => {
+/** A frame of `size` bytes starting with the wire version (1) and carrying `mark` in its second byte. */
+function frame(mark: number, size = FRAME_BYTES): Uint8Array {
+  const bytes = new Uint8Array(size).fill(mark & 0xff);
+  bytes[0] = 1;
+  bytes[1] = mark & 0xff;
+  return bytes;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+test("a burst sent in one turn waits for the turn to end, leaves in one write, and arrives whole and in order", async () => {
   const { server, tcp, client, stop } = await connectedPair();
   const received: number[] = [];
   let allArrived!: () => void;
   const arrived = new Promise<void>((resolve) => (allArrived = resolve));
   client.listen({
     frame: (bytes) => {
-      received.push(bytes[0]!);
+      received.push(bytes[1]!);
       if (received.length === BURST) allArrived();
     },
     close: () => {},
   });
-  for (let i = 0; i < BURST; i++) server.send(new Uint8Array(FRAME_BYTES).fill(i));
-  // Still in the same turn: every frame (plus its WebSocket header) waits in the corked socket.
-  assert.ok(tcp.writableCorked > 0, "the socket is corked");
-  assert.ok(tcp.writableLength >= BURST * FRAME_BYTES, `${tcp.writableLength} bytes held`);
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(tcp.writableCorked, 0, "uncorked once the turn is over");
+  const writtenBefore = tcp.bytesWritten;
+  for (let i = 0; i < BURST; i++) server.send(frame(i));
+  // Still in the same turn: nothing has reached the socket, and the link counts what it holds.
+  assert.equal(tcp.bytesWritten, writtenBefore, "nothing written within the turn");
+  assert.ok(server.bufferedAmount >= BURST * FRAME_BYTES, `${server.bufferedAmount} bytes buffered`);
+  await nextTurn();
+  // One WebSocket message: the bundle marker, a 2-byte length before each frame, one frame header.
+  const written = tcp.bytesWritten - writtenBefore;
+  assert.ok(written <= 1 + BURST * (FRAME_BYTES + 2) + 10, `${written} bytes written for the burst`);
   await arrived;
   assert.deepEqual(
     received,
@@ -71,9 +85,47 @@ test("a lone frame from the dialing side is not held past its turn", async () =>
     },
     close: () => {},
   });
-  client.send(Uint8Array.of(42));
+  client.send(Uint8Array.of(1, 42));
   // No further send and no timer: the frame must leave when this turn ends, or this await never ends.
   await firstArrived;
-  assert.deepEqual([...got[0]!], [42]);
+  assert.deepEqual([...got[0]!], [1, 42]);
+  await stop();
+});
+
+test("a paused link delivers nothing and stops reading, so the sender's buffer backs up; resumed, all arrive and the sender drains", async () => {
+  const { server, client, stop } = await connectedPair();
+  const received: number[] = [];
+  const total = 400;
+  const size = 60_000;
+  let allArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+  let drained!: () => void;
+  const drainedOnce = new Promise<void>((resolve) => (drained = resolve));
+  client.listen({
+    frame: (bytes) => {
+      received.push(bytes[1]!);
+      if (received.length === total) allArrived();
+    },
+    close: () => {},
+  });
+  server.listen({ frame: () => {}, close: () => {}, drain: () => drained() });
+  client.pause();
+  assert.equal(client.paused, true);
+  // 24 MB, more than loopback's socket buffers hold: once they are full, the rest stays with the sender.
+  for (let i = 0; i < total; i++) {
+    server.send(frame(i, size));
+    if (i % 20 === 19) await nextTurn();
+  }
+  for (let i = 0; i < 20; i++) await nextTurn();
+  assert.equal(received.length, 0, "nothing delivered while paused");
+  assert.ok(server.bufferedAmount > 4 * 1024 * 1024, `the sender holds ${server.bufferedAmount} bytes`);
+  client.resume();
+  await arrived;
+  await drainedOnce;
+  assert.equal(server.bufferedAmount, 0);
+  assert.deepEqual(
+    received,
+    Array.from({ length: total }, (_, i) => i & 0xff),
+  );
   await stop();
 });

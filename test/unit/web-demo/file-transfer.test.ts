@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Connection } from "../../../core/index.ts";
+import type { Connection } from "../../../core/internal.ts";
 import {
   FILE_CHUNK,
   encodeHeader,

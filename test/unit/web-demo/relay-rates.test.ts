@@ -22,6 +22,8 @@ function stats(uptimeMs: number, requests: number, pings: number, bytes: number)
     bytesOut: bytes,
     slowConsumerDrops: 0,
     slowConsumerDisconnects: 0,
+    pausedSenders: 0,
+    pauses: 0,
     requestsPlaced: 0,
     requestsPlacedAgain: 0,
     refused: {},

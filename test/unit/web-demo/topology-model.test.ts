@@ -274,14 +274,14 @@ describe("chart metrics", () => {
 });
 
 describe("stack settings", () => {
-  test("local defaults: three relays from 7600, the dashboard on 7680, controls on, relay logs quiet", () => {
+  test("local defaults: three relays from 7600, the dashboard on 7680, controls on, relay logs from info", () => {
     const settings = stackSettings({});
     assert.deepEqual(settings.relayPorts, [7600, 7601, 7602]);
     assert.equal(settings.dashboardPort, 7680);
     assert.equal(settings.host, "127.0.0.1");
     assert.equal(settings.candidates, null);
     assert.equal(settings.controls, true);
-    assert.equal(settings.relayLogs, "quiet");
+    assert.equal(settings.relayLogs, "info");
   });
 
   test("IRIS_PORT=0 picks free ports for everything; others follow the base", () => {
@@ -292,14 +292,14 @@ describe("stack settings", () => {
       candidates: null,
       tour: true,
       controls: true,
-      relayLogs: "quiet",
+      relayLogs: "info",
     });
     const moved = stackSettings({
       IRIS_PORT: "7700",
       IRIS_RELAYS: "5",
       IRIS_DASHBOARD_CANDIDATES: "127.0.0.1, ::1",
       IRIS_CONTROLS: "0",
-      IRIS_LOG: "debug",
+      IRIS_LOG_LEVEL: "debug",
     });
     assert.deepEqual(moved.relayPorts, [7700, 7701, 7702, 7703, 7704]);
     assert.equal(moved.dashboardPort, 7780);
@@ -313,6 +313,6 @@ describe("stack settings", () => {
     assert.throws(() => stackSettings({ IRIS_RELAYS: "0" }), /IRIS_RELAYS/);
     assert.throws(() => stackSettings({ IRIS_PORT: "65535" }), /no room for 3 relays/);
     assert.throws(() => stackSettings({ IRIS_DASHBOARD_PORT: "7601" }), /a relay's port/);
-    assert.throws(() => stackSettings({ IRIS_LOG: "loud" }), /IRIS_LOG/);
+    assert.throws(() => stackSettings({ IRIS_LOG_LEVEL: "loud" }), /IRIS_LOG_LEVEL/);
   });
 });

@@ -3,12 +3,12 @@
 // can neither read nor swap replies. A member runs at most `concurrency` handlers at once and queues up
 // to `queuedBytes` more; past that the caller gets OverloadedError at once.
 
-import type { TimerHandle } from "../../../util/clock.ts";
-import { concat, equalBytes, fromUtf8, randomBytes, toHex, utf8 } from "../../../util/bytes.ts";
+import type { Clock, TimerHandle } from "../../../util/clock.ts";
+import { equalBytes, fromUtf8, toHex, utf8 } from "../../../util/bytes.ts";
 import type { Link } from "../../../transports/link.ts";
 import type { RequestAffinity } from "./affinity.ts";
 import type { ServiceKeys } from "../../../crypto/keys.ts";
-import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../../../crypto/seal.ts";
+import { Purpose, SealError, open } from "../../../crypto/seal.ts";
 import type { Opened } from "../../../crypto/seal.ts";
 import {
   ClosedError,
@@ -18,14 +18,35 @@ import {
   RemoteError,
   TimeoutError,
 } from "../../../errors.ts";
-import { FrameType, MAX_HOPS, PEER_ID_BYTES, ReplyStatus, encodeFrame } from "../../../wire/frames.ts";
+import {
+  FrameType,
+  MAX_HOPS,
+  PEER_ID_BYTES,
+  ReplyStatus,
+  encodeFrame,
+  replyHeaderSize,
+  requestHeaderSize,
+  writeReplyHeader,
+  writeRequestHeader,
+} from "../../../wire/frames.ts";
 import type { ReplyFrame, RequestFrame } from "../../../wire/frames.ts";
-import { checkSize, openFresh, sealFor, toBytes } from "../context.ts";
+import { checkSize, openFresh, sealedFrame, toBytes } from "../context.ts";
 import type { MessageInfo, Payload, PeerContext } from "../context.ts";
 
+/**
+ * Options of {@link Connection.request}.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const reply = conn.request("db", query, { timeout: 2000, signal: controller.signal });
+ * controller.abort(); // the request rejects with the signal's reason
+ * ```
+ */
 export interface RequestOptions {
-  /** Milliseconds; the call fails with TimeoutError after it. Default 30 s. */
+  /** How long to wait for the reply before the call fails with TimeoutError. Default 30 s. */
   timeout?: number;
+  /** Gives up waiting for the reply, and rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Do not compress: compression leaks information about content through its length. */
   sensitive?: boolean;
@@ -33,19 +54,57 @@ export interface RequestOptions {
 
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
-interface Call {
-  keys: ServiceKeys;
-  messageId: Uint8Array;
-  frame: Uint8Array;
-  timeoutMs: number;
+/** What a call's promise settles with when its timer fires first: the error is made where it is awaited. */
+const TIMED_OUT = Symbol("timed out");
+
+/** One request waiting for its reply. */
+class Call {
   /** The frame reached a link; if that link dies, the call is sent again on the next one. */
-  sent: boolean;
+  sent = false;
   /** The frame waits in the outbox, which hands it to the next link by itself. */
-  queued: boolean;
+  queued = false;
   /** Sent straight to this member over a direct link (hex), or null: through the relays. */
-  direct: string | null;
-  resolve(body: Uint8Array): void;
-  reject(error: Error): void;
+  direct: string | null = null;
+  timer: TimerHandle | null = null;
+  readonly settled: Promise<Uint8Array | typeof TIMED_OUT>;
+  private settle!: (outcome: Uint8Array | typeof TIMED_OUT) => void;
+  private fail!: (error: unknown) => void;
+
+  constructor(
+    private readonly owner: RequestCaller,
+    readonly reqId: number,
+    readonly keys: ServiceKeys,
+    readonly messageId: Uint8Array,
+    readonly frame: Uint8Array,
+    readonly timeoutMs: number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.settled = new Promise((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+  }
+
+  resolve(reply: Uint8Array): void {
+    if (this.finish()) this.settle(reply);
+  }
+
+  reject(error: unknown): void {
+    if (this.finish()) this.fail(error);
+  }
+
+  timedOut(): void {
+    if (this.finish()) this.settle(TIMED_OUT);
+  }
+
+  readonly onAbort = (): void => this.reject(this.signal!.reason);
+
+  private finish(): boolean {
+    if (!this.owner.forget(this)) return false;
+    if (this.timer !== null) this.owner.clock.clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.onAbort);
+    return true;
+  }
 }
 
 export class RequestCaller {
@@ -65,57 +124,61 @@ export class RequestCaller {
     return this.calls.size;
   }
 
+  get clock(): Clock {
+    return this.ctx.clock;
+  }
+
+  /** Takes a call out of the table; false when it was not there (settled already). */
+  forget(call: Call): boolean {
+    return this.calls.delete(call.reqId);
+  }
+
   request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
     const timeoutMs = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
     const reqId = this.nextReqId++;
-    // Created here, not when the timer fires, so its stack points at the caller.
-    const timeoutError = new TimeoutError(`request ${reqId} to "${name}" timed out after ${timeoutMs} ms`);
+    let call: Call;
     try {
       const keys = this.ctx.keyring.get("cluster", name);
       const body = toBytes(payload);
       checkSize(this.ctx, body, "request");
       if (!(timeoutMs > 0)) throw new RangeError("timeout must be a positive number of milliseconds");
       options.signal?.throwIfAborted();
-      const messageId = randomBytes(MESSAGE_ID_BYTES);
-      const sealed = sealFor(this.ctx, keys, body, Purpose.Request, { messageId, sensitive: options.sensitive });
-      const frame = encodeFrame({
-        type: FrameType.Request,
+      const messageId = this.ctx.ids.next();
+      const wireTimeout = Math.ceil(timeoutMs);
+      const frame = sealedFrame(this.ctx, keys, Purpose.Request, body, requestHeaderSize(reqId, wireTimeout), {
+        messageId,
+        sensitive: options.sensitive,
+      });
+      writeRequestHeader(frame, {
         hops: MAX_HOPS,
         flags: 0,
         id: keys.id,
         origin: this.ctx.peerId,
         reqId,
-        timeoutMs: Math.ceil(timeoutMs),
-        sealed,
+        timeoutMs: wireTimeout,
       });
-      return new Promise<Uint8Array>((resolve, reject) => {
-        let timer: TimerHandle | null = null;
-        const onAbort = () => finish(() => reject(options.signal!.reason));
-        const finish = (settle: () => void) => {
-          if (!this.calls.delete(reqId)) return;
-          if (timer !== null) this.ctx.clock.clearTimeout(timer);
-          options.signal?.removeEventListener("abort", onAbort);
-          settle();
-        };
-        const call: Call = {
-          keys,
-          messageId,
-          frame,
-          timeoutMs,
-          sent: false,
-          queued: false,
-          direct: null,
-          resolve: (reply) => finish(() => resolve(reply)),
-          reject: (error) => finish(() => reject(error)),
-        };
-        this.calls.set(reqId, call);
-        timer = this.ctx.clock.setTimeout(() => call.reject(timeoutError), timeoutMs);
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        this.send(call);
-      });
+      call = new Call(this, reqId, keys, messageId, frame, timeoutMs, options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
+    this.calls.set(reqId, call);
+    call.timer = this.ctx.clock.setTimeout(() => call.timedOut(), timeoutMs);
+    options.signal?.addEventListener("abort", call.onAbort, { once: true });
+    this.send(call);
+    return this.reply(call, name);
+  }
+
+  /**
+   * Waits for the call's reply. A timeout becomes a TimeoutError here, in this async frame, when it
+   * happens: V8's async stack traces then show the code that awaited the request, as an error made at
+   * the call would, without paying for a stack on every call that does not time out.
+   */
+  private async reply(call: Call, name: string): Promise<Uint8Array> {
+    const outcome = await call.settled;
+    if (outcome === TIMED_OUT) {
+      throw new TimeoutError(`request ${call.reqId} to "${name}" timed out after ${call.timeoutMs} ms`);
+    }
+    return outcome;
   }
 
   /** A reply, from the relays (`directFrom` null) or over a direct link with that member. */
@@ -127,7 +190,7 @@ export class RequestCaller {
       case ReplyStatus.Remote: {
         let opened: Opened;
         try {
-          opened = open(call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
+          opened = open(this.ctx.crypto, call.keys.payloadKey, frame.body, this.ctx.maxMessage() + PEER_ID_BYTES);
           const expected = frame.status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
           if (opened.purpose !== expected || !opened.inReplyTo || !equalBytes(opened.inReplyTo, call.messageId)) {
             throw new SealError("reply is not bound to this request");
@@ -204,8 +267,29 @@ export class RequestCaller {
   }
 }
 
+/**
+ * Answers one request to a cluster this peer is a member of: what it returns (or resolves with) is the
+ * reply; what it throws reaches the caller as RemoteError with the error's message.
+ *
+ * @example
+ * ```ts
+ * const request: RequestHandler = async (body, { origin }) => {
+ *   const query = new TextDecoder().decode(body);
+ *   return JSON.stringify(await db.run(query, { caller: origin }));
+ * };
+ * ```
+ */
 export type RequestHandler = (body: Uint8Array, info: MessageInfo) => Payload | Promise<Payload>;
 
+/**
+ * How much work one member takes at once for one cluster; past these, callers get OverloadedError at
+ * once and their relay can place the work on another member.
+ *
+ * @example
+ * ```ts
+ * await conn.register("db", handlers, { limits: { concurrency: 8, queuedBytes: 8 << 20, tunnels: 4 } });
+ * ```
+ */
 export interface ServiceLimits {
   /** Handlers running at once. Default 64. */
   concurrency?: number;
@@ -228,6 +312,21 @@ interface Job {
   body: Uint8Array;
 }
 
+/** What a handler learns about a request: the origin's hex is made only if the handler asks for it. */
+class RequestInfo implements MessageInfo {
+  private hex: string | null = null;
+
+  constructor(
+    private readonly originBytes: Uint8Array,
+    readonly name: string,
+  ) {}
+
+  get origin(): string {
+    this.hex ??= toHex(this.originBytes);
+    return this.hex;
+  }
+}
+
 /** The member side of request/reply for one cluster. */
 export class RequestServer {
   private running = 0;
@@ -235,6 +334,7 @@ export class RequestServer {
   private queuedBytes = 0;
   private readonly limits: Required<ServiceLimits>;
   private readonly replies: ReplyCache;
+  private readonly what: string;
 
   constructor(
     private readonly ctx: PeerContext,
@@ -246,6 +346,7 @@ export class RequestServer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.replies = new ReplyCache(ctx);
+    this.what = `request for "${keys.name}"`;
   }
 
   get load(): number {
@@ -256,25 +357,12 @@ export class RequestServer {
   onRequest(frame: RequestFrame, replyVia: Link | null = null): void {
     // A request seen before is a re-send after a reconnect, a failover or a relay's retry: it runs once
     // only, and if its reply is still at hand the caller gets it again (the first may have been lost).
-    const opened = openFresh(
-      this.ctx,
-      this.keys,
-      frame.sealed,
-      Purpose.Request,
-      `request for "${this.keys.name}"`,
-      (seen) => this.replies.resend(seen.messageId, replyVia),
+    const opened = openFresh(this.ctx, this.keys, frame.sealed, Purpose.Request, this.what, (seen) =>
+      this.replies.resend(seen.messageId, replyVia),
     );
     if (!opened) return;
-    if (!this.handler) {
-      return this.reply(
-        frame,
-        replyVia,
-        ReplyStatus.Remote,
-        opened.messageId,
-        utf8("this member does not handle requests"),
-      );
-    }
     const job: Job = { frame, replyVia, messageId: opened.messageId, body: opened.body };
+    if (!this.handler) return this.reply(job, ReplyStatus.Remote, utf8("this member does not handle requests"));
     if (this.running < this.limits.concurrency) return this.run(job);
     if (this.queuedBytes + queuedSize(job) > this.limits.queuedBytes) {
       this.sendReply(
@@ -290,57 +378,91 @@ export class RequestServer {
     this.loadChanged(this.load);
   }
 
+  /** Runs the handler at once; a synchronous answer is sent at once, a promised one when it settles. */
   private run(job: Job): void {
     this.running++;
     this.loadChanged(this.load);
-    const info: MessageInfo = { origin: toHex(job.frame.origin), name: this.keys.name };
-    Promise.resolve()
-      .then(() => this.handler!(job.body, info))
-      .then(
-        (result) => {
-          const body = toBytes(result);
-          checkSize(this.ctx, body, "reply");
-          this.reply(job.frame, job.replyVia, ReplyStatus.Ok, job.messageId, concat(this.ctx.peerId, body));
-        },
-        (error: unknown) =>
-          this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(errorMessage(error))),
-      )
-      .catch((error: Error) =>
-        this.reply(job.frame, job.replyVia, ReplyStatus.Remote, job.messageId, utf8(error.message)),
-      )
-      .finally(() => {
-        this.running--;
-        const next = this.queue.shift();
-        if (next) {
-          this.queuedBytes -= queuedSize(next);
-          this.run(next);
-        } else {
-          this.loadChanged(this.load);
-        }
-      });
+    let result: Payload | Promise<Payload>;
+    try {
+      result = this.handler!(job.body, new RequestInfo(job.frame.origin, this.keys.name));
+    } catch (error) {
+      return this.done(job, ReplyStatus.Remote, utf8(errorMessage(error)));
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.answered(job, value),
+        (error: unknown) => this.done(job, ReplyStatus.Remote, utf8(errorMessage(error))),
+      );
+    } else {
+      this.answered(job, result);
+    }
   }
 
-  private reply(
-    frame: RequestFrame,
-    via: Link | null,
-    status: ReplyStatus,
-    inReplyTo: Uint8Array,
-    body: Uint8Array,
-  ): void {
-    const purpose = status === ReplyStatus.Ok ? Purpose.Reply : Purpose.RemoteError;
-    const sealed = sealFor(this.ctx, this.keys, body, purpose, { inReplyTo });
-    const reply = this.sendReply(frame, via, status, sealed);
-    this.replies.remember(inReplyTo, reply, frame.timeoutMs);
+  private answered(job: Job, value: Payload): void {
+    let body: Uint8Array;
+    try {
+      body = toBytes(value);
+      checkSize(this.ctx, body, "reply");
+    } catch (error) {
+      return this.done(job, ReplyStatus.Remote, utf8(errorMessage(error)));
+    }
+    this.done(job, ReplyStatus.Ok, body);
   }
 
-  private sendReply(frame: RequestFrame, via: Link | null, status: ReplyStatus, body: Uint8Array): Uint8Array {
-    const reply = encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body });
+  /** Replies, and lets the next queued request run. */
+  private done(job: Job, status: ReplyStatus, body: Uint8Array): void {
+    try {
+      this.reply(job, status, body);
+    } catch (error) {
+      this.ctx.report(error as Error, this.what);
+    }
+    this.running--;
+    const next = this.queue.shift();
+    if (next) {
+      this.queuedBytes -= queuedSize(next);
+      this.run(next);
+    } else {
+      this.loadChanged(this.load);
+    }
+  }
+
+  /** Seals the reply straight into its frame; an answer names this member first, inside the seal. */
+  private reply(job: Job, status: ReplyStatus, body: Uint8Array): void {
+    const { frame: request, replyVia, messageId } = job;
+    const ok = status === ReplyStatus.Ok;
+    const reply = sealedFrame(
+      this.ctx,
+      this.keys,
+      ok ? Purpose.Reply : Purpose.RemoteError,
+      body,
+      replyHeaderSize(request.reqId),
+      { inReplyTo: messageId, prefix: ok ? this.ctx.peerId : undefined },
+    );
+    writeReplyHeader(reply, { status, origin: request.origin, reqId: request.reqId });
+    this.send(reply, replyVia, request.timeoutMs);
+    this.replies.remember(messageId, reply, request.timeoutMs);
+  }
+
+  /** A reply without a sealed body (the member refuses the work). */
+  private sendReply(frame: RequestFrame, via: Link | null, status: ReplyStatus, body: Uint8Array): void {
+    this.send(
+      encodeFrame({ type: FrameType.Reply, status, origin: frame.origin, reqId: frame.reqId, body }),
+      via,
+      frame.timeoutMs,
+    );
+  }
+
+  private send(reply: Uint8Array, via: Link | null, timeoutMs: number): void {
     // Back the way the request came; if a direct link died meanwhile, the caller re-sends through the
     // relays and this reply comes from the cache.
     if (via) via.send(reply);
-    else this.ctx.outbox.write(reply, frame.timeoutMs).catch(() => {}); // the caller times out on its own
-    return reply;
+    else this.ctx.outbox.write(reply, timeoutMs).catch(() => {}); // the caller times out on its own
   }
+}
+
+/** A promise, or anything a handler returns that acts like one. */
+function isThenable(value: unknown): value is PromiseLike<Payload> {
+  return typeof (value as PromiseLike<Payload> | null)?.then === "function";
 }
 
 function errorMessage(error: unknown): string {
@@ -364,14 +486,21 @@ function queuedSize(job: Job): number {
 const REPLY_CACHE_BYTES = 8 * 1024 * 1024;
 const REPLY_CACHE_ENTRIES = 4096;
 
+interface CachedReply {
+  requestId: Uint8Array;
+  frame: Uint8Array;
+  expires: number;
+}
+
 /**
  * Recent replies, by the message id of the request they answer, so a duplicate request (the caller
  * re-sent it after its relay link died, and the first reply may have died with it) is answered again
  * instead of left to time out. Bounded in bytes and entries; a reply is kept only while its request
- * could still be waiting for it.
+ * could still be waiting for it. Keyed by a number made from the id (its sender's counter and epoch),
+ * checked against the whole id: no string per request.
  */
 class ReplyCache {
-  private readonly entries = new Map<string, { frame: Uint8Array; expires: number }>();
+  private readonly entries = new Map<number, CachedReply>();
   private bytes = 0;
 
   constructor(private readonly ctx: PeerContext) {}
@@ -379,19 +508,31 @@ class ReplyCache {
   remember(requestId: Uint8Array, frame: Uint8Array, timeoutMs: number): void {
     if (frame.length > REPLY_CACHE_BYTES / 8) return;
     const now = this.ctx.clock.now();
-    this.entries.set(toHex(requestId), { frame, expires: now + timeoutMs });
+    const key = cacheKey(requestId);
+    const previous = this.entries.get(key);
+    if (previous) this.bytes -= previous.frame.length;
+    // A copy of the id: the request's bytes belong to a frame that is done with.
+    this.entries.set(key, { requestId: requestId.slice(), frame, expires: now + timeoutMs });
     this.bytes += frame.length;
-    for (const [key, entry] of this.entries) {
+    for (const [oldKey, entry] of this.entries) {
       if (this.bytes <= REPLY_CACHE_BYTES && this.entries.size <= REPLY_CACHE_ENTRIES && entry.expires > now) break;
-      this.entries.delete(key);
+      this.entries.delete(oldKey);
       this.bytes -= entry.frame.length;
     }
   }
 
   resend(requestId: Uint8Array, via: Link | null): void {
-    const entry = this.entries.get(toHex(requestId));
-    if (!entry || entry.expires <= this.ctx.clock.now()) return;
+    const entry = this.entries.get(cacheKey(requestId));
+    if (!entry || !equalBytes(entry.requestId, requestId) || entry.expires <= this.ctx.clock.now()) return;
     if (via) via.send(entry.frame);
     else this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
   }
+}
+
+/** A number for a message id: its counter's low 33 bits and 20 bits of its sender's epoch. */
+function cacheKey(id: Uint8Array): number {
+  const view = new DataView(id.buffer, id.byteOffset, id.byteLength);
+  const epoch = (view.getUint32(0) ^ view.getUint32(4)) & 0xfffff;
+  const counter = (view.getUint32(8) & 1) * 2 ** 32 + view.getUint32(12);
+  return counter * 2 ** 20 + epoch;
 }

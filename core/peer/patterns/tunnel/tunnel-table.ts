@@ -2,9 +2,9 @@
 // each arriving tunnel frame to its tunnel. Opening runs the session handshake: the caller's ephemeral
 // key rides sealed in the open, the member's in the accept.
 
-import { concat, randomBytes, toHex } from "../../../util/bytes.ts";
+import { concat, toHex } from "../../../util/bytes.ts";
 import type { ServiceKeys } from "../../../crypto/keys.ts";
-import { MESSAGE_ID_BYTES, Purpose } from "../../../crypto/seal.ts";
+import { Purpose } from "../../../crypto/seal.ts";
 import { EPHEMERAL_KEY_BYTES, SessionHandshake } from "../../../crypto/session.ts";
 import type { SessionCipher } from "../../../crypto/session.ts";
 import { equalBytes } from "../../../util/bytes.ts";
@@ -23,12 +23,26 @@ import type { DirectRoutes, PeerContext } from "../context.ts";
 import { Tunnel, closeError } from "./tunnel.ts";
 import type { TunnelRoutes, TunnelSettings } from "./tunnel.ts";
 
+/**
+ * Options of {@link Connection.tunnel}.
+ *
+ * @example
+ * ```ts
+ * const tunnel = await conn.tunnel("files", { timeout: 5000, signal: AbortSignal.timeout(10_000) });
+ * ```
+ */
 export interface TunnelOptions {
-  /** Milliseconds to wait for a member to accept. Default 10 s. */
+  /** How long to wait for a member to accept. Default 10 s. */
   timeout?: number;
+  /** Gives up waiting for a member to accept, and rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** How the connection itself opens tunnels: TunnelOptions, and what only the connection may ask for. */
+export interface TunnelOpening extends TunnelOptions {
   /**
-   * Internal: a tunnel that only carries the signaling for a direct link to the member that accepts
-   * it. Any member with direct links accepts one, whatever its handlers; the application never sees it.
+   * A tunnel that only carries the signaling for a direct link to the member that accepts it. Any
+   * member with direct links accepts one, whatever its handlers; the application never sees it.
    */
   signalingOnly?: boolean;
 }
@@ -39,6 +53,18 @@ const OPEN_SIGNALING_ONLY = 0x01;
 export const DEFAULT_TUNNEL_TIMEOUT = 10_000;
 const SESSION_LABEL = "tunnel";
 
+/**
+ * Serves one tunnel a caller opened to this member. The tunnel stays open after the handler returns,
+ * until either end closes it; the handler's promise only reports errors (on the `error` event).
+ *
+ * @example
+ * ```ts
+ * const tunnel: TunnelHandler = async (tunnel) => {
+ *   for await (const chunk of tunnel) await tunnel.send(chunk); // echo, in order
+ *   await tunnel.close();
+ * };
+ * ```
+ */
 export type TunnelHandler = (tunnel: Tunnel) => void | Promise<void>;
 
 /** What a member's registration offers to incoming tunnels. */
@@ -80,14 +106,16 @@ export class Tunnels {
   }
 
   /** Opens a tunnel to one member of the cluster `name`. */
-  connect(name: string, options: TunnelOptions = {}): Promise<Tunnel> {
+  connect(name: string, options: TunnelOpening = {}): Promise<Tunnel> {
     const timeoutMs = options.timeout ?? DEFAULT_TUNNEL_TIMEOUT;
     const timeoutError = new TimeoutError(`tunnel to "${name}" not accepted within ${timeoutMs} ms`);
+    const signal = options.signal;
     try {
+      signal?.throwIfAborted();
       const keys = this.ctx.keyring.get("cluster", name);
       const tunnelId = this.nextTunnelId++;
-      const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL);
-      const messageId = randomBytes(MESSAGE_ID_BYTES);
+      const handshake = new SessionHandshake("initiator", keys.payloadKey, SESSION_LABEL, this.ctx.crypto.secretbox);
+      const messageId = this.ctx.ids.next();
       const body = concat(handshake.publicKey, Uint8Array.of(options.signalingOnly ? OPEN_SIGNALING_ONLY : 0));
       const sealed = sealFor(this.ctx, keys, body, Purpose.TunnelOpen, { messageId, sensitive: true });
       const frame = encodeFrame({
@@ -101,16 +129,24 @@ export class Tunnels {
         sealed,
       });
       return new Promise<Tunnel>((resolve, reject) => {
-        const timer = this.ctx.clock.setTimeout(() => {
+        const giveUp = (error: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
           if (!this.opening.delete(tunnelId)) return;
           // Tell the relay and a member that may still accept that we gave up.
           this.write(closeFrame(true, this.ctx.peerId, tunnelId, TunnelCloseCode.Timeout, "caller gave up waiting"));
-          reject(timeoutError);
-        }, timeoutMs);
+          reject(error);
+        };
+        const onAbort = () => {
+          this.ctx.clock.clearTimeout(timer);
+          giveUp(signal!.reason);
+        };
+        const timer = this.ctx.clock.setTimeout(() => giveUp(timeoutError), timeoutMs);
+        signal?.addEventListener("abort", onAbort, { once: true });
         const settle =
           <T>(fn: (value: T) => void) =>
           (value: T) => {
             this.ctx.clock.clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
             this.opening.delete(tunnelId);
             fn(value);
           };
@@ -138,7 +174,7 @@ export class Tunnels {
       if (!service.handler) return refuse(TunnelCloseCode.Refused, "this member does not accept tunnels");
       if (!service.admit()) return refuse(TunnelCloseCode.Refused, "member overloaded: no free tunnel slot");
     }
-    const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL);
+    const handshake = new SessionHandshake("responder", keys.payloadKey, SESSION_LABEL, this.ctx.crypto.secretbox);
     let cipher: SessionCipher;
     try {
       cipher = handshake.finish(opened.body.subarray(0, EPHEMERAL_KEY_BYTES));
@@ -189,7 +225,7 @@ export class Tunnels {
       return;
     }
     const handler = service.handler!;
-    deliver(this.ctx, () => handler(tunnel), keys.name);
+    deliver(this.ctx, handler, tunnel, undefined, keys.name);
   }
 
   onAccept(frame: TunnelAcceptFrame): void {

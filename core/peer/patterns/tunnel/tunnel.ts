@@ -19,25 +19,41 @@ import type { IrisError } from "../../../errors.ts";
 import { ClosedError, ProtocolError, TimeoutError, TooLargeError } from "../../../errors.ts";
 import { Emitter } from "../../../util/events.ts";
 import type { Link } from "../../../transports/link.ts";
-import { FrameType, TUNNEL_TO_MEMBER, TunnelCloseCode, encodeFrame } from "../../../wire/frames.ts";
+import {
+  FrameType,
+  TUNNEL_TO_MEMBER,
+  TunnelCloseCode,
+  encodeFrame,
+  tunnelDataHeaderSize,
+  writeTunnelDataHeader,
+} from "../../../wire/frames.ts";
+import { SECRETBOX_OVERHEAD } from "../../../crypto/nacl.ts";
 import type { TunnelCloseCode as TunnelCloseCodeType } from "../../../wire/frames.ts";
 import { toBytes } from "../context.ts";
 import type { Payload, PeerContext } from "../context.ts";
 import { TunnelInbox } from "./inbox.ts";
 import { ReceiveSequence } from "./sequence.ts";
 
+/**
+ * A connection's tunnel flow control and limits (the `tunnels` option of connect()); each has a default.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ relays, keys, tunnels: { window: 1 << 20, gapTimeout: 30_000 } });
+ * ```
+ */
 export interface TunnelSettings {
-  /** Initial credit granted to the other side, bytes. */
+  /** Initial credit granted to the other side, bytes. Default 256 KiB. */
   window: number;
-  /** The window grows while the reader keeps up, up to this. */
+  /** The window grows while the reader keeps up, up to this many bytes. Default 16 MiB. */
   maxWindow: number;
-  /** Largest single message; larger ones are refused with TooLargeError. */
+  /** Largest single message, bytes; larger ones are refused with TooLargeError. Default 64 MiB. */
   maxMessage: number;
-  /** Largest piece on the wire. */
+  /** Largest piece on the wire, bytes; messages are cut into pieces of at most this. Default 64 KiB. */
   chunkSize: number;
-  /** How long close() waits for the other end's close. */
+  /** How long close() waits for the other end's close. Default 10 s. */
   closeTimeout: number;
-  /** How long a missing piece may hold up the ones after it before the tunnel is declared broken. */
+  /** How long a missing piece may hold up the ones after it before the tunnel is declared broken. Default 10 s. */
   gapTimeout: number;
 }
 
@@ -59,7 +75,9 @@ const MAX_CREDIT = 2 ** 40;
 const DIRECT_HIGH_WATER = 1024 * 1024;
 const DIRECT_POLL_MS = 4;
 
+/** Which end of a tunnel this is: the caller that opened it, or the member that accepted it. */
 export type TunnelRole = "caller" | "member";
+/** How a tunnel's messages travel: through the relays, or over a direct WebRTC link between its two peers. */
 export type TunnelRoute = "relay" | "direct";
 
 /** How a tunnel's frames travel: the relay route always, a direct link when there is one. */
@@ -87,15 +105,44 @@ export interface TunnelParams {
   onEnded(tunnel: Tunnel): void;
 }
 
+/**
+ * What a {@link Tunnel} tells the application, by event name: `tunnel.on(name, listener)`.
+ *
+ * @example
+ * ```ts
+ * tunnel.on("route", ({ route }) => console.log(`tunnel now goes ${route === "direct" ? "peer to peer" : "by the relays"}`));
+ * ```
+ */
 export interface TunnelEvents {
-  [name: string]: unknown;
-  /** The tunnel's pieces now travel this way. */
-  route: { route: TunnelRoute };
+  /** The tunnel's messages now travel this way. */
+  route: {
+    /** The new route. */
+    route: TunnelRoute;
+  };
 }
 
+/**
+ * An ordered, flow-controlled stream of messages between a caller and one member of a cluster, in both
+ * directions: {@link Connection.tunnel} opens one, a member's {@link TunnelHandler} receives the other
+ * end. Every message arrives exactly once and in order, or the tunnel ends with an error at both ends.
+ * Read it with `for await` (or receive()); a slow reader holds the sender back.
+ *
+ * @example
+ * ```ts
+ * const tunnel = await conn.tunnel("files");
+ * await tunnel.send(header);
+ * await tunnel.send(body); // waits while the other side's window is full
+ * for await (const reply of tunnel) console.log(reply.length); // ends when the member closes
+ * await tunnel.close();
+ * ```
+ * @hideconstructor
+ */
 export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8Array> {
+  /** Which end this is: the caller that opened the tunnel, or the member that accepted it. */
   readonly role: TunnelRole;
+  /** The cluster's name. */
   readonly name: string;
+  /** The tunnel's number, unique among the caller's tunnels. */
   readonly tunnelId: number;
   /** The peer at the other end, hex. */
   readonly remotePeer: string;
@@ -123,6 +170,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
   private closeWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   private ended = false;
 
+  /** @internal Tunnels are made by Connection.tunnel and by a member's Tunnels table. */
   constructor(ctx: PeerContext, params: TunnelParams) {
     super();
     this.ctx = ctx;
@@ -188,6 +236,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     return result.done ? null : result.value;
   }
 
+  /** The messages in order, until the other side closes; a failed tunnel throws its error. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return { next: () => this.nextMessage() };
   }
@@ -217,12 +266,12 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     }
   }
 
-  /** Tells the other side our credit and what we have received so far (it also shows we exist). */
+  /** @internal Tells the other side our credit and what we have received so far (it also shows we exist). */
   announce(): void {
     this.inbox.restate();
   }
 
-  /** Sends a control message (signaling for a direct link); it takes a place in order but no credit. */
+  /** @internal Sends a control message (signaling for a direct link); it takes a place in order but no credit. */
   sendControl(message: unknown): void {
     if (this.ended || this.sentClose) return;
     this.sendPiece(PIECE_CONTROL, utf8(JSON.stringify(message)));
@@ -230,11 +279,13 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
 
   // Below: called by the tunnel table as frames arrive, whichever route they took.
 
+  /** @internal A piece arrived. */
   onData(seq: number, sealed: Uint8Array): void {
     if (this.ended || !this.sequence.isNew(seq)) return;
     let plain: Uint8Array;
     try {
-      plain = this.params.cipher.open(sealed, seq);
+      // In place: the frame is ours, and a repeat of this seq was refused above.
+      plain = this.params.cipher.openInPlace(sealed, seq);
       if (plain.length < 1) throw new ProtocolError("empty tunnel piece");
       for (const piece of this.sequence.accept(seq, plain)) this.deliver(piece.plain);
     } catch (error) {
@@ -243,6 +294,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     this.checkClose();
   }
 
+  /** @internal The other side granted credit and acknowledged pieces. */
   onCredit(granted: number, ack: number): void {
     if (this.ended) return;
     if (granted > this.sentBytes + MAX_CREDIT || ack > this.params.cipher.sent) {
@@ -260,6 +312,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     this.wakeSender();
   }
 
+  /** @internal The other side closed, after sending `sent` pieces. */
   onClose(code: TunnelCloseCodeType, sent: number, reason: string): void {
     if (this.ended) return;
     if (code !== TunnelCloseCode.Normal) return this.fail(closeError(code, reason), null);
@@ -268,7 +321,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     this.checkClose();
   }
 
-  /** A direct link to the other peer opened or closed: move the tunnel's traffic accordingly. */
+  /** @internal A direct link to the other peer opened or closed: move the tunnel's traffic accordingly. */
   routeChanged(): void {
     if (this.ended) return;
     const route: TunnelRoute = this.params.routes.direct() ? "direct" : "relay";
@@ -284,7 +337,7 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     this.emit("route", { route });
   }
 
-  /** Ends the tunnel with an error at this end, and tells the other end unless `code` is null. */
+  /** @internal Ends the tunnel with an error at this end, and tells the other end unless `code` is null. */
   fail(error: Error, code: TunnelCloseCodeType | null): void {
     if (this.ended) return;
     this.error = error;
@@ -340,20 +393,19 @@ export class Tunnel extends Emitter<TunnelEvents> implements AsyncIterable<Uint8
     } while (offset < body.length);
   }
 
-  /** Seals and sends one piece; resolves when the route can take more. */
+  /**
+   * Seals one piece straight into its frame (one buffer, one copy of the data) and sends it; resolves
+   * when the route can take more.
+   */
   private sendPiece(flags: number, data: Uint8Array): Promise<void> {
-    const plain = new Uint8Array(1 + data.length);
-    plain[0] = flags;
-    plain.set(data, 1);
-    const { seq, box } = this.params.cipher.seal(plain);
-    const frame = encodeFrame({
-      type: FrameType.TunnelData,
-      flags: this.outFlags,
-      origin: this.params.origin,
-      tunnelId: this.tunnelId,
-      seq,
-      sealed: box,
-    });
+    const cipher = this.params.cipher;
+    const seq = cipher.nextSeq;
+    const headerSize = tunnelDataHeaderSize(this.tunnelId, seq);
+    const frame = new Uint8Array(headerSize + SECRETBOX_OVERHEAD + 1 + data.length);
+    writeTunnelDataHeader(frame, { flags: this.outFlags, origin: this.params.origin, tunnelId: this.tunnelId, seq });
+    frame[headerSize + SECRETBOX_OVERHEAD] = flags;
+    frame.set(data, headerSize + SECRETBOX_OVERHEAD + 1);
+    cipher.sealInPlace(frame.subarray(headerSize));
     this.unacked.set(seq, frame);
     return this.write(frame);
   }

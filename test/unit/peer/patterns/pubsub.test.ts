@@ -2,8 +2,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { KeyError, TooLargeError } from "../../../../core/index.ts";
-import type { Connection, ConnectionEvents } from "../../../../core/index.ts";
+import { KeyError, TooLargeError } from "../../../../core/internal.ts";
+import type { Connection, ConnectionEvents } from "../../../../core/internal.ts";
 import { FrameType } from "../../../../core/wire/frames.ts";
 import { FrameLog, Mesh, counter, decode, deferred, makeKeys, TEST_TIMEOUT } from "../../../fixtures/mesh.ts";
 

@@ -4,8 +4,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../../../../core/index.ts";
-import type { Connection, Tunnel } from "../../../../../core/index.ts";
+import { ProtocolError } from "../../../../../core/internal.ts";
+import type { Connection, Tunnel } from "../../../../../core/internal.ts";
 import { FrameType, decodeFrame, encodeFrame } from "../../../../../core/wire/frames.ts";
 import type { Frame } from "../../../../../core/wire/frames.ts";
 import { Mesh, TEST_TIMEOUT, deferred, makeKeys, meddlingDialer } from "../../../../fixtures/mesh.ts";

@@ -12,6 +12,7 @@ import type { TunnelRole } from "../../../../../core/peer/patterns/tunnel/tunnel
 import type { Link } from "../../../../../core/transports/link.ts";
 import { FrameType, PEER_ID_BYTES, decodeFrame } from "../../../../../core/wire/frames.ts";
 import { VirtualClock, settle } from "../../../../fixtures/virtual-clock.ts";
+import { testCrypto } from "../../../../fixtures/crypto.ts";
 
 /** A direct link that can go dead silently: what is sent on it then is lost. */
 class FakeDirectLink {
@@ -35,9 +36,9 @@ interface End {
 }
 
 function tunnelPair(clock: VirtualClock): { caller: End; member: End } {
-  const keys = deriveServiceKeys("cluster", "files", parseKey(generateKey()));
-  const initiator = new SessionHandshake("initiator", keys.payloadKey, "tunnel");
-  const responder = new SessionHandshake("responder", keys.payloadKey, "tunnel");
+  const keys = deriveServiceKeys(testCrypto.signing, "cluster", "files", parseKey(generateKey()));
+  const initiator = new SessionHandshake("initiator", keys.payloadKey, "tunnel", testCrypto.secretbox);
+  const responder = new SessionHandshake("responder", keys.payloadKey, "tunnel", testCrypto.secretbox);
   const memberCipher = responder.finish(initiator.publicKey);
   const callerCipher = initiator.finish(responder.publicKey);
   // Only the clock is used by a tunnel's own code.

@@ -9,8 +9,8 @@ import {
   OverloadedError,
   ProtocolError,
   TooLargeError,
-} from "../../../../../core/index.ts";
-import type { Connection, Tunnel } from "../../../../../core/index.ts";
+} from "../../../../../core/internal.ts";
+import type { Connection, Tunnel } from "../../../../../core/internal.ts";
 import { FrameType, TUNNEL_TO_MEMBER } from "../../../../../core/wire/frames.ts";
 import { SECRETBOX_OVERHEAD } from "../../../../../core/crypto/nacl.ts";
 import {
