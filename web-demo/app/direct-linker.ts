@@ -40,14 +40,16 @@ export class DirectLinker {
   /** Serves this tab's own link cluster; other tabs open their helper tunnels to it. */
   async start(): Promise<void> {
     const name = linkClusterOf(this.conn.peerId);
-    this.names.learnInternal(name, Object.values(this.keys()));
+    const keys = Object.values(this.keys());
+    this.names.learnInternal(name, keys);
+    // Served under every key of the link, so a tab sharing any of its services can reach it, and
+    // under the development key too in development mode.
     if (!this.development) {
-      const [first, ...others] = Object.values(this.keys());
-      if (!first) return; // no key at all: nothing could be shared with anyone anyway
-      await this.conn.useKey(name, first);
-      for (const key of others) await this.conn.addKey(name, key);
+      if (!keys[0]) return; // no key at all: nothing could be shared with anyone anyway
+      await this.conn.useKey(name, keys[0]);
     }
     await this.conn.register(name, { tunnel: (tunnel) => drain(tunnel) });
+    for (const key of this.development ? keys : keys.slice(1)) await this.conn.addKey(name, key);
     this.registered = true;
   }
 
