@@ -35,8 +35,8 @@ Environment:
   IRIS_TOUR            0 skips the tour of every pattern at start
   IRIS_CONTROLS        0 takes the relay stop and restart buttons off the dashboard (they answer
                        only on this machine, and are on by default: this is a development stack)
-  IRIS_LOG_LEVEL       relay logs on this terminal: info (the default), debug (every peer's comings
-                       and goings), warn, error or silent
+  IRIS_LOG_LEVEL       relay log lines on this terminal from this level: warn (the default here: what
+                       needs a look), info (links and listening), debug (every peer), error or silent
 
 Each relay runs as its own process (relay-server/cli.ts); Ctrl-C or SIGTERM stops them all.
 `;
@@ -77,7 +77,9 @@ export function stackSettings(env: Record<string, string | undefined>): StackSet
 }
 
 function logLevel(text: string | undefined): RelayLogLevel {
-  if (text === undefined || text === "") return "info";
+  // Warnings only by default: the stack says itself when a relay comes and goes, and a first run's
+  // terminal should read as the demo's story, not as three relays' logs.
+  if (text === undefined || text === "") return "warn";
   const level = RELAY_LOG_LEVELS.find((known) => known === text);
   if (level) return level;
   throw new SettingsError(`IRIS_LOG_LEVEL must be one of ${RELAY_LOG_LEVELS.join(", ")}, not ${JSON.stringify(text)}`);

@@ -274,14 +274,14 @@ describe("chart metrics", () => {
 });
 
 describe("stack settings", () => {
-  test("local defaults: three relays from 7600, the dashboard on 7680, controls on, relay logs from info", () => {
+  test("local defaults: three relays from 7600, the dashboard on 7680, controls on, relay logs from warn", () => {
     const settings = stackSettings({});
     assert.deepEqual(settings.relayPorts, [7600, 7601, 7602]);
     assert.equal(settings.dashboardPort, 7680);
     assert.equal(settings.host, "127.0.0.1");
     assert.equal(settings.candidates, null);
     assert.equal(settings.controls, true);
-    assert.equal(settings.relayLogs, "info");
+    assert.equal(settings.relayLogs, "warn");
   });
 
   test("IRIS_PORT=0 picks free ports for everything; others follow the base", () => {
@@ -292,7 +292,7 @@ describe("stack settings", () => {
       candidates: null,
       tour: true,
       controls: true,
-      relayLogs: "info",
+      relayLogs: "warn",
     });
     const moved = stackSettings({
       IRIS_PORT: "7700",
