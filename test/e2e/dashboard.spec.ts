@@ -120,6 +120,7 @@ test("the tour: three tabs follow the guide, see the mesh and its traffic, and w
   await row2.getByRole("button", { name: "relay 2: show details" }).click();
   await expect(a.page.locator("#details h3")).toHaveText("relay 2");
   await expect(a.page.locator("#details")).toContainText("Slow-consumer drops");
+  await expect(a.page.locator("#details")).toContainText(/Senders paused\s*\d+ now, \d+ times since start/);
   await a.page.locator(`#topology [data-peer-id="${b.peerId}"]`).click();
   await expect(a.page.locator("#details h3")).toHaveText(b.label);
   await expect(a.page.locator("#details")).toContainText("Member of");

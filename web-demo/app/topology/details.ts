@@ -71,6 +71,8 @@ function relayDetails(relay: RelayNode, topology: Topology, context: DetailsCont
       ["Traffic", rates ? `${formatByteRate(rates.bytes)} in and out` : "measuring…"],
       ["Queued", formatBytes(stats.queuedBytes)],
       ["Slow-consumer drops", `${stats.slowConsumerDrops} frames, ${stats.slowConsumerDisconnects} peers cut`],
+      // Flow control: a relay stops reading senders whose frames head for a full queue.
+      ["Senders paused", `${stats.pausedSenders} now, ${stats.pauses} times since start`],
       ["Requests placed", `${stats.requestsPlaced} (${stats.requestsPlacedAgain} placed again after a failure)`],
       ["Open tunnels", String(stats.tunnelsOpen)],
       [
