@@ -3,12 +3,12 @@
 
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { CompressionBackend } from "./compress.ts";
-import { checkClaim, mismatch, overshoot } from "./compress.ts";
+import { DEFLATE_LEVEL, checkClaim, mismatch, overshoot } from "./compress.ts";
 
 export const zlibCompression: CompressionBackend = {
   name: "zlib",
   deflate(input) {
-    const out = deflateRawSync(input, { level: 4 });
+    const out = deflateRawSync(input, { level: DEFLATE_LEVEL });
     return out.length < input.length ? new Uint8Array(out.buffer, out.byteOffset, out.length) : null;
   },
   inflate(input, declaredLength, cap) {
