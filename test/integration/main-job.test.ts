@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { tmpdir } from "node:os";
 import { connect } from "../../core/node.ts";
+import type { Connection, RelaySnapshot } from "../../core/node.ts";
 
 const STACK = new URL("../../web-demo/stack.ts", import.meta.url).pathname;
 
@@ -102,6 +103,25 @@ function temporaryBuilds(): string[] {
   return readdirSync(TEMP).filter((name) => !name.startsWith("tsx-"));
 }
 
+/**
+ * Every relay's report, asked over the overlay from the visitor's relay. The stack is up once each relay
+ * listens; its relays may still be linking then (under load, for seconds), and a report asked of a relay
+ * the overlay cannot reach yet never comes: so ask again until all of them answer, for a while.
+ */
+async function backboneReports(visitor: Connection, count: number, ms = 30_000): Promise<RelaySnapshot[]> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  while (Date.now() < deadline) {
+    const own = await visitor.inspect();
+    const ids = [...new Set([own.relayId, ...own.directory.map((entry) => entry.relayId)])];
+    const answers = await Promise.allSettled(ids.map((id) => visitor.inspect(id, { timeout: 3000 })));
+    const reports = answers.flatMap((answer) => (answer.status === "fulfilled" ? [answer.value] : []));
+    if (reports.length === count) return reports;
+    last = `${reports.length} of ${count} relays answered: ${answers.map((a) => (a.status === "rejected" ? String(a.reason) : "ok")).join("; ")}`;
+  }
+  throw new Error(`the backbone did not answer within ${ms} ms: ${last}`);
+}
+
 async function refusesPeers(relay: string): Promise<void> {
   await assert.rejects(connect({ relays: [relay], development: true, connectTimeout: 1500 }), /could not attach/);
 }
@@ -134,9 +154,7 @@ test("npm start runs the relays as processes, the demo and the dashboard, and st
     // A backbone: every relay links to another, as each reports over the overlay.
     const visitor = await connect({ relays: [stack.relays.at(-1)!], development: true });
     try {
-      const own = await visitor.inspect();
-      const ids = [own.relayId, ...own.directory.map((entry) => entry.relayId)];
-      const reports = await Promise.all([...new Set(ids)].map((id) => visitor.inspect(id)));
+      const reports = await backboneReports(visitor, stack.relays.length);
       assert.deepEqual(reports.map((r) => r.address).sort(), [...stack.relays].sort());
       for (const report of reports) assert.ok(report.links.length >= 1, `relay ${report.address} has no relay link`);
       assert.match(
