@@ -338,6 +338,8 @@ test("an unreachable relay is reported with a way to retry", async ({ page }) =>
   });
   await expect(alert).toContainText("?relay=");
   await expect(page.getByRole("button", { name: "Retry" })).toBeFocused();
+  // No empty guide card under the alert: the guide appears once the tab is attached.
+  await expect(page.locator("#guide")).toBeHidden();
   await shot(page, "12-relay-unreachable");
 });
 
