@@ -40,7 +40,8 @@ export async function startDemoPeers(relays: string[], log: (line: string) => vo
     const name = `echo-member-${i}`;
     const member = await start(name);
     await member.register(DEMO_SERVICES.echo, {
-      request: (body) => `${name} (${member.peerId.slice(0, 8)}) heard: ${new TextDecoder().decode(body)}`,
+      // The name is the one the dashboard shows for this peer (its agent), so answers and graph agree.
+      request: (body) => `${name} heard: ${new TextDecoder().decode(body)}`,
       broadcast: (body) => log(`${name} got a broadcast: ${new TextDecoder().decode(body)}`),
     });
   }
@@ -48,7 +49,7 @@ export async function startDemoPeers(relays: string[], log: (line: string) => vo
   const fileMember = await start("files");
   await fileMember.register(DEMO_SERVICES.files, {
     tunnel: (tunnel) => serveFile(tunnel, log),
-    request: () => "send files through a tunnel to this cluster",
+    request: () => "files says: send files through a tunnel to this cluster",
   });
 
   const publisher = await start("ticker");

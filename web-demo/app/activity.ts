@@ -9,6 +9,6 @@ export class Activity {
   constructor(private readonly list: HTMLElement) {}
 
   add(kind: ActivityKind, text: string): void {
-    prepend(this.list, el("li", { class: `activity-${kind}` }, el("time", {}, clock()), " ", text), 50);
+    prepend(this.list, el("li", { class: `activity-${kind}` }, el("time", {}, clock()), " ", text), 15);
   }
 }

@@ -1,128 +1,97 @@
-// Live charts with uPlot (a small, fast time-series chart on canvas): messages per second and request
-// latency percentiles over the last minute, redrawn each time the metrics roll a window. A line of text
-// beside them says the same for people who do not see the canvas.
+// The page's three charts, each over the last minute:
+// - each relay's messages per second, from the relays' own counters (what the whole mesh does);
+// - this tab's requests per second by cluster, and what it served as a member: relays count frames,
+//   not clusters (they see ids, and cannot tell one cluster's frames from another's in their counters),
+//   so only a tab knows its own traffic by cluster;
+// - this tab's request latency percentiles.
 
-import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
-import { formatMs } from "./dom.ts";
-import { HISTORY } from "./metrics.ts";
-import type { Columns, Metrics } from "./metrics.ts";
+import { formatMs, formatRate } from "./dom.ts";
+import { LiveChart } from "./live-chart.ts";
+import type { SeriesSpec } from "./live-chart.ts";
+import type { Columns } from "./metrics.ts";
+import type { Scene } from "./topology/poller.ts";
 
-const HEIGHT = 190;
-const COLORS = { sent: "#1d4ed8", answered: "#15803d", served: "#b45309", received: "#7c3aed", tunnel: "#be123c" };
+/** Distinct on light and dark backgrounds. */
+const PALETTE = ["#2563eb", "#16a34a", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d"];
+const HISTORY = 60;
 
-/** y ranges that start at zero and never collapse to nothing while the mesh is idle. */
-const fromZero =
-  (floor: number): uPlot.Scale.Range =>
-  (_u, _min, max) => [0, Math.max(floor, max * 1.1)];
-
-/** The x axis always spans the last minute, so the lines scroll instead of stretching. */
-const lastMinute: uPlot.Scale.Range = (_u, _min, max) => {
-  // Before the first second there is no data and uPlot passes no usable maximum.
-  const end = Number.isFinite(max) ? max : Math.floor(Date.now() / 1000);
-  return [end - HISTORY, end];
-};
-
-/** Whole seconds as wall-clock time; uPlot would otherwise split a young chart into half seconds. */
-const timeAxis: uPlot.Axis = {
-  space: 70,
-  incrs: [5, 10, 15, 30, 60],
-  values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleTimeString([], { hour12: false })),
-};
-
-function rateOptions(width: number): uPlot.Options {
-  return {
-    width,
-    height: HEIGHT,
-    scales: { x: { time: true, range: lastMinute }, msgs: { range: fromZero(5) }, mbs: { range: fromZero(1) } },
-    series: [
-      {},
-      { label: "requests sent", scale: "msgs", stroke: COLORS.sent, width: 2 },
-      { label: "replies", scale: "msgs", stroke: COLORS.answered, width: 2 },
-      { label: "served here", scale: "msgs", stroke: COLORS.served, width: 2 },
-      { label: "received (topics, broadcasts)", scale: "msgs", stroke: COLORS.received, width: 2 },
-      { label: "tunnel MB/s", scale: "mbs", stroke: COLORS.tunnel, width: 2, dash: [6, 4] },
-    ],
-    axes: [
-      timeAxis,
-      { scale: "msgs", label: "per second", size: 50 },
-      { scale: "mbs", side: 1, label: "MB/s", grid: { show: false }, size: 50 },
-    ],
-  };
+export interface ChartBoxes {
+  relays: { chart: HTMLElement; legend: HTMLElement };
+  clusters: { chart: HTMLElement; legend: HTMLElement };
+  latency: { chart: HTMLElement; legend: HTMLElement };
 }
 
-function latencyOptions(width: number): uPlot.Options {
-  return {
-    width,
-    height: HEIGHT,
-    scales: { x: { time: true, range: lastMinute }, ms: { range: fromZero(2) } },
-    series: [
-      {},
-      // Points too: a lone busy second between idle ones has no line to draw.
-      {
-        label: "p50",
-        scale: "ms",
-        stroke: COLORS.answered,
-        width: 2,
-        spanGaps: false,
-        points: { show: true, size: 5 },
-      },
-      { label: "p90", scale: "ms", stroke: COLORS.served, width: 2, spanGaps: false, points: { show: true, size: 5 } },
-      { label: "p99", scale: "ms", stroke: COLORS.tunnel, width: 2, spanGaps: false, points: { show: true, size: 5 } },
-    ],
-    axes: [timeAxis, { scale: "ms", label: "request latency, ms", size: 50 }],
-  };
-}
+export class Charts {
+  private readonly relays: LiveChart;
+  private readonly clusters: LiveChart;
+  private readonly latency: LiveChart;
+  /** Each relay's messages per second, by poll; null where it did not report. */
+  private readonly relayColumns = new Map<string, Array<number | null>>();
+  private readonly relayNames = new Map<string, string>();
+  private readonly relayTimes: number[] = [];
 
-function rateData(c: Columns): uPlot.AlignedData {
-  return [
-    c.time,
-    c.rates.sent,
-    c.rates.answered,
-    c.rates.served,
-    c.rates.received,
-    c.rates.tunnelBytes.map((bytes) => bytes / 1e6),
-  ];
-}
+  constructor(boxes: ChartBoxes) {
+    this.relays = new LiveChart(boxes.relays.chart, boxes.relays.legend, {
+      unit: "messages/s",
+      floor: 5,
+      format: formatRate,
+    });
+    this.clusters = new LiveChart(boxes.clusters.chart, boxes.clusters.legend, {
+      unit: "requests/s",
+      floor: 5,
+      format: formatRate,
+    });
+    this.latency = new LiveChart(boxes.latency.chart, boxes.latency.legend, { unit: "ms", floor: 2, format: formatMs });
+  }
 
-function latencyData(c: Columns): uPlot.AlignedData {
-  return [c.time, c.p50, c.p90, c.p99];
-}
+  /** A poll of the relays: one more point per relay. */
+  relaysPolled(scene: Scene): void {
+    if (!scene.current) return;
+    this.relayTimes.push(Math.round(Date.now() / 1000));
+    for (const relay of scene.topology.relays) {
+      this.relayNames.set(relay.key, relay.name);
+      if (!this.relayColumns.has(relay.key))
+        this.relayColumns.set(relay.key, new Array(this.relayTimes.length - 1).fill(null));
+    }
+    for (const [key, column] of this.relayColumns) column.push(scene.rates.get(key)?.messagesIn ?? null);
+    if (this.relayTimes.length > HISTORY) {
+      this.relayTimes.shift();
+      for (const column of this.relayColumns.values()) column.shift();
+    }
+    const keys = [...this.relayColumns.keys()];
+    const series: SeriesSpec[] = keys.map((key, i) => ({
+      key,
+      label: this.relayNames.get(key) ?? key,
+      color: PALETTE[i % PALETTE.length]!,
+    }));
+    this.relays.update(
+      series,
+      this.relayTimes,
+      keys.map((key) => this.relayColumns.get(key)!),
+    );
+  }
 
-export function mountCharts(
-  metrics: Metrics,
-  rateBox: HTMLElement,
-  latencyBox: HTMLElement,
-  summary: HTMLElement,
-): void {
-  const widthOf = (box: HTMLElement) => Math.max(240, Math.floor(box.clientWidth));
-  const rates = new uPlot(rateOptions(widthOf(rateBox)), rateData(metrics.columns), rateBox);
-  const latency = new uPlot(latencyOptions(widthOf(latencyBox)), latencyData(metrics.columns), latencyBox);
-
-  // uPlot draws at a fixed size; follow the panel as the window (or a phone's orientation) changes.
-  const resize = new ResizeObserver(() => {
-    rates.setSize({ width: widthOf(rateBox), height: HEIGHT });
-    latency.setSize({ width: widthOf(latencyBox), height: HEIGHT });
-  });
-  resize.observe(rateBox);
-  resize.observe(latencyBox);
-
-  metrics.onRoll((columns) => {
-    rates.setData(rateData(columns));
-    latency.setData(latencyData(columns));
-    summary.textContent = describe(columns);
-  });
-}
-
-function describe(c: Columns): string {
-  const last = c.time.length - 1;
-  if (last < 0) return "";
-  const at = (values: number[]) => values[last] ?? 0;
-  const p50 = c.p50[last];
-  const p99 = c.p99[last];
-  const latency = p50 != null && p99 != null ? `, latency p50 ${formatMs(p50)}, p99 ${formatMs(p99)}` : "";
-  return (
-    `Last second: ${at(c.rates.sent)} requests sent, ${at(c.rates.answered)} replies, ${at(c.rates.served)} served here, ` +
-    `${at(c.rates.received)} received, ${(at(c.rates.tunnelBytes) / 1e6).toFixed(2)} MB/s through tunnels${latency}.`
-  );
+  /** A second of this tab's metrics closed. */
+  rolled(columns: Columns): void {
+    const names = [...columns.byCluster.keys()].sort();
+    const series: SeriesSpec[] = [
+      ...names.map((name, i) => ({ key: `to:${name}`, label: `to "${name}"`, color: PALETTE[i % PALETTE.length]! })),
+      { key: "served", label: "served here", color: "#64748b", dashed: true },
+      { key: "failed", label: "failed", color: "#dc2626", sparse: true },
+    ];
+    this.clusters.update(series, columns.time, [
+      ...names.map((name) => columns.byCluster.get(name)!),
+      columns.rates.served,
+      columns.rates.failed,
+    ]);
+    this.latency.update(
+      [
+        { key: "p50", label: "p50", color: PALETTE[1]!, points: true },
+        { key: "p90", label: "p90", color: PALETTE[2]!, points: true },
+        { key: "p99", label: "p99", color: PALETTE[6]!, points: true },
+      ],
+      columns.time,
+      [columns.p50, columns.p90, columns.p99],
+    );
+  }
 }

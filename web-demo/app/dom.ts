@@ -70,6 +70,25 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
 
+/** Bytes per second, in the same units as formatBytes. */
+export function formatByteRate(bytesPerSecond: number): string {
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** A rate of events per second, to one decimal below 10. */
+export function formatRate(perSecond: number): string {
+  return perSecond < 10 ? perSecond.toFixed(1) : String(Math.round(perSecond));
+}
+
+/** A length of time as people say it: "8 s", "3 min 12 s", "2 h 5 min". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 export function formatMs(ms: number): string {
   return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
@@ -79,8 +98,10 @@ export function short(id: string): string {
   return id.slice(0, 6);
 }
 
-export function clock(): string {
-  return new Date().toLocaleTimeString([], { hour12: false });
+/** Wall-clock time as HH:MM:SS, the one time format of the page (feeds, charts, axes). */
+export function clock(at: number = Date.now()): string {
+  const date = new Date(at);
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
 }
 
 /** A trimmed, non-empty name from a text input, or null. */

@@ -1,8 +1,8 @@
-// What the charts plot: counts of events per second and request latency percentiles per second. The
-// panels record events as they happen; once a second `roll()` closes the window and keeps the last
-// minute of windows as columns, the shape uPlot takes.
+// What this tab's charts plot: counts of its own events per second, requests per cluster, and request
+// latency percentiles. The panels record events as they happen; once a second `roll()` closes the
+// window and keeps the last minute of windows as columns, the shape uPlot takes.
 
-export const SERIES = ["sent", "answered", "served", "received", "tunnelBytes"] as const;
+export const SERIES = ["sent", "answered", "failed", "served", "received", "tunnelBytes"] as const;
 export type Counter = (typeof SERIES)[number];
 
 /** One-second windows kept: a minute of history. */
@@ -13,6 +13,8 @@ export interface Columns {
   time: number[];
   /** Per-second counts by counter. */
   rates: Record<Counter, number[]>;
+  /** Requests sent per second, by cluster name (a cluster's column starts when it is first used). */
+  byCluster: Map<string, number[]>;
   /** Request latency percentiles in ms per second; null where no request finished that second. */
   p50: Array<number | null>;
   p90: Array<number | null>;
@@ -20,19 +22,25 @@ export interface Columns {
 }
 
 export class Metrics {
-  private readonly counts: Record<Counter, number> = { sent: 0, answered: 0, served: 0, received: 0, tunnelBytes: 0 };
+  private readonly counts = Object.fromEntries(SERIES.map((name) => [name, 0])) as Record<Counter, number>;
+  private readonly clusterCounts = new Map<string, number>();
   private latencies: number[] = [];
   readonly columns: Columns = {
     time: [],
-    rates: { sent: [], answered: [], served: [], received: [], tunnelBytes: [] },
+    rates: Object.fromEntries(SERIES.map((name) => [name, []])) as unknown as Record<Counter, number[]>,
+    byCluster: new Map(),
     p50: [],
     p90: [],
     p99: [],
   };
   private readonly listeners = new Set<(columns: Columns) => void>();
 
-  count(counter: Counter, n = 1): void {
+  /** Counts `n` events; requests sent also count toward their cluster. */
+  count(counter: Counter, n = 1, cluster?: string): void {
     this.counts[counter] += n;
+    if (counter === "sent" && cluster !== undefined) {
+      this.clusterCounts.set(cluster, (this.clusterCounts.get(cluster) ?? 0) + n);
+    }
   }
 
   latency(ms: number): void {
@@ -51,6 +59,14 @@ export class Metrics {
       columns.rates[counter].push(this.counts[counter]);
       this.counts[counter] = 0;
     }
+    for (const name of this.clusterCounts.keys()) {
+      // A cluster used for the first time gets zeros for the seconds before, so columns stay aligned.
+      if (!columns.byCluster.has(name)) columns.byCluster.set(name, new Array(columns.time.length - 1).fill(0));
+    }
+    for (const [name, column] of columns.byCluster) {
+      column.push(this.clusterCounts.get(name) ?? 0);
+      this.clusterCounts.set(name, 0);
+    }
     const sorted = this.latencies.sort((a, b) => a - b);
     columns.p50.push(percentile(sorted, 0.5));
     columns.p90.push(percentile(sorted, 0.9));
@@ -59,6 +75,7 @@ export class Metrics {
     if (columns.time.length > HISTORY) {
       columns.time.shift();
       for (const counter of SERIES) columns.rates[counter].shift();
+      for (const column of columns.byCluster.values()) column.shift();
       columns.p50.shift();
       columns.p90.shift();
       columns.p99.shift();

@@ -4,8 +4,8 @@
 import { connect, onlyAddresses } from "../../core/browser.ts";
 import type { Connection } from "../../core/browser.ts";
 import type { Activity } from "./activity.ts";
-import { describeConnectError } from "./describe-error.ts";
-import { byId, showError, short } from "./dom.ts";
+import { describeConnectError } from "./diagnosis.ts";
+import { byId, showError } from "./dom.ts";
 import type { PageSettings } from "./settings.ts";
 
 /** How long one attempt to reach a relay may take before the page says it is unreachable. */
@@ -19,6 +19,7 @@ export async function connectUntilAttached(settings: PageSettings, activity: Act
   const retry = byId("retry", HTMLButtonElement);
   for (;;) {
     status.textContent = `Connecting to ${settings.relays.join(", ")}…`;
+    status.dataset.state = "connecting";
     try {
       const conn = await connect({
         relays: settings.relays,
@@ -33,11 +34,11 @@ export async function connectUntilAttached(settings: PageSettings, activity: Act
           : false,
       });
       failure.hidden = true;
-      follow(conn, activity);
       return conn;
     } catch (error) {
       const message = describeConnectError(error, settings.relays, settings.relaySource);
       status.textContent = "Not connected.";
+      status.dataset.state = "disconnected";
       showError(failureText, message);
       failure.hidden = false;
       activity.add("error", message);
@@ -48,29 +49,33 @@ export async function connectUntilAttached(settings: PageSettings, activity: Act
 }
 
 /** Keeps the status line and the activity log in step with the connection's events. */
-function follow(conn: Connection, activity: Activity): void {
+export function followConnection(conn: Connection, activity: Activity, relayName: (url: string) => string): void {
   const status = byId("status");
   const self = byId("self-peer");
-  self.textContent = `tab ${short(conn.peerId)}`;
+  self.textContent = `tab ${conn.peerId.slice(0, 6)}`;
   self.dataset.peerId = conn.peerId;
+  const named = (url: string) => {
+    const name = relayName(url);
+    return name === url ? url : `${name} (${url})`;
+  };
   const attached = (relay: string) => {
-    status.textContent = `Connected to ${relay}`;
+    status.textContent = `Connected to ${named(relay)}`;
     status.dataset.state = "connected";
+    status.dataset.relay = relay;
   };
   attached(conn.relay ?? "a relay");
-  activity.add("ok", `Connected to ${conn.relay ?? "a relay"} as peer ${short(conn.peerId)}.`);
+  activity.add("ok", `Connected to ${named(conn.relay ?? "a relay")} as tab ${conn.peerId.slice(0, 6)}.`);
   conn.on("attach", ({ relay }) => attached(relay));
   conn.on("drop", ({ relay, reason }) => {
-    status.textContent = `Lost ${relay} (${reason}); reconnecting…`;
+    status.textContent = `Lost ${named(relay)}; reconnecting…`;
     status.dataset.state = "reconnecting";
     activity.add(
       "warn",
-      `Lost the relay ${relay}: ${reason}. Reconnecting; memberships and subscriptions will be restored.`,
+      `Lost ${named(relay)}: ${reason}. Reconnecting; memberships and subscriptions will be restored.`,
     );
   });
-  conn.on("reconnect", ({ relay }) => activity.add("ok", `Back on ${relay}; memberships and subscriptions restored.`));
+  conn.on("reconnect", ({ relay }) =>
+    activity.add("ok", `Back on ${named(relay)}; memberships and subscriptions restored.`),
+  );
   conn.on("error", ({ error, context }) => activity.add("warn", `${context}: ${error.message}`));
-  conn.on("direct", ({ peerId, open }) => {
-    activity.add("info", `Direct WebRTC link with ${short(peerId)} ${open ? "open" : "closed"}.`);
-  });
 }

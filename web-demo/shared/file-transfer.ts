@@ -80,17 +80,23 @@ function parseJson(bytes: Uint8Array): Record<string, unknown> | null {
 
 /**
  * Caller side: sends the header and every chunk (each send waits for the tunnel's credit, so progress
- * follows what the receiver has room for), then waits for the receipt and closes the tunnel.
+ * follows what the receiver has room for), then waits for the receipt and closes the tunnel. An abort
+ * (`signal`) stops between chunks and closes the tunnel: the member sees the file end short.
  */
 export async function sendFile(
   tunnel: Tunnel,
   header: Omit<FileHeader, "kind">,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   onProgress: (progress: Progress) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<FileReceipt> {
   await tunnel.send(encodeHeader(header));
   let bytes = 0;
   for await (const chunk of chunks) {
+    if (signal?.aborted) {
+      await tunnel.close().catch(() => {});
+      throw signal.reason instanceof Error ? signal.reason : new Error("cancelled");
+    }
     await tunnel.send(chunk);
     bytes += chunk.length;
     onProgress({ bytes, total: header.size });

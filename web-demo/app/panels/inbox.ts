@@ -7,8 +7,8 @@ import { parseHeader, receiveFile } from "../../shared/file-transfer.ts";
 import type { Hasher } from "../../shared/file-transfer.ts";
 import { toHexString } from "../../shared/file-transfer.ts";
 import type { AppContext } from "../app-context.ts";
-import { describeError } from "../describe-error.ts";
-import { byId, el, formatBytes, prepend, short } from "../dom.ts";
+import { diagnose } from "../diagnosis.ts";
+import { byId, el, formatBytes, prepend } from "../dom.ts";
 
 export interface Inbox {
   receive(tunnel: Tunnel): Promise<void>;
@@ -16,7 +16,7 @@ export interface Inbox {
 
 export function mountInbox(app: AppContext): Inbox {
   const list = byId("received-files");
-  const me = `tab ${short(app.conn.peerId)}`;
+  const me = app.peers.name(app.conn.peerId);
   return {
     async receive(tunnel) {
       const first = await tunnel.receive();
@@ -35,7 +35,7 @@ export function mountInbox(app: AppContext): Inbox {
         "li",
         { "data-file": header.name },
         el("strong", {}, header.name),
-        ` (${formatBytes(header.size)}, cluster "${tunnel.name}", from ${short(tunnel.remotePeer)}) `,
+        ` (${formatBytes(header.size)}, cluster "${tunnel.name}", from ${app.peers.name(tunnel.remotePeer)}) `,
         status,
         el("br"),
         progress,
@@ -65,10 +65,10 @@ export function mountInbox(app: AppContext): Inbox {
           `Received "${header.name}": ${formatBytes(receipt.bytes)}, SHA-256 ${receipt.sha256.slice(0, 16)}…`,
         );
       } catch (error) {
-        const message = describeError(error, { kind: "cluster", name: tunnel.name, development: app.development });
-        status.textContent = `failed: ${message}`;
+        const message = diagnose(error, app.diagnosisContext("cluster", tunnel.name)).what;
+        status.textContent = `stopped: ${message}`;
         item.classList.add("failed");
-        app.activity.add("error", `Receiving "${header.name}" failed: ${message}`);
+        app.activity.add("warn", `Receiving "${header.name}" stopped: ${message}`);
       }
     },
   };

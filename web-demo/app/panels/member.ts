@@ -3,10 +3,9 @@
 // clusters at once; each can be left again.
 
 import type { Registration } from "../../../core/browser.ts";
-import { errorContext } from "../app-context.ts";
 import type { AppContext } from "../app-context.ts";
-import { describeError } from "../describe-error.ts";
-import { busy, byId, el, nameFrom, short, showError } from "../dom.ts";
+import { diagnose } from "../diagnosis.ts";
+import { busy, byId, el, nameFrom, showError } from "../dom.ts";
 import type { Inbox } from "./inbox.ts";
 
 interface Membership {
@@ -17,15 +16,26 @@ interface Membership {
   item: HTMLLIElement;
 }
 
-export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
+export interface MemberPanel {
+  /** Joins `name` as the form would (the guide's "Serve echo from this tab"). */
+  join(name: string): Promise<void>;
+  serves(name: string): boolean;
+  onChange(listener: () => void): void;
+}
+
+export function mountMemberPanel(app: AppContext, inbox: Inbox): MemberPanel {
   const form = byId("member-form", HTMLFormElement);
   const input = byId("member-cluster", HTMLInputElement);
   const button = byId("member-join", HTMLButtonElement);
   const list = byId("member-list");
   const error = byId("member-error");
   const memberships = new Map<string, Membership>();
-  const me = `tab ${short(app.conn.peerId)}`;
+  const listeners = new Set<() => void>();
+  const me = app.peers.name(app.conn.peerId);
   byId("member-identity").textContent = me;
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
 
   const describe = (m: Membership) => {
     const status = m.item.querySelector(".membership-status")!;
@@ -55,11 +65,14 @@ export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
           membership.lastBroadcast = text.slice(0, 60);
           describe(membership);
         }
-        app.activity.add("info", `Broadcast to "${name}" from ${short(info.origin)}: ${text.slice(0, 80)}`);
+        app.activity.add(
+          "info",
+          `Broadcast to "${name}" from ${app.peers.name(info.origin, true)}: ${text.slice(0, 80)}`,
+        );
       },
       tunnel: (tunnel) => inbox.receive(tunnel),
     });
-    const leave = el("button", { type: "button", class: "secondary" }, "Leave");
+    const leave = el("button", { type: "button", class: "secondary small" }, "Leave");
     const item = el(
       "li",
       { "data-cluster": name },
@@ -82,9 +95,10 @@ export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
           item.remove();
           app.activity.add("info", `Left cluster "${name}".`);
           app.refreshTopology();
+          changed();
           input.focus();
         } catch (cause) {
-          showError(error, describeError(cause, errorContext(app, "cluster", name)));
+          showError(error, diagnose(cause, app.diagnosisContext("cluster", name)).what);
         }
       });
     });
@@ -93,19 +107,33 @@ export function mountMemberPanel(app: AppContext, inbox: Inbox): void {
       `Joined cluster "${name}" as a member: this tab now answers its requests and accepts its tunnels.`,
     );
     app.refreshTopology();
+    changed();
   };
+
+  const joinFromForm = (name: string) =>
+    busy(button, async () => {
+      showError(error, null);
+      try {
+        await join(name);
+      } catch (cause) {
+        const diagnosis = diagnose(cause, app.diagnosisContext("cluster", name));
+        showError(error, `${diagnosis.what} ${diagnosis.next}`);
+      }
+    });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const name = nameFrom(input);
     if (!name) return showError(error, "Name the cluster to join.");
-    showError(error, null);
-    void busy(button, async () => {
-      try {
-        await join(name);
-      } catch (cause) {
-        showError(error, describeError(cause, errorContext(app, "cluster", name)));
-      }
-    });
+    void joinFromForm(name);
   });
+
+  return {
+    join: async (name) => {
+      input.value = name;
+      await joinFromForm(name);
+    },
+    serves: (name) => memberships.has(name),
+    onChange: (listener) => void listeners.add(listener),
+  };
 }

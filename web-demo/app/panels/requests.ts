@@ -1,31 +1,31 @@
 // "Requests and broadcasts": sends a batch of requests to a cluster (a few in flight at once) and
 // shows each answer, who gave it and how long it took, with a tally per member, so load balancing is
-// visible; and broadcasts a message to every member.
+// visible; and broadcasts a message to every member. A new action replaces the last one's results.
+// Failures are diagnosed once per cause and numbered as the list numbers them.
 
-import { errorContext } from "../app-context.ts";
 import type { AppContext } from "../app-context.ts";
-import { describeError } from "../describe-error.ts";
+import { FailureGroups, diagnose, numberRanges } from "../diagnosis.ts";
 import { busy, byId, el, formatMs, nameFrom, prepend, showError } from "../dom.ts";
 import { percentile } from "../metrics.ts";
 
 /** Requests in flight at once: enough to show balancing, few enough to read. */
 const IN_FLIGHT = 4;
 const MAX_BATCH = 1000;
+/** The latest answers shown (the tally and the summary count them all). */
+const LIST_LENGTH = 12;
 
-interface Outcome {
-  ok: boolean;
-  ms: number;
-  responder: string;
-  text: string;
+export interface BatchResult {
+  total: number;
+  answered: number;
+  members: number;
 }
 
-/** Who answered, from the reply's own words: "tab 1a2b3c says: ..." or "echo-member-2 (...) heard: ...". */
-export function responderOf(reply: string): string {
-  const match = /^(.{1,60}?) (?:says|heard):/.exec(reply);
-  return match?.[1] ?? "a member";
+export interface RequestPanel {
+  /** Sends `count` requests to `cluster` as the form would (used by the guide). */
+  send(cluster: string, count: number): Promise<BatchResult>;
 }
 
-export function mountRequestPanel(app: AppContext): void {
+export function mountRequestPanel(app: AppContext): RequestPanel {
   const form = byId("request-form", HTMLFormElement);
   const cluster = byId("request-cluster", HTMLInputElement);
   const message = byId("request-message", HTMLInputElement);
@@ -36,71 +36,97 @@ export function mountRequestPanel(app: AppContext): void {
   const summary = byId("request-summary");
   const tally = byId("request-tally");
   const results = byId("request-results");
-  const error = byId("request-error");
+  const errors = byId("request-error");
+  /** Each action gets a number; an older one still finishing does not write over a newer one. */
+  let action = 0;
 
-  const runBatch = async (name: string) => {
-    const total = Math.min(MAX_BATCH, Math.max(1, Math.floor(Number(count.value) || 1)));
+  const clear = () => {
+    tally.replaceChildren();
+    results.replaceChildren();
+    showError(errors, null);
+  };
+
+  const runBatch = async (name: string, total: number): Promise<BatchResult> => {
+    const mine = ++action;
     const timeoutMs = Math.max(100, Number(timeout.value) || 10_000);
     const body = message.value;
-    const outcomes: Outcome[] = [];
     const counts = new Map<string, number>();
-    const failures = new Map<string, number>();
+    const failures = new FailureGroups();
+    const times: number[] = [];
     let next = 1;
+    clear();
     summary.textContent = `Sending ${total} request${total === 1 ? "" : "s"} to "${name}"…`;
-    tally.replaceChildren();
 
     const one = async (i: number): Promise<void> => {
-      const started = performance.now();
-      app.metrics.count("sent");
-      try {
-        const reply = new TextDecoder().decode(await app.conn.request(name, `${body} #${i}`, { timeout: timeoutMs }));
-        const ms = performance.now() - started;
-        app.metrics.count("answered");
-        app.metrics.latency(ms);
-        const responder = responderOf(reply);
-        counts.set(responder, (counts.get(responder) ?? 0) + 1);
-        outcomes.push({ ok: true, ms, responder, text: reply });
+      const outcome = await app.sender.send(name, `${body} #${i}`, timeoutMs);
+      if (mine !== action) return;
+      if (outcome.ok) {
+        times.push(outcome.ms);
+        counts.set(outcome.responder, (counts.get(outcome.responder) ?? 0) + 1);
+        const route = outcome.route === "direct" ? " · direct link" : "";
         prepend(
           results,
           el(
             "li",
-            { "data-responder": responder },
-            el("strong", {}, `#${i} ${responder}`),
-            ` in ${formatMs(ms)}: ${reply.slice(0, 120)}`,
+            { "data-responder": outcome.responder, "data-number": i },
+            el("strong", {}, `#${i} ${outcome.responder}`),
+            ` · ${formatMs(outcome.ms)}${route} · ${outcome.said.slice(0, 120)}`,
           ),
-          20,
+          LIST_LENGTH,
         );
-      } catch (cause) {
-        const text = describeError(cause, errorContext(app, "cluster", name));
-        failures.set(text, (failures.get(text) ?? 0) + 1);
-        outcomes.push({ ok: false, ms: performance.now() - started, responder: "", text });
-        prepend(results, el("li", { class: "failed" }, el("strong", {}, `#${i} failed`), `: ${text}`), 20);
+        renderTally(counts);
+      } else {
+        failures.add(i, outcome.diagnosis);
+        prepend(
+          results,
+          el(
+            "li",
+            { class: "failed", "data-number": i, "data-cause": outcome.diagnosis.cause },
+            el("strong", {}, `#${i} failed`),
+            `: ${outcome.diagnosis.short} (see above)`,
+          ),
+          LIST_LENGTH,
+        );
+        renderFailures(failures);
       }
-      renderTally(counts);
     };
     const worker = async () => {
       while (next <= total) await one(next++);
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, total) }, worker));
+    const answered = times.length;
+    if (mine === action) {
+      const sorted = times.sort((a, b) => a - b);
+      const p50 = percentile(sorted, 0.5);
+      const p99 = percentile(sorted, 0.99);
+      summary.textContent =
+        `${answered} of ${total} answered by ${counts.size} member${counts.size === 1 ? "" : "s"}` +
+        (p50 !== null && p99 !== null ? `; latency p50 ${formatMs(p50)}, p99 ${formatMs(p99)}.` : ".");
+      app.activity.add(failures.size > 0 ? "warn" : "ok", `Requests to "${name}": ${answered} of ${total} answered.`);
+    }
+    return { total, answered, members: counts.size };
+  };
 
-    const answered = outcomes.filter((o) => o.ok);
-    const times = answered.map((o) => o.ms).sort((a, b) => a - b);
-    const p50 = percentile(times, 0.5);
-    const p99 = percentile(times, 0.99);
-    summary.textContent =
-      `${answered.length} of ${total} answered by ${counts.size} member${counts.size === 1 ? "" : "s"}` +
-      (p50 !== null && p99 !== null ? `; latency p50 ${formatMs(p50)}, p99 ${formatMs(p99)}.` : ".");
-    // One message per kind of failure, not one per request.
-    showError(
-      error,
-      failures.size > 0
-        ? [...failures].map(([text, n]) => (n > 1 ? `${text} (${n} requests)` : text)).join("\n")
-        : null,
+  const renderFailures = (failures: FailureGroups) => {
+    errors.replaceChildren(
+      ...failures
+        .list()
+        .map(({ diagnosis, numbers }) =>
+          el(
+            "li",
+            { "data-cause": diagnosis.cause, "data-count": numbers.length },
+            el(
+              "strong",
+              {},
+              `${numbers.length} request${numbers.length === 1 ? "" : "s"} (${numberRanges(numbers)}): `,
+            ),
+            diagnosis.what,
+            " ",
+            el("span", { class: "next" }, `Next: ${diagnosis.next}`),
+          ),
+        ),
     );
-    app.activity.add(
-      failures.size > 0 ? "warn" : "ok",
-      `Requests to "${name}": ${answered.length} of ${total} answered.`,
-    );
+    errors.hidden = failures.size === 0;
   };
 
   const renderTally = (counts: Map<string, number>) => {
@@ -116,24 +142,41 @@ export function mountRequestPanel(app: AppContext): void {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const name = nameFrom(cluster);
-    if (!name) return showError(error, "Name the cluster to send requests to.");
-    showError(error, null);
+    if (!name) return void (summary.textContent = "Name the cluster to send requests to.");
     app.names.learn(name);
-    void busy(send, () => runBatch(name));
+    const total = Math.min(MAX_BATCH, Math.max(1, Math.floor(Number(count.value) || 1)));
+    void busy(send, () => runBatch(name, total));
   });
 
   broadcastButton.addEventListener("click", () => {
     const name = nameFrom(cluster);
-    if (!name) return showError(error, "Name the cluster to broadcast to.");
-    showError(error, null);
+    if (!name) return void (summary.textContent = "Name the cluster to broadcast to.");
+    const mine = ++action;
+    clear();
+    summary.textContent = `Broadcasting to "${name}"…`;
     void busy(broadcastButton, async () => {
       try {
         await app.conn.broadcast(name, message.value);
-        summary.textContent = `Broadcast sent to every member of "${name}" (members that are tabs show it; Node members log it).`;
+        if (mine !== action) return;
+        summary.textContent = `Broadcast sent to every member of "${name}" (tabs show it under "Serve a cluster"; Node members print it).`;
         app.activity.add("ok", `Broadcast to "${name}": "${message.value.slice(0, 60)}".`);
       } catch (cause) {
-        showError(error, describeError(cause, errorContext(app, "cluster", name)));
+        if (mine !== action) return;
+        summary.textContent = `The broadcast to "${name}" failed.`;
+        const diagnosis = diagnose(cause, app.diagnosisContext("cluster", name));
+        const failures = new FailureGroups();
+        failures.add(1, diagnosis);
+        renderFailures(failures);
       }
     });
   });
+
+  return {
+    send: (name, total) => {
+      cluster.value = name;
+      count.value = String(total);
+      app.names.learn(name);
+      return busy(send, () => runBatch(name, total));
+    },
+  };
 }

@@ -1,177 +1,249 @@
-// Draws the topology as SVG: relays on a ring, each relay's peers fanned out beyond it, links drawn by
-// kind (relay-to-relay, a peer's WebSocket attachment, a direct WebRTC link). The same facts go into a
-// table and a services list, for screen readers and for anyone who prefers text. Every drawn element
-// carries data-* attributes naming what it is, which is also how the end-to-end test reads the picture.
+// Draws the topology as SVG: relays, the peers attached to each, and links by kind. Elements are kept
+// from one poll to the next, keyed by what they show, and only moved or restyled: a peer that fails
+// over glides to its new relay instead of the whole picture being redrawn. Every element carries
+// data-* attributes naming what it is, which is also how the end-to-end test reads the picture; relays
+// and peers are buttons (click, Enter or Space) that open their details.
 
-import { el, short, svg } from "../dom.ts";
-import type { Names } from "../names.ts";
-import { edgePath, layout } from "./layout.ts";
-import type { Layout, Point } from "./layout.ts";
+import { short, svg } from "../dom.ts";
+import { StableLayout } from "./layout.ts";
+import type { Layout } from "./layout.ts";
+import { LINE } from "./labels.ts";
 import { peerLabel } from "./model.ts";
 import type { Edge, PeerNode, RelayNode, Topology } from "./model.ts";
+import { edgePath } from "./paths.ts";
+
+export type Selection = { kind: "relay"; key: string } | { kind: "peer"; id: string } | null;
+
+const CONDITION_WORDS: Record<RelayNode["condition"], string> = {
+  up: "up",
+  draining: "draining",
+  starting: "starting",
+  stopping: "stopping",
+  down: "down",
+  "not answering": "not answering",
+  unknown: "not known",
+};
 
 export class TopologyView {
+  private readonly layoutMemory = new StableLayout();
+  private readonly layers: Record<"edges" | "relays" | "peers" | "traffic", SVGGElement>;
+  private readonly elements = new Map<string, SVGElement>();
   private last: Topology | null = null;
-  private lastKind: Layout["kind"] | null = null;
+  private lastLayout: Layout | null = null;
+  private selection: Selection = null;
 
   constructor(
     private readonly picture: SVGSVGElement,
-    private readonly table: HTMLTableSectionElement,
-    private readonly services: HTMLElement,
-    private readonly names: Names,
+    /** A peer's label lines after its name (what it serves), in the page's names. */
+    private readonly describe: (peer: PeerNode) => string[],
+    private readonly onSelect: (selection: Selection) => void,
   ) {
-    // A phone turned sideways may want the other layout; redraw when it flips, not on every pixel.
+    this.layers = {
+      edges: svg("g", { class: "edges" }),
+      relays: svg("g", { class: "relays" }),
+      peers: svg("g", { class: "peers" }),
+      traffic: svg("g", { class: "traffic", "aria-hidden": "true" }),
+    };
+    picture.replaceChildren(this.layers.edges, this.layers.relays, this.layers.peers, this.layers.traffic);
+    // A phone turned sideways may want the other layout; redraw when the width changes.
+    let width = this.width();
     new ResizeObserver(() => {
-      if (this.last && layout(this.last, this.width()).kind !== this.lastKind) this.render(this.last);
+      const now = this.width();
+      if (this.last && Math.abs(now - width) > 8) this.render(this.last);
+      width = now;
     }).observe(picture);
+    const choose = (event: Event) => {
+      const target = event.target instanceof Element ? event.target.closest<SVGElement>("[data-select]") : null;
+      if (!target) return;
+      const [kind, key] = [target.dataset.select, target.dataset.key ?? ""];
+      this.select(kind === "relay" ? { kind: "relay", key } : { kind: "peer", id: key });
+    };
+    picture.addEventListener("click", choose);
+    picture.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        choose(event);
+      }
+    });
+  }
+
+  /** The layout last drawn (the traffic layer draws journeys on it). */
+  get layout(): Layout | null {
+    return this.lastLayout;
+  }
+
+  get trafficLayer(): SVGGElement {
+    return this.layers.traffic;
+  }
+
+  select(selection: Selection): void {
+    this.selection = selection;
+    for (const element of this.elements.values()) {
+      const key = element.dataset.key;
+      const chosen =
+        selection !== null && key !== undefined && (selection.kind === "relay" ? selection.key : selection.id) === key;
+      element.classList.toggle("selected", chosen);
+      if (element.dataset.select) element.setAttribute("aria-pressed", String(chosen));
+    }
+    this.onSelect(selection);
   }
 
   render(topology: Topology): void {
     this.last = topology;
-    const placed = layout(topology, this.width());
-    this.lastKind = placed.kind;
-    const { x, y, width, height } = placed.viewBox;
+    const layout = this.layoutMemory.place(topology, this.width(), (peer) => this.lines(peer));
+    this.lastLayout = layout;
+    const { x, y, width, height } = layout.viewBox;
     this.picture.setAttribute("viewBox", `${x} ${y} ${width} ${height}`);
-    this.picture.setAttribute("class", `layout-${placed.kind}`);
-    const edges = topology.edges.map((edge) => this.edge(edge, placed)).filter((path) => path !== null);
-    const relays = topology.relays.map((relay) => this.relay(relay, placed.places.get(relay.id)!));
-    const peers = topology.peers.map((peer) => this.peer(peer, placed.places.get(peer.id)!, placed.kind));
-    this.picture.replaceChildren(
-      svg("g", { class: "edges" }, ...edges),
-      svg("g", { class: "relays" }, ...relays),
-      svg("g", { class: "peers" }, ...peers),
-    );
+    this.picture.dataset.layout = layout.kind;
+    this.picture.classList.toggle("layout-column", layout.kind === "column");
+    this.picture.classList.toggle("layout-ring", layout.kind === "ring");
+    const seen = new Set<string>();
+    for (const edge of topology.edges) this.drawEdge(edge, layout, seen);
+    for (const relay of topology.relays) this.drawRelay(relay, layout, seen);
+    for (const peer of topology.peers) this.drawPeer(peer, layout, seen);
+    for (const [key, element] of this.elements) {
+      if (seen.has(key)) continue;
+      element.remove();
+      this.elements.delete(key);
+    }
     this.picture.setAttribute("aria-label", summary(topology));
-    this.renderTable(topology);
-    this.renderServices(topology);
+    if (this.selection) this.select(this.selection);
   }
 
   private width(): number {
     return this.picture.clientWidth || this.picture.getBoundingClientRect().width || 1000;
   }
 
-  private edge(edge: Edge, placed: Layout): SVGPathElement | null {
-    const from = placed.places.get(edge.from);
-    const to = placed.places.get(edge.to);
-    if (!from || !to) return null;
-    const what =
-      edge.kind === "relay" ? "relay link" : edge.kind === "attach" ? "WebSocket attachment" : "direct WebRTC link";
-    return svg(
-      "path",
-      {
-        class: `edge edge-${edge.kind}${edge.draining ? " draining" : ""}`,
-        d: edgePath(placed.kind, edge.kind, from, to),
-        "data-kind": edge.kind,
-        "data-from": edge.from,
-        "data-to": edge.to,
-      },
-      svg("title", {}, `${what}: ${short(edge.from)} – ${short(edge.to)}`),
-    );
+  private lines(peer: PeerNode): string[] {
+    const name = peer.self ? `${peerLabel(peer)} (this tab)` : peerLabel(peer);
+    const status = peer.stale ? [peer.stale.why === "moving" ? "relay gone: moving…" : "left"] : [];
+    return [name, ...status, ...this.describe(peer)];
   }
 
-  private relay(relay: RelayNode, at: Point): SVGGElement {
-    const classes = [
-      "relay",
-      relay.own ? "own" : "",
-      relay.reachable ? "" : "unreachable",
-      relay.draining ? "draining" : "",
-    ]
-      .filter(Boolean)
-      .join(" ");
-    return svg(
-      "g",
-      { class: classes, transform: `translate(${at.x} ${at.y})`, "data-relay-id": relay.id },
-      svg(
-        "title",
-        {},
-        `relay ${relay.id} at ${relay.address}${relay.reachable ? "" : " (not answering)"}${relay.draining ? " (draining)" : ""}`,
-      ),
-      svg("rect", { x: -54, y: -19, width: 108, height: 38, rx: 8 }),
-      svg("text", { y: -2, "text-anchor": "middle", class: "relay-name" }, `relay ${short(relay.id)}`),
-      svg("text", { y: 12, "text-anchor": "middle", class: "relay-address" }, relay.address.replace(/^wss?:\/\//, "")),
-    );
+  private element<K extends keyof SVGElementTagNameMap>(
+    key: string,
+    tag: K,
+    layer: SVGGElement,
+    seen: Set<string>,
+  ): { element: SVGElementTagNameMap[K]; fresh: boolean } {
+    seen.add(key);
+    const known = this.elements.get(key);
+    if (known) return { element: known as SVGElementTagNameMap[K], fresh: false };
+    const element = svg(tag);
+    this.elements.set(key, element);
+    layer.append(element);
+    return { element, fresh: true };
   }
 
-  private peer(peer: PeerNode, at: Point, kind: Layout["kind"]): SVGGElement {
-    const runtime = peer.agent.startsWith("dashboard") ? "tab" : "node";
-    const services = [
-      ...peer.clusters.map((id) => this.names.label(id, "cluster")),
-      ...peer.topics.map((id) => `#${this.names.label(id, "topic")}`),
+  private drawEdge(edge: Edge, layout: Layout, seen: Set<string>): void {
+    const d = edgePath(layout, edge);
+    if (d === null) return;
+    const { element } = this.element(`edge:${edge.kind}:${edge.from}:${edge.to}`, "path", this.layers.edges, seen);
+    element.setAttribute("class", `edge edge-${edge.kind}${edge.draining ? " draining" : ""}`);
+    element.setAttribute("d", d);
+    element.dataset.kind = edge.kind;
+    element.dataset.from = edge.from;
+    element.dataset.to = edge.to;
+  }
+
+  private drawRelay(relay: RelayNode, layout: Layout, seen: Set<string>): void {
+    const at = layout.relays.get(relay.key);
+    if (!at) return;
+    const { element: group, fresh } = this.element(`relay:${relay.key}`, "g", this.layers.relays, seen);
+    const { halfWidth, halfHeight } = layout.relayBox;
+    const condition = relay.condition.replace(" ", "-");
+    group.setAttribute("class", `relay condition-${condition}${relay.own ? " own" : ""}`);
+    group.style.transform = `translate(${at.x}px, ${at.y}px)`;
+    Object.assign(group.dataset, {
+      key: relay.key,
+      select: "relay",
+      relayKey: relay.key,
+      relayId: relay.id ?? "",
+      condition: relay.condition,
+    });
+    group.setAttribute("role", "button");
+    group.setAttribute("tabindex", "0");
+    const address = relay.address.replace(/^wss?:\/\//, "");
+    group.setAttribute(
+      "aria-label",
+      `${relay.name}, ${CONDITION_WORDS[relay.condition]}, ${address}${relay.own ? ", this tab's relay" : ""}: details`,
+    );
+    if (fresh) group.style.transition = "none";
+    else group.style.removeProperty("transition");
+    // While the whole picture is out of date (greyed, with a notice), a relay's state is not known.
+    const badge =
+      relay.condition === "up" || relay.condition === "unknown" ? null : CONDITION_WORDS[relay.condition].toUpperCase();
+    const parts: SVGElement[] = [
+      svg("rect", {
+        class: "relay-box",
+        x: -halfWidth,
+        y: -halfHeight,
+        width: halfWidth * 2,
+        height: halfHeight * 2,
+        rx: 8,
+      }),
+      svg("text", { y: -3, "text-anchor": "middle", class: "relay-name" }, relay.name),
+      svg("text", { y: 13, "text-anchor": "middle", class: "relay-address" }, address),
     ];
-    return svg(
-      "g",
-      {
-        class: `peer peer-${runtime}${peer.self ? " self" : ""}`,
-        transform: `translate(${at.x} ${at.y})`,
-        "data-peer-id": peer.id,
-        "data-agent": peer.agent,
-      },
-      svg("title", {}, `peer ${peer.id} (${peer.agent}) on relay ${short(peer.relayId)}`),
-      svg("circle", { r: peer.self ? 11 : 8 }),
-      // Ring: labels above and below the dot; column: beside it, reading left to right.
-      svg(
-        "text",
-        kind === "ring"
-          ? { y: -15, "text-anchor": "middle", class: "peer-name" }
-          : { x: 16, y: -2, class: "peer-name" },
-        peer.self ? `${peerLabel(peer)} (this tab)` : peerLabel(peer),
-      ),
-      services.length > 0 &&
+    if (badge) {
+      parts.push(
         svg(
-          "text",
-          kind === "ring"
-            ? { y: 24, "text-anchor": "middle", class: "peer-services" }
-            : { x: 16, y: 15, class: "peer-services" },
-          truncate(services.join(" · "), 34),
+          "g",
+          { class: "relay-badge", transform: `translate(0 ${-halfHeight})` },
+          svg("rect", { x: -badge.length * 4 - 8, y: -9, width: badge.length * 8 + 16, height: 18, rx: 9 }),
+          svg("text", { y: 4, "text-anchor": "middle" }, badge),
         ),
-    );
+      );
+    }
+    group.replaceChildren(...parts);
   }
 
-  private renderTable(topology: Topology): void {
-    const relayOf = new Map(topology.relays.map((relay) => [relay.id, relay]));
-    const direct = new Set(
-      topology.edges.filter((edge) => edge.kind === "direct").flatMap((edge) => [edge.from, edge.to]),
+  private drawPeer(peer: PeerNode, layout: Layout, seen: Set<string>): void {
+    const at = layout.peers.get(peer.id);
+    const label = layout.labels.get(peer.id);
+    if (!at || !label) return;
+    const { element: group, fresh } = this.element(`peer:${peer.id}`, "g", this.layers.peers, seen);
+    const runtime = peer.agent.startsWith("dashboard") ? "tab" : "node";
+    group.setAttribute(
+      "class",
+      `peer peer-${runtime}${peer.self ? " self" : ""}${peer.stale ? ` stale stale-${peer.stale.why}` : ""}`,
     );
-    this.table.replaceChildren(
-      ...topology.peers.map((peer) =>
-        el(
-          "tr",
-          { "data-peer-id": peer.id },
-          el("td", {}, peer.self ? `${peerLabel(peer)} (this tab)` : peerLabel(peer)),
-          el("td", {}, peer.agent),
-          el("td", {}, relayOf.get(peer.relayId)?.address ?? short(peer.relayId)),
-          el("td", {}, peer.clusters.map((id) => this.names.label(id, "cluster")).join(", ") || "–"),
-          el("td", {}, peer.topics.map((id) => this.names.label(id, "topic")).join(", ") || "–"),
-          el("td", {}, direct.has(peer.id) ? "direct (WebRTC)" : "via relays"),
-        ),
-      ),
-    );
-  }
-
-  private renderServices(topology: Topology): void {
-    const items = topology.services.map((service) => {
-      const count = service.peers.length;
-      const noun =
-        service.kind === "cluster" ? (count === 1 ? "member" : "members") : count === 1 ? "subscriber" : "subscribers";
-      const peerNames = service.peers
-        .map((id) => topology.peers.find((peer) => peer.id === id))
-        .map((peer) => (peer ? peerLabel(peer) : "?"));
-      return el(
-        "li",
-        { "data-service-id": service.id, "data-kind": service.kind },
-        el("strong", {}, `${service.kind} ${this.names.label(service.id, service.kind)}`),
-        `: ${count} ${noun} (${peerNames.join(", ")})`,
+    group.style.transform = `translate(${at.x}px, ${at.y}px)`;
+    if (fresh) group.style.transition = "none";
+    else group.style.removeProperty("transition");
+    Object.assign(group.dataset, {
+      key: peer.id,
+      select: "peer",
+      peerId: peer.id,
+      agent: peer.agent,
+      relay: peer.relay,
+    });
+    if (peer.stale) group.dataset.stale = peer.stale.why;
+    else delete group.dataset.stale;
+    group.setAttribute("role", "button");
+    group.setAttribute("tabindex", "0");
+    group.setAttribute("aria-label", `${label.lines.join(", ")}: details`);
+    const text = svg("text", {
+      x: label.x - at.x,
+      y: label.y - at.y,
+      "text-anchor": label.anchor,
+      class: "peer-label",
+    });
+    label.lines.forEach((line, i) => {
+      text.append(
+        svg("tspan", { x: label.x - at.x, dy: i === 0 ? 0 : LINE, class: i === 0 ? "peer-name" : "peer-detail" }, line),
       );
     });
-    this.services.replaceChildren(...(items.length > 0 ? items : [el("li", {}, "No clusters or topics yet.")]));
+    group.replaceChildren(
+      svg("title", {}, `${peerLabel(peer)}: peer ${short(peer.id)}…`),
+      svg("circle", { r: peer.self ? 11 : 8 }),
+      text,
+    );
   }
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function summary(topology: Topology): string {
   const count = (kind: Edge["kind"]) => topology.edges.filter((edge) => edge.kind === kind).length;
-  return `Network: ${topology.relays.length} relays with ${count("relay")} relay links, ${topology.peers.length} peers, ${count("direct")} direct links, ${topology.services.length} clusters and topics.`;
+  const up = topology.relays.filter((relay) => relay.condition === "up").length;
+  return `Network: ${topology.relays.length} relays (${up} up) with ${count("relay")} relay links, ${topology.peers.filter((p) => !p.stale).length} peers, ${count("direct")} direct links of this tab, ${topology.services.length} clusters and topics.`;
 }
