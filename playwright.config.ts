@@ -10,7 +10,12 @@ export default defineConfig({
   testDir: "test/e2e",
   testMatch: "**/*.spec.ts",
   timeout: 120_000,
-  workers: 1,
+  // Two lanes: the 5-minute background-tab test beside all the others, which run one at a time.
+  workers: 2,
+  projects: [
+    { name: "background-tab", testMatch: "background-tab.spec.ts", workers: 1 },
+    { name: "pages", testIgnore: "background-tab.spec.ts", workers: 1 },
+  ],
   reporter: [["list"]],
   outputDir: "test-results",
   webServer: {

@@ -55,6 +55,10 @@ export async function startRelayServer(config: RelayServerConfig, logger: RelayL
     tls: tls.server ?? undefined,
     // The socket refuses frames past this with close code 1009, before they reach the engine.
     maxFrame: config.maxMessage + FRAME_HEADROOM + WS_FRAME_OVERHEAD,
+    // Before the upgrade, the same bounds as the handshake after it (the engine's admission).
+    maxPendingPerAddress: config.maxHandshakesPerAddress,
+    upgradeTimeoutMs: config.handshakeTimeoutMs,
+    refuseConnection: (address) => relay?.refusesConnection(address) ?? false,
     onLink: (link, request) => {
       const tapped = tap ? tap.wrap(link) : link;
       const address = request.socket.remoteAddress ?? "unknown";
@@ -71,6 +75,8 @@ export async function startRelayServer(config: RelayServerConfig, logger: RelayL
     dialer: tap ? async (address, options) => tap.wrap(await dialer(address, options)) : dialer,
     maxMessage: config.maxMessage,
     heartbeatMs: config.heartbeatMs,
+    relayHeartbeatMs: config.relayHeartbeatMs,
+    missedHeartbeats: config.missedHeartbeats,
     queueHighWater: config.queueHighWater,
     stallTimeoutMs: config.stallTimeoutMs,
     outboundQueueLimit: config.queueLimit,

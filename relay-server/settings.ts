@@ -160,9 +160,26 @@ export const SETTINGS = {
     group: "Limits",
     flag: "--heartbeat",
     env: "IRIS_HEARTBEAT_MS",
-    kind: integer(10, TEN_MINUTES_MS, "ms"),
+    // Below a second, a peer's stall of a moment (or a background tab's throttled timers) costs its link.
+    kind: integer(1000, TEN_MINUTES_MS, "ms"),
     default: RELAY_DEFAULTS.heartbeatMs,
-    help: "heartbeat interval; a link that misses 3 is dead",
+    help: "a peer link silent this long is pinged (any frame counts); peers watch the relay on the same scale",
+  }),
+  relayHeartbeatMs: setting({
+    group: "Limits",
+    flag: "--relay-heartbeat",
+    env: "IRIS_RELAY_HEARTBEAT_MS",
+    kind: integer(100, TEN_MINUTES_MS, "ms"),
+    default: RELAY_DEFAULTS.relayHeartbeatMs,
+    help: "the same for links to other relays: short, so routes heal around a lost relay in seconds",
+  }),
+  missedHeartbeats: setting({
+    group: "Limits",
+    flag: "--missed-heartbeats",
+    env: "IRIS_MISSED_HEARTBEATS",
+    kind: integer(2, 100),
+    default: RELAY_DEFAULTS.missedHeartbeats,
+    help: "heartbeat intervals of silence after which a link is dead (relay stalls do not count)",
   }),
   handshakeTimeoutMs: setting({
     group: "Limits",

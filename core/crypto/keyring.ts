@@ -52,7 +52,7 @@ export class Keyring {
 
   /** Keys for sending to a cluster or topic; KeyError when none is configured and development mode is off. */
   get(kind: ServiceKind, name: string): ServiceKeys {
-    if (typeof name !== "string" || name.length === 0) throw new KeyError(`${kind} name must be a non-empty string`);
+    checkName(name, kind);
     let key = this.current.get(name);
     if (!key) {
       if (!this.development) throw new KeyError(`no key for ${kind} "${name}"`);
@@ -108,6 +108,7 @@ export class Keyring {
    * object, and a caller reusing its array changes nothing here.
    */
   private own(name: string, key: KeyInput): Uint8Array {
+    checkName(name, "service");
     const bytes = toKey(name, key);
     for (const held of [this.current.get(name), ...(this.accepted.get(name) ?? [])]) {
       if (held && sameKey(held, bytes)) return held;
@@ -135,3 +136,20 @@ function toKey(name: string, key: KeyInput): Uint8Array {
   if (bytes.length !== 32) throw new KeyError(`key for "${name}" must be 32 bytes`);
   return bytes;
 }
+
+/**
+ * A name goes on the wire as UTF-8, where a lone surrogate (half of a UTF-16 pair) becomes U+FFFD: two
+ * different names would be one service ("\uD800" and "\uDFFF" would meet). Such names are refused.
+ */
+function checkName(name: string, kind: ServiceKind | "service"): void {
+  if (typeof name !== "string" || name.length === 0) throw new KeyError(`${kind} name must be a non-empty string`);
+  const lone = LONE_SURROGATE.exec(name);
+  if (lone) {
+    throw new KeyError(
+      `${kind} name must be well-formed Unicode: it has a lone surrogate (\\u${lone[0].charCodeAt(0).toString(16).toUpperCase()}) at index ${lone.index}`,
+    );
+  }
+}
+
+/** In a /u expression a well-formed surrogate pair is one code point: only lone halves match. */
+const LONE_SURROGATE = /\p{Cs}/u;

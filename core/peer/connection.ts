@@ -57,8 +57,19 @@ function keyBytes(key: KeyInput, what: string): Uint8Array {
 /** The development-mode warning is printed once per process, not once per connection. */
 let developmentWarned = false;
 const MAX_AGENT_LENGTH = 64;
+/** A closing member lets the handlers running finish for at most this long. */
+const CLOSE_WORK_MS = 10_000;
+/** close() waits for what was handed over to reach the link's socket unless nothing moves this long... */
+const CLOSE_STALL_MS = 5000;
+/** ...and then at most this long for the relay to confirm that it read everything up to the close. */
+const CLOSE_GRACE_MS = 30_000;
 /** Close codes during the handshake that no retry can fix: connect() reports them at once. */
 const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Protocol]);
+/**
+ * A relay at a limit for this peer's address (links per address) will not have room a moment later
+ * either: connect() reports DeniedError once every configured relay has said so.
+ */
+const LIMIT_REFUSALS: ReadonlySet<number> = new Set([CloseCode.Limit]);
 
 /**
  * A peer's connection to the network, as {@link connect} resolves it: make requests, broadcast and
@@ -97,6 +108,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private currentRelay: string | null = null;
   private everAttached = false;
   private closedError: ClosedError | null = null;
+  private closing: Promise<void> | null = null;
   private firstAttach: { resolve(): void; reject(error: Error): void } | null = null;
   private lastDialError: string | null = null;
   /** The configured relays, and why each failed its first dial, while connect() waits. */
@@ -169,6 +181,9 @@ export class Connection extends Emitter<ConnectionEvents> {
       {
         attached: (attached) => this.onAttached(attached),
         detached: (detached) => this.onDetached(detached),
+        dropped: (drop) => {
+          if (!this.closedError) this.emit("drop", drop);
+        },
         frame: (frame) => this.dispatch(frame),
       },
     );
@@ -505,19 +520,33 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * Leaves the network: pending work fails with ClosedError and the relay link closes.
+   * Leaves the network. A member first leaves its clusters (its relay sends it no new work), hands back
+   * requests that have not started and lets running ones finish (10 s at most). Everything already
+   * handed over (a resolved publish, broadcast or tunnel.send, a reply) and everything still queued
+   * reaches the relay: close() resolves once the relay has confirmed reading it all (the link's closing
+   * handshake), so the process may exit at once. Pending work fails with ClosedError.
    *
    * @example
    * ```ts
    * process.on("SIGTERM", () => conn.close().then(() => process.exit(0)));
    * ```
    */
-  async close(): Promise<void> {
-    if (this.closedError) return;
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     const error = new ClosedError("connection closed");
     this.closedError = error;
     // What callers were told was taken goes to the outbox first.
     this.batches.flush();
+    // A member goes in good order: its relay takes it out of every tree first, so no new work comes;
+    // what waits for a handler is handed back to be placed elsewhere; what runs finishes, and its
+    // replies leave with everything else before the link closes.
+    await this.memberships.leaveAll();
+    await this.memberships.finishWork(CLOSE_WORK_MS);
+    await this.outbox.flush(CLOSE_STALL_MS);
     this.memberships.close();
     this.caller.failAll(error);
     this.tunnels.failAll(error);
@@ -525,7 +554,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.inspector.failAll(error);
     this.outbox.close(error);
     this.direct?.close();
-    this.attachment.stop();
+    await this.attachment.stop(CLOSE_GRACE_MS);
   }
 
   /**
@@ -584,6 +613,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       if (this.firstFailures.size === this.configuredRelays.size) {
         const causes = [...this.firstFailures.values()];
         const list = causes.map((failure) => `${failure.relay}: ${failure.reason}`).join("; ");
+        // Relays at a limit for this peer's address will not have room a moment later either.
+        if (causes.every((failure) => LIMIT_REFUSALS.has(failure.code))) {
+          this.firstAttach.reject(new DeniedError(`every relay refused this peer: ${list}`));
+          return;
+        }
         this.firstAttach.reject(
           new UnreachableError(`could not attach to any relay: each one failed the connection (${list})`, causes),
         );
@@ -595,7 +629,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.joins.detached();
     this.caller.onDetached();
     this.tunnels.failAll(new ClosedError(`link to relay ${detached.relay} lost: ${detached.reason}`));
-    if (!this.closedError) this.emit("drop", { relay: detached.relay, code: detached.code, reason: detached.reason });
   }
 
   private dispatch(frame: Frame): void {
@@ -628,7 +661,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case FrameType.Relays:
         return this.attachment.learn(frame.relays.map((relay) => relay.address));
       case FrameType.GoAway:
-        return this.attachment.abandon(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
+        return this.attachment.move(CloseCode.Draining, `relay asked us to move: ${frame.reason}`);
       default:
         this.emit("error", { error: new Error(`unexpected frame type ${frame.type} from relay`), context: "dispatch" });
     }

@@ -119,6 +119,8 @@ interface Service {
   limits: Required<ServiceLimits>;
   openTunnels: number;
   loadTimer: TimerHandle | null;
+  /** Its leave is on its way to the relay: it still serves what arrives until the relay confirms. */
+  leaving: boolean;
 }
 
 interface ClusterEntry {
@@ -136,6 +138,8 @@ export class Memberships {
   private readonly clusters = new Map<string, ClusterEntry>();
   /** Topic handlers by name, so a topic joined under a new key reaches the same handlers. */
   private readonly topics = new Map<string, Set<TopicHandler>>();
+  /** Request servers of services already left that still have work running. */
+  private readonly finishing = new Set<RequestServer>();
 
   constructor(
     private readonly ctx: PeerContext,
@@ -269,6 +273,7 @@ export class Memberships {
       limits: entry.limits,
       openTunnels: 0,
       loadTimer: null,
+      leaving: false,
       requests: new RequestServer(this.ctx, keys, entry.handlers.request, entry.limits, () =>
         this.scheduleLoadReport(service),
       ),
@@ -283,12 +288,43 @@ export class Memberships {
     }
   }
 
+  /**
+   * Stops serving a cluster under one key, in that order: the relay takes this member out of its tree
+   * (the leave is confirmed), then the service goes. Requests the relay sent before it took us out still
+   * arrive meanwhile and are served, rather than bounced; work in progress completes.
+   */
   private async stopServing(service: Service): Promise<void> {
     const idHex = toHex(service.keys.id);
-    if (this.services.get(idHex) !== service) return;
-    this.services.delete(idHex);
-    if (service.loadTimer !== null) this.clock.clearTimeout(service.loadTimer);
+    if (this.services.get(idHex) !== service || service.leaving) return;
+    service.leaving = true;
     await this.joins.leave(service.keys);
+    if (this.services.get(idHex) === service) this.services.delete(idHex);
+    if (service.loadTimer !== null) this.clock.clearTimeout(service.loadTimer);
+    // Gone from the map but maybe not done: close() waits for it too.
+    if (service.requests.load > 0) {
+      this.finishing.add(service.requests);
+      void service.requests.idle().then(() => this.finishing.delete(service.requests));
+    }
+  }
+
+  /** Leaves every cluster: once this resolves, the relay sends this member no new work. */
+  async leaveAll(): Promise<void> {
+    await Promise.all([...this.clusters.keys()].map((name) => this.leaveCluster(name)));
+  }
+
+  /**
+   * For a member about to go: hands back what waits for a handler (its relay places it on another
+   * member) and resolves once the handlers running now have finished, or after `ms`.
+   */
+  async finishWork(ms: number): Promise<void> {
+    const servers = [...[...this.services.values()].map((service) => service.requests), ...this.finishing];
+    for (const server of servers) server.handBack();
+    let timer: TimerHandle | null = null;
+    await Promise.race([
+      Promise.all(servers.map((server) => server.idle())),
+      new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ms))),
+    ]);
+    if (timer !== null) this.clock.clearTimeout(timer);
   }
 
   private async leaveCluster(name: string): Promise<void> {

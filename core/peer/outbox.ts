@@ -114,7 +114,8 @@ export class Outbox {
         entry.timer = this.clock.setTimeout(() => {
           if (entry.done) return;
           entry.done = true;
-          reject(timeoutError ?? new TimeoutError(`not sent within ${timeoutMs} ms: no relay to send to`));
+          const why = this.link ? "the relay link stayed full" : "no relay to send to";
+          reject(timeoutError ?? new TimeoutError(`not sent within ${timeoutMs} ms: ${why}`));
         }, timeoutMs);
       }
       this.queue.push(entry);
@@ -127,6 +128,34 @@ export class Outbox {
     if (!this.link) return false;
     this.link.send(frame);
     return true;
+  }
+
+  /**
+   * Resolves once every frame written so far has been handed to the link and the link holds nothing
+   * more: all of it has gone to the network, where a process exiting next cannot lose it. That is what
+   * Connection.close() waits for. It stops waiting (and resolves) when no link is attached, since
+   * nothing can go out then, or when nothing has moved for `stallMs`.
+   */
+  flush(stallMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let lastPending = Number.POSITIVE_INFINITY;
+      let lastBuffered = Number.POSITIVE_INFINITY;
+      let lastProgress = this.clock.now();
+      const check = () => {
+        const link = this.link;
+        if (!link || link.closed) return resolve();
+        this.pump();
+        const buffered = link.bufferedAmount;
+        if (this.pending === 0 && buffered === 0) return resolve();
+        const now = this.clock.now();
+        if (this.pending < lastPending || buffered < lastBuffered) lastProgress = now;
+        else if (now - lastProgress >= stallMs) return resolve();
+        lastPending = this.pending;
+        lastBuffered = buffered;
+        this.clock.setTimeout(check, this.pollMs);
+      };
+      check();
+    });
   }
 
   /** Fails every queued write. */

@@ -1,8 +1,7 @@
 // A peer's link to the backbone: one relay at a time, chosen from a list. It dials, proves the peer's
-// identity against the relay's fresh challenge, keeps the link alive with heartbeats, and when the link
-// dies it dials again with jittered exponential backoff, moving on to the next relay each time.
+// identity against the relay's fresh challenge, watches the link for silence, and when the link dies it
+// dials again with jittered exponential backoff, moving on to the next relay each time.
 
-import { every } from "../util/clock.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import { peerIdOf, signHello } from "../crypto/keys.ts";
 import type { SigningBackend, SigningKeyPair } from "../crypto/nacl.ts";
@@ -14,6 +13,10 @@ import { CloseCode } from "../transports/link.ts";
 import { secureLink } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
 import type { Dialer, Link } from "../transports/link.ts";
+import { Liveness } from "../transports/liveness.ts";
+import type { Watchdog } from "../transports/liveness.ts";
+import { PendingDrop } from "./pending-drop.ts";
+import type { Drop } from "./pending-drop.ts";
 
 export interface AttachmentOptions {
   relays: string[];
@@ -50,17 +53,35 @@ export interface Detached {
 export interface AttachmentEvents {
   attached(attached: Attached): void;
   frame(frame: Frame, bytes: Uint8Array): void;
+  /** Any link gone, attached or not, at once: the connection's state follows it. */
   detached(detached: Detached): void;
+  /** An attached link gone, with the reason as best known: at once, or moments later (pending-drop.ts). */
+  dropped(drop: Drop): void;
 }
 
-/** Relay heartbeats a peer may miss before it gives the link up. */
+/**
+ * The relay announces its heartbeat H: it pings a link of ours silent for H (and a little more), and
+ * closes it silent for 3 H. The peer watches the relay on the same scale: it pings a relay silent for
+ * 1.5 H, so that on an idle link the relay's ping comes first and one exchange serves both ends, and
+ * gives the link up when the relay has been silent for 3 H. A stall of 10 s at either end then costs
+ * no link with the default H of 20 s.
+ */
+const PING_AFTER_HEARTBEATS = 1.5;
 const MISSED_HEARTBEATS = 3;
-/** Bounds on the heartbeat interval a relay announces (relay-server accepts 10 ms to 600 s). */
+/** Bounds on the heartbeat interval a relay announces (relay-server accepts 1 s to 600 s). */
 const MIN_HEARTBEAT_MS = 10;
 const MAX_HEARTBEAT_MS = 600_000;
+/** The watchdog looks at the link this many times per heartbeat, and at least once a second. */
+const LOOKS_PER_HEARTBEAT = 8;
 
-/** Close codes after which trying again cannot help: this relay refused us on principle. */
-const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed]);
+/**
+ * Close codes after which trying again soon cannot help: this relay refused us on principle, or has no
+ * room for our address. The next try waits the longest backoff.
+ */
+const REFUSALS: ReadonlySet<number> = new Set([CloseCode.Version, CloseCode.AuthFailed, CloseCode.Limit]);
+
+/** A link that ended with this code was lost without a close: its relay may have reset it on purpose. */
+const LOST = 1006;
 
 /** Most relay addresses a peer remembers for failover, configured ones included. */
 const MAX_KNOWN_RELAYS = 32;
@@ -74,11 +95,15 @@ export class RelayAttachment {
   private relayIndex = 0;
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
+  private readonly pendingDrop: PendingDrop;
+  /** The relay the current one named first in its last list of others. */
+  private suggested: string | null = null;
 
   constructor(
     private readonly options: AttachmentOptions,
     private readonly events: AttachmentEvents,
   ) {
+    this.pendingDrop = new PendingDrop(options.clock, (drop) => events.dropped(drop));
     if (options.relays.length === 0) throw new TypeError("at least one relay address is needed");
     this.relays = [...new Set(options.relays)];
     this.peerId = peerIdOf(options.identity.publicKey);
@@ -94,27 +119,49 @@ export class RelayAttachment {
     return this.relays;
   }
 
-  /** Remembers relays to fail over to (a relay lists its neighbors); configured ones stay first. */
+  /**
+   * Remembers relays to fail over to (a relay lists its neighbors); configured ones stay first. The
+   * first one named is where to go should this relay ask us to move.
+   */
   learn(addresses: string[]): void {
     for (const address of addresses) {
       if (this.relays.length >= MAX_KNOWN_RELAYS) break;
       if (address && !this.relays.includes(address)) this.relays.push(address);
     }
+    this.suggested = addresses.find((address) => this.relays.includes(address)) ?? null;
+  }
+
+  /** The relay asked us to move (it is draining): go to the relay it named first, if it named one. */
+  move(code: number, reason: string): void {
+    const next = this.suggested === null ? -1 : this.relays.indexOf(this.suggested);
+    if (next >= 0) this.relayIndex = next;
+    this.current?.close(code, reason);
   }
 
   start(): void {
     this.dialNext();
   }
 
-  /** Drops the current link on purpose (a dead relay detected by us, or a relay asking us to move). */
-  abandon(code: number, reason: string): void {
-    this.current?.close(code, reason);
-  }
-
-  stop(): void {
+  /**
+   * Stops for good: closes the link in good order (what was sent goes first) and resolves once the
+   * relay has confirmed the close, which it does after reading everything before it, or after
+   * `graceMs` if it does not.
+   */
+  stop(graceMs = 0): Promise<void> {
     this.stopped = true;
+    this.pendingDrop.discard();
     if (this.retryTimer !== null) this.options.clock.clearTimeout(this.retryTimer);
-    this.current?.close(CloseCode.Normal, "peer closed");
+    const link = this.current;
+    if (!link) return Promise.resolve();
+    link.close(CloseCode.Normal, "peer closed");
+    const { clock } = this.options;
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(resolve, graceMs);
+      link.whenDone().then(() => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private dialNext(): void {
@@ -122,11 +169,18 @@ export class RelayAttachment {
     const relay = this.relays[this.relayIndex % this.relays.length]!;
     this.relayIndex++;
     const { networkKeys: keys, clock, handshakeTimeoutMs } = this.options;
+    // A dial that neither connects nor fails (a host that drops packets) is given up like a handshake.
+    const abort = new AbortController();
+    const dialTimer = clock.setTimeout(
+      () => abort.abort(new Error(`no connection to ${relay} within ${handshakeTimeoutMs} ms`)),
+      handshakeTimeoutMs,
+    );
     this.options
-      .dialer(relay, { maxFrame: this.options.maxFrame })
+      .dialer(relay, { maxFrame: this.options.maxFrame, signal: abort.signal })
+      .finally(() => clock.clearTimeout(dialTimer))
       .then(
         (link) => (keys ? secureLink(link, { role: "initiator", keys, clock, timeoutMs: handshakeTimeoutMs }) : link),
-        (error: Error) => Promise.reject(Object.assign(error, { closeCode: 1006 })),
+        (error: Error) => Promise.reject(Object.assign(error, { closeCode: LOST })),
       )
       .then(
         (link) => this.handshake(relay, link),
@@ -149,8 +203,8 @@ export class RelayAttachment {
     const clock = this.options.clock;
     let challenge: ChallengeFrame | null = null;
     let attached = false;
-    let lastHeard = clock.now();
-    let stopHeartbeat = () => {};
+    let liveness: Liveness | null = null;
+    let watchdog: Watchdog | null = null;
     const timeout = clock.setTimeout(
       () => link.close(CloseCode.HandshakeTimeout, "relay did not complete the handshake"),
       this.options.handshakeTimeoutMs,
@@ -159,7 +213,7 @@ export class RelayAttachment {
 
     link.listen({
       frame: (bytes) => {
-        lastHeard = clock.now();
+        watchdog?.heard();
         let frame: Frame;
         try {
           frame = decodeFrame(bytes);
@@ -200,17 +254,22 @@ export class RelayAttachment {
           clock.clearTimeout(timeout);
           attached = true;
           this.attempt = 0;
-          // The relay pings every heartbeatMs; silence for a few of them means the link is dead even if
-          // the socket has not noticed.
-          // The relay's interval, within the range relays may be configured with: 0 would make this
-          // timer spin, and from 2^31 ms on timers fire at once and a dead relay would go unnoticed.
+          // The relay's interval, within the range relays may be configured with: 0 would make the
+          // watchdog spin, and from 2^31 ms on timers fire at once and a dead relay would go unnoticed.
           const heartbeatMs = Math.min(Math.max(frame.heartbeatMs, MIN_HEARTBEAT_MS), MAX_HEARTBEAT_MS);
-          stopHeartbeat = every(clock, heartbeatMs, () => {
-            const silence = clock.now() - lastHeard;
-            if (silence > heartbeatMs * MISSED_HEARTBEATS) {
-              link.close(CloseCode.HeartbeatTimeout, `relay silent for ${silence} ms`);
-            }
+          liveness = new Liveness(clock, {
+            tickMs: Math.min(1000, heartbeatMs / LOOKS_PER_HEARTBEAT),
+            random: this.options.random,
           });
+          watchdog = liveness.watch(
+            { pingAfterMs: heartbeatMs * PING_AFTER_HEARTBEATS, deadAfterMs: heartbeatMs * MISSED_HEARTBEATS },
+            {
+              ping: () => link.send(encodeFrame({ type: FrameType.Ping, stamp: clock.now() })),
+              dead: (silent) => link.close(CloseCode.HeartbeatTimeout, `relay silent for ${Math.round(silent)} ms`),
+            },
+          );
+          // The drop this dial asked about goes first: the relay had nothing to say about it.
+          this.pendingDrop.settle();
           this.events.attached({ link, relay, relayId: challenge.relayId, challenge: challenge.nonce, welcome: frame });
           return;
         }
@@ -218,15 +277,32 @@ export class RelayAttachment {
       },
       close: (code, reason) => {
         clock.clearTimeout(timeout);
-        stopHeartbeat();
+        liveness?.stop();
         if (this.current === link) this.current = null;
+        if (attached) this.linkGone({ relay, code, reason });
+        else if (this.pendingDrop.relay === relay) {
+          // The relay answers the dial that asks why the previous link was reset with the reason.
+          if (code !== LOST) this.pendingDrop.answer(code, reason);
+          else this.pendingDrop.settle();
+        }
         this.failed({ relay, code, reason, wasAttached: attached });
       },
     });
   }
 
+  /**
+   * An attached link is gone. Closed with a reason, the drop is reported now; lost without one, the
+   * relay may have reset it on purpose: the next dial goes to that relay, to ask why.
+   */
+  private linkGone(drop: Drop): void {
+    if (drop.code !== LOST || this.stopped) return this.events.dropped(drop);
+    this.pendingDrop.hold(drop);
+    this.relayIndex = this.relays.indexOf(drop.relay);
+  }
+
   private failed(detached: Detached): void {
     this.events.detached(detached);
+    if (!detached.wasAttached && this.pendingDrop.relay === detached.relay) this.pendingDrop.settle();
     if (this.stopped) return;
     // Full jitter: a random delay up to an exponentially growing cap keeps a crowd of peers that lost
     // the same relay from coming back in lockstep.

@@ -90,6 +90,19 @@ export class Admission {
     );
   }
 
+  /**
+   * Asked when a connection from `address` is accepted, before anything is done with it: true to drop
+   * it, when that address already has as many handshakes in progress as it may. A flood of connections
+   * then costs an accept each, no HTTP and no WebSocket handshake (the links-per-address limit is told
+   * after the upgrade, where the peer reads the reason).
+   */
+  refuses(address: string): boolean {
+    const counts = this.byAddress.get(address);
+    if (!counts || counts.handshaking < this.host.settings.maxHandshakesPerAddress) return false;
+    this.host.stats.refuse("address-limit");
+    return true;
+  }
+
   private startSession(link: Link, counts: AddressCounts | null, address: string | undefined): void {
     const { clock, settings } = this.host;
     if (this.host.isClosed()) {

@@ -12,7 +12,9 @@ import { FrameType, RELAY_HELLO_NEEDED, decodeFrame, encodeFrame } from "../wire
 import type { Frame, RelayEntry, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import type { Liveness, LivenessSettings } from "../transports/liveness.ts";
 import { Gossip } from "./gossip.ts";
+import { showsLife } from "./hop.ts";
 import { Probes } from "./probes.ts";
 import { RelayDialer } from "./relay-dialer.ts";
 import type { RelayDialerOptions } from "./relay-dialer.ts";
@@ -30,6 +32,9 @@ export interface BackboneOptions extends RelayDialerOptions {
   outboundLimit: number;
   /** How often the relay reconsiders its links and gossips its directory. */
   maintenanceMs: number;
+  /** The relay's watchdogs, and when a relay link counts as silent and as dead. */
+  liveness: Liveness;
+  linkLiveness: LivenessSettings;
 }
 
 export interface BackboneHost {
@@ -213,7 +218,6 @@ export class Backbone {
       known.id,
       known.address,
       outgoing,
-      this.options.clock.now(),
       this.options.outboundLimit,
       (full) => {
         // Once a second at most: a flooded link would otherwise flood the log too.
@@ -229,6 +233,14 @@ export class Backbone {
       this.options.stats,
       this.options.flow,
     );
+    relayLink.watchdog = this.options.liveness.watch(this.options.linkLiveness, {
+      ping: () => relayLink.send(encodeFrame({ type: FrameType.Ping, stamp: this.options.clock.now() })),
+      dead: (silent) => {
+        relayLink.close(CloseCode.HeartbeatTimeout, `relay silent for ${Math.round(silent)} ms`);
+        this.onClose(relayLink);
+      },
+      showsLife: () => showsLife(relayLink),
+    });
     this.links.set(known.hex, relayLink);
     this.table.setLinked(known.hex, true);
     this.relayDialer.succeeded(known);
@@ -250,7 +262,7 @@ export class Backbone {
   private handleFrame(link: RelayLink, bytes: Uint8Array): void {
     if (link.gone) return;
     this.options.stats.countIn(bytes);
-    link.lastHeard = this.options.clock.now();
+    link.watchdog?.heard();
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -341,10 +353,5 @@ export class Backbone {
   /** Routes a probe to the relay closest to `target` and reports the hops it took (see probes.ts). */
   probe(target: Uint8Array, timeoutMs = 10_000): Promise<{ hops: number; responder: string }> {
     return this.probes.probe(target, timeoutMs);
-  }
-
-  /** Links whose other end has been silent too long; the relay's heartbeat closes them. */
-  silentLinks(now: number, deadAfter: number): RelayLink[] {
-    return this.allLinks().filter((link) => now - link.lastHeard > deadAfter);
   }
 }

@@ -12,3 +12,17 @@ export interface Hop {
   /** Queues a frame; false when it was refused (the hop is gone or its queue is full). */
   send(bytes: Uint8Array): boolean;
 }
+
+/**
+ * Signs of life besides frames heard: a link the relay stopped reading itself (flow control: its frames
+ * wait in its socket), and one whose queue the other end keeps taking from (a slow reader is reading,
+ * even while our pings wait behind megabytes of data on their way to it). `queuedAtCheck` holds the
+ * queue seen at the previous look. A queue that emptied is no sign: the other end has had our ping and
+ * would have answered it.
+ */
+export function showsLife(hop: { readonly link: Link; queuedAtCheck: number }): boolean {
+  const queued = hop.link.bufferedAmount;
+  const draining = queued > 0 && queued < hop.queuedAtCheck;
+  hop.queuedAtCheck = queued;
+  return hop.link.paused || draining;
+}

@@ -23,9 +23,8 @@ export interface PendingRequest<Hop> {
   /** Hops that already failed this request, or sent it back: not tried again. */
   readonly tried: Set<Hop>;
   /**
-   * This relay already placed the request again after a hop failed. Each relay does so once: relays
-   * hear of a crash at different moments, so a request placed again upstream may still be sent into the
-   * dead relay by one that has not heard yet, and that is the same failure, not a second one.
+   * This relay has placed the request again after a hop failed (as often as hops fail, never on a hop
+   * in `tried`): what finding nobody afterwards is answered with (MemberLost rather than NoMembers).
    */
   placedAgain: boolean;
   readonly deadline: number;

@@ -42,6 +42,10 @@ export interface PeerProtocolHost {
   adoptRelay(session: PeerSession, frame: RelayHelloFrame): void;
   /** A peer proved who it is: this is its session from now on. */
   peerReady(session: PeerSession): void;
+  /** The link said hello: from now on its watchdog, not the handshake deadline, decides when it is dead. */
+  watch(session: PeerSession): void;
+  /** Why this peer's previous link was reset, if it was, recently; forgotten once asked. */
+  takeCut(peerHex: string): { code: number; reason: string; at: number } | null;
 }
 
 export class PeerProtocol {
@@ -51,7 +55,7 @@ export class PeerProtocol {
   onFrame(session: PeerSession, bytes: Uint8Array): void {
     const { router, settings } = this.host;
     if (session.state === "closed") return;
-    session.lastHeard = this.host.clock.now();
+    session.watchdog?.heard();
     session.framesIn++;
     this.host.stats.countIn(bytes);
     if (bytes.length > this.host.maxFrame) {
@@ -148,6 +152,13 @@ export class PeerProtocol {
     }
     const peerId = peerIdOf(frame.identityKey);
     session.identify(peerId, frame.agent);
+    // A peer whose link we reset comes straight back to learn why: its first dial gets the reason.
+    const cut = this.host.takeCut(session.peerHex);
+    if (cut) {
+      const ago = Math.round(this.host.clock.now() - cut.at);
+      return session.close(cut.code, `${cut.reason} (${ago} ms ago)`);
+    }
+    this.host.watch(session);
     session.onHandshakeDone?.();
     session.onHandshakeDone = null;
     session.send(

@@ -1,9 +1,11 @@
-// A relay's view of one attached peer: its link, its proven identity, what it joined, when it was last
-// heard from, and the outbound queue policy that protects everyone else from a slow reader.
+// A relay's view of one attached peer: its link, its proven identity, what it joined, the watchdog that
+// knows when it was last heard from, and the outbound queue policy that protects everyone else from a
+// slow reader.
 
 import { toHex } from "../util/bytes.ts";
-import { CloseCode } from "../transports/link.ts";
+import { CloseCode, cutsLink } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import type { Watchdog } from "../transports/liveness.ts";
 import type { Hop } from "./hop.ts";
 import type { RelayStats } from "./relay-stats.ts";
 import type { FlowControl } from "./flow-control.ts";
@@ -18,7 +20,8 @@ export class PeerSession implements Hop {
   peerId: Uint8Array | null = null;
   peerHex = "";
   agent = "";
-  lastHeard: number;
+  /** Watches the link once the peer has said hello (before that, the handshake deadline does). */
+  watchdog: Watchdog | null = null;
   /** The link's queue at the last liveness check, to tell a slow reader from a dead one. */
   queuedAtCheck = 0;
   /** Cluster ids (hex) this peer is a member of, and topic ids it subscribes to. */
@@ -30,6 +33,8 @@ export class PeerSession implements Hop {
   framesOut = 0;
   /** Called once when the handshake completes (per-address accounting); null afterwards. */
   onHandshakeDone: (() => void) | null = null;
+  /** Told when a cut had to reset the link, so the peer never got the reason (see recent-cuts.ts). */
+  onReset: ((code: number, reason: string) => void) | null = null;
 
   constructor(
     readonly link: Link,
@@ -40,9 +45,7 @@ export class PeerSession implements Hop {
     private readonly onSlow: (session: PeerSession, queued: number) => void,
     private readonly stats: RelayStats,
     private readonly flow: FlowControl,
-  ) {
-    this.lastHeard = connectedAt;
-  }
+  ) {}
 
   get ready(): boolean {
     return this.state === "ready";
@@ -92,7 +95,10 @@ export class PeerSession implements Hop {
 
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
+    // A cut with data still queued resets the link (Link.close): the peer will learn the reason later.
+    if (this.state === "ready" && cutsLink(code) && this.link.bufferedAmount > 0) this.onReset?.(code, reason);
     this.state = "closed";
+    this.watchdog?.stop();
     this.link.close(code, reason);
   }
 }

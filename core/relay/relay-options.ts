@@ -26,8 +26,15 @@ export interface RelayOptions {
   crypto?: CryptoBackend;
   /** Largest sealed message; frames may add headers on top. */
   maxMessage?: number;
+  /**
+   * A peer link silent this long gets a ping; one silent `missedHeartbeats` times as long is closed.
+   * Any frame counts, so busy links are never pinged. Peers learn it in the welcome and watch the relay
+   * on the same scale: long enough that a stall of 10 s at either end costs no link.
+   */
   heartbeatMs?: number;
-  /** Heartbeats a link may miss before it is declared dead. */
+  /** The same for links to other relays: short, so that routes heal around a lost relay in seconds. */
+  relayHeartbeatMs?: number;
+  /** Heartbeat intervals of silence after which a link is declared dead. */
   missedHeartbeats?: number;
   handshakeTimeoutMs?: number;
   /**
@@ -63,7 +70,8 @@ export type RelayLog = (event: string, fields: Record<string, string | number | 
 
 export const RELAY_DEFAULTS = {
   maxMessage: 1024 * 1024,
-  heartbeatMs: 1000,
+  heartbeatMs: 20_000,
+  relayHeartbeatMs: 1000,
   missedHeartbeats: 3,
   handshakeTimeoutMs: 5000,
   queueHighWater: 1024 * 1024,
@@ -88,6 +96,7 @@ export function relaySettings(options: RelayOptions): RelaySettings {
   return {
     maxMessage: options.maxMessage ?? RELAY_DEFAULTS.maxMessage,
     heartbeatMs: options.heartbeatMs ?? RELAY_DEFAULTS.heartbeatMs,
+    relayHeartbeatMs: options.relayHeartbeatMs ?? RELAY_DEFAULTS.relayHeartbeatMs,
     missedHeartbeats: options.missedHeartbeats ?? RELAY_DEFAULTS.missedHeartbeats,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? RELAY_DEFAULTS.handshakeTimeoutMs,
     queueHighWater: options.queueHighWater ?? RELAY_DEFAULTS.queueHighWater,

@@ -1,5 +1,6 @@
 // The relay engine, runtime-neutral. It accepts links (admission.ts), proves who is on the other end
-// (a peer: peer-protocol.ts, or a relay: backbone.ts), keeps them alive with heartbeats, and hands
+// (a peer: peer-protocol.ts, or a relay: backbone.ts), watches each for silence (transports/liveness.ts),
+// and hands
 // traffic to the router (router.ts) and the backbone. It never holds a cluster or topic key: it reads
 // frame headers and forwards the very bytes it received. relay-server/ wraps it with a WebSocket
 // listener, a CLI and logs; tests and simulations run it over in-memory links.
@@ -14,12 +15,15 @@ import { FRAME_HEADROOM, FrameType, RELAY_ID_BYTES, encodeFrame } from "../wire/
 import type { Frame, RelayHelloFrame } from "../wire/frames.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import { Liveness } from "../transports/liveness.ts";
+import type { LivenessSettings } from "../transports/liveness.ts";
 import { Admission } from "./admission.ts";
 import { Backbone } from "./backbone.ts";
 import { Inspections, snapshotOf, statsOf } from "./snapshot.ts";
 import type { RelaySnapshot } from "./snapshot.ts";
 import type { RelayStatsReport } from "../wire/relay-report.ts";
 import { PeerProtocol } from "./peer-protocol.ts";
+import { RecentCuts } from "./recent-cuts.ts";
 import type { PeerSession } from "./peer-session.ts";
 import type { RelayLink } from "./relay-link.ts";
 import { relaySettings } from "./relay-options.ts";
@@ -27,6 +31,7 @@ import type { RelayLog, RelayOptions, RelaySettings } from "./relay-options.ts";
 import { Router } from "./router.ts";
 import { RelayStats } from "./relay-stats.ts";
 import { FlowControl } from "./flow-control.ts";
+import { showsLife } from "./hop.ts";
 import type { Hop } from "./hop.ts";
 import { networkKeys } from "../transports/secure-link.ts";
 import type { NetworkKeys } from "../transports/secure-link.ts";
@@ -39,6 +44,13 @@ export type { RelaySnapshot } from "./snapshot.ts";
 const RELAY_QUEUE_FACTOR = 4;
 /** Peers are told about at most this many other relays to fail over to. */
 const FAILOVER_RELAYS = 8;
+/** How often expired requests and parked work are swept. */
+const SWEEP_MS = 1000;
+/** Watchdogs are looked at this many times per shortest heartbeat, and at least this often. */
+const LOOKS_PER_HEARTBEAT = 10;
+const MAX_LIVENESS_TICK_MS = 100;
+/** A stall of the relay's own process this long is worth a log line (shorter ones are routine). */
+const STALL_LOG_MS = 1000;
 
 export class Relay {
   readonly relayId: Uint8Array;
@@ -65,7 +77,12 @@ export class Relay {
   private readonly admission: Admission;
   private readonly inspections: Inspections;
   private readonly peerProtocol: PeerProtocol;
-  private readonly stopHeartbeat: () => void;
+  /** Watchdogs of every link, peers' and relays'. */
+  readonly liveness: Liveness;
+  private readonly peerLiveness: LivenessSettings;
+  private readonly relayLiveness: LivenessSettings;
+  private readonly cuts = new RecentCuts();
+  private readonly stopSweep: () => void;
   private announcedRelays = "";
   private closed = false;
   private draining = false;
@@ -84,6 +101,16 @@ export class Relay {
     this.maxFrame = this.maxMessage + FRAME_HEADROOM;
     const random = options.random ?? Math.random;
     this.stats = new RelayStats(this.clock.now());
+    const { heartbeatMs, relayHeartbeatMs, missedHeartbeats } = this.options;
+    this.peerLiveness = { pingAfterMs: heartbeatMs, deadAfterMs: heartbeatMs * missedHeartbeats };
+    this.relayLiveness = { pingAfterMs: relayHeartbeatMs, deadAfterMs: relayHeartbeatMs * missedHeartbeats };
+    this.liveness = new Liveness(this.clock, {
+      tickMs: Math.min(MAX_LIVENESS_TICK_MS, Math.min(heartbeatMs, relayHeartbeatMs) / LOOKS_PER_HEARTBEAT),
+      random,
+      onStall: (ms) => {
+        if (ms >= STALL_LOG_MS) this.log("relay-stalled", { ms: Math.round(ms) });
+      },
+    });
     this.flow = new FlowControl(
       {
         highWater: this.options.queueHighWater,
@@ -119,6 +146,8 @@ export class Relay {
         outboundLimit: this.options.outboundQueueLimit * RELAY_QUEUE_FACTOR,
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         maintenanceMs: this.options.maintenanceMs,
+        liveness: this.liveness,
+        linkLiveness: this.relayLiveness,
         networkKeys: this.networkKeys,
         log: this.log,
         stats: this.stats,
@@ -188,8 +217,10 @@ export class Relay {
       isRelayLink: (session) => this.relayLinks.has(session),
       adoptRelay: (session, frame) => this.adoptRelay(session, frame),
       peerReady: (session) => this.peerReady(session),
+      watch: (session) => this.watch(session),
+      takeCut: (peerHex) => this.cuts.take(peerHex, this.clock.now()),
     });
-    this.stopHeartbeat = every(this.clock, this.options.heartbeatMs, () => this.heartbeat());
+    this.stopSweep = every(this.clock, SWEEP_MS, () => this.router.sweep(this.clock.now()));
     this.backbone.start();
   }
 
@@ -200,6 +231,11 @@ export class Relay {
    */
   accept(link: Link, address?: string): void {
     this.admission.accept(link, address);
+  }
+
+  /** A connection from `address` was just accepted: whether to drop it before anything else (see Admission). */
+  refusesConnection(address: string): boolean {
+    return this.closed || this.admission.refuses(address);
   }
 
   /** Routes a probe to the relay closest to `target` and reports the hops it took. */
@@ -257,8 +293,11 @@ export class Relay {
     await this.waitUntil(() => this.router.pendingAtLocalMembers() === 0, start + timeoutMs / 2);
     const alternatives = this.backbone.neighborAddresses();
     const goAway = encodeFrame({ type: FrameType.GoAway, reason: "relay is draining" });
-    const relays = this.relaysFrame(alternatives);
+    // Peers move to the first relay their list names: each is given the list turned by one more, so
+    // they spread over the neighbours instead of all landing on one.
+    let turn = 0;
     for (const session of this.byPeer.values()) {
+      const relays = this.relaysFrame(rotated(alternatives, turn++));
       if (relays) session.send(relays);
       session.send(goAway);
     }
@@ -273,7 +312,8 @@ export class Relay {
   close(reason = "relay is shutting down"): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopHeartbeat();
+    this.stopSweep();
+    this.liveness.stop();
     this.flow.stop();
     this.router.stop();
     this.backbone.stop();
@@ -318,6 +358,9 @@ export class Relay {
 
   /** A relay that proved its identity said RelayHello: from now on its link belongs to the backbone. */
   private adoptRelay(session: PeerSession, frame: RelayHelloFrame): void {
+    // The backbone watches it from now on, as a relay link.
+    session.watchdog?.stop();
+    session.watchdog = null;
     const relayLink = this.backbone.adopt(session.link, session.peerId!, frame);
     if (relayLink) this.relayLinks.set(session, relayLink);
     else this.sessions.delete(session);
@@ -327,8 +370,13 @@ export class Relay {
     const previous = this.byPeer.get(session.peerHex);
     // The same identity proved itself again: its old link is stale (the peer reconnected before we
     // noticed the old one die).
-    if (previous) previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
+    if (previous) {
+      // The peer is back already: there is nobody to tell why the old link went.
+      previous.onReset = null;
+      previous.close(CloseCode.Replaced, "replaced by a newer connection of the same peer");
+    }
     this.byPeer.set(session.peerHex, session);
+    session.onReset = (code, reason) => this.cuts.record(session.peerHex, code, reason, this.clock.now());
     const relays = this.relaysFrame(this.backbone.neighborAddresses());
     if (relays) session.send(relays);
     this.log("peer-joined", { peer: session.peerHex, agent: session.agent, remote: session.link.remote });
@@ -336,6 +384,7 @@ export class Relay {
 
   private onClosed(session: PeerSession, code: number, reason: string): void {
     session.state = "closed";
+    session.watchdog?.stop();
     this.sessions.delete(session);
     this.flow.forget(session);
     if (!session.peerId || session.agent === "relay") return;
@@ -377,40 +426,19 @@ export class Relay {
     }
   }
 
-  private heartbeat(): void {
-    const now = this.clock.now();
-    const deadAfter = this.options.heartbeatMs * this.options.missedHeartbeats;
-    const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
-    for (const session of [...this.sessions]) {
-      if (!session.ready || this.relayLinks.has(session)) continue;
-      if (showsLife(session)) session.lastHeard = now;
-      if (now - session.lastHeard > deadAfter) {
-        session.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - session.lastHeard} ms`);
-        continue;
-      }
-      session.send(ping);
-    }
-    for (const link of this.backbone.allLinks()) {
-      if (showsLife(link)) link.lastHeard = now;
-      if (now - link.lastHeard > deadAfter) {
-        link.close(CloseCode.HeartbeatTimeout, `no heartbeat for ${now - link.lastHeard} ms`);
-        this.backbone.onClose(link);
-        continue;
-      }
-      link.send(ping);
-    }
-    this.router.sweep(now);
+  /** Watches a link that said hello: a peer's on the peer scale, a relay's (until it is adopted) on its own. */
+  private watch(session: PeerSession): void {
+    session.watchdog = this.liveness.watch(session.agent === "relay" ? this.relayLiveness : this.peerLiveness, {
+      ping: () => session.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() })),
+      dead: (silent) => session.close(CloseCode.HeartbeatTimeout, `no frame for ${Math.round(silent)} ms`),
+      showsLife: () => showsLife(session),
+    });
   }
 }
 
-/**
- * Signs of life besides frames heard: a link the relay stopped reading itself (flow control: its frames
- * wait in its socket), and one whose queue the other end keeps taking from (a slow reader is reading,
- * even while its answers to pings wait behind megabytes of data).
- */
-function showsLife(hop: { link: Link; queuedAtCheck: number }): boolean {
-  const queued = hop.link.bufferedAmount;
-  const draining = queued < hop.queuedAtCheck;
-  hop.queuedAtCheck = queued;
-  return hop.link.paused || draining;
+/** `list` turned left by `by` places: its element `by % length` first. */
+function rotated<T>(list: readonly T[], by: number): T[] {
+  if (list.length === 0) return [];
+  const at = by % list.length;
+  return [...list.slice(at), ...list.slice(0, at)];
 }

@@ -3,7 +3,8 @@
 // descending, then goes down the tree, choosing at each relay between local members and child subtrees
 // in proportion to their weight. A request that finds nothing below a relay goes back the way it came
 // and the relay above tries elsewhere: a depth-first search of the tree, which is also how requests
-// survive a relay or member dying on the way (the relay next to the failure places them again, once).
+// survive a relay or member dying on the way (the relay next to the failure places them again, on a
+// hop not tried yet, as often as hops fail).
 //
 // Replies and tunnel frames retrace the paths recorded in paths.ts. Broadcasts and publishes climb to
 // the root and flood down the tree, so each sender's messages always take the same path (FIFO).
@@ -241,20 +242,19 @@ export class Router {
     // A late reply (the request expired) or one from a hop that was never asked: drop it.
     if (!entry || entry.to !== from) return;
     if (from.kind === "peer") this.services.trackOutstanding(entry.clusterId, from as PeerSession, -1);
-    // A member that left the cluster while the request was on its way: another member can still take it.
-    if (frame.status === ReplyStatus.MemberLost && from.kind === "peer" && !entry.placedAgain)
-      return this.retry(entry, from);
+    // A member that left the cluster while the request was on its way, or handed it back as it left:
+    // another member can still take it.
+    if (frame.status === ReplyStatus.MemberLost && from.kind === "peer") return this.retry(entry, from);
     this.pending.delete(entry);
     this.towardCaller(entry.from, entry.callerHex)?.send(bytes);
   }
 
-  /** The hop a request went to failed: place it again from here, once at this relay. */
+  /**
+   * The hop a request went to failed (or its member handed it back): place it again from here, on a
+   * hop not tried yet. However many members leave, the request goes on while one remains and its
+   * deadline allows; only when every way from here has been tried does the caller hear MemberLost.
+   */
   private retry(entry: PendingRequest<Hop>, failed: Hop): void {
-    if (entry.placedAgain) {
-      this.pending.delete(entry);
-      this.answer(entry, ReplyStatus.MemberLost, MEMBER_LOST);
-      return;
-    }
     entry.placedAgain = true;
     this.host.stats.requestsPlacedAgain++;
     entry.frame[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;

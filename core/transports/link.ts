@@ -41,8 +41,20 @@ export interface Link {
   pause(): void;
   resume(): void;
   readonly paused: boolean;
-  /** Closes the link; the other end's close handler sees `code` and `reason`. */
+  /**
+   * Closes the link; the other end's close handler sees `code` and `reason`. A close that cuts the link
+   * (`cutsLink(code)`: a refusal, a violation, a slow or silent peer) must reach the other end at once:
+   * where the transport can, it then waits for no closing handshake, and when data is still queued
+   * ahead of the close it drops that data and resets the connection, so that the other end learns
+   * promptly (without the reason, which was behind the data). Other closes let queued data go first.
+   */
   close(code?: number, reason?: string): void;
+  /**
+   * Resolves once the link is done with the network: after a close in good order, once the other end
+   * has confirmed it (a WebSocket's closing handshake), so everything sent before the close has been read
+   * there; otherwise once the connection is gone. Before close() it waits for the link to end.
+   */
+  whenDone(): Promise<void>;
 }
 
 /** Opens a link to an address ("ws://host:port", "mem://name", ...). Runtime-specific, injected. */
@@ -72,6 +84,14 @@ export const CloseCode = {
   Full: 4009,
   Redundant: 4010,
 } as const;
+
+/** Closes that end a link in good order (nothing wrong with the other end): the rest cut it. */
+const GRACEFUL_CLOSES: ReadonlySet<number> = new Set([CloseCode.Normal, CloseCode.GoingAway, CloseCode.Draining]);
+
+/** Whether a close with this code cuts the link (see Link.close) rather than ending it in good order. */
+export function cutsLink(code: number): boolean {
+  return !GRACEFUL_CLOSES.has(code);
+}
 
 /**
  * A link in front of another, forwarding everything: sealing layers, taps and test instruments extend it
@@ -109,6 +129,9 @@ export class LinkWrapper implements Link {
   }
   close(code?: number, reason?: string): void {
     this.inner.close(code, reason);
+  }
+  whenDone(): Promise<void> {
+    return this.inner.whenDone();
   }
 }
 

@@ -12,8 +12,14 @@ class MemoryLink implements Link {
   peer!: MemoryLink;
   private inFlight = 0;
   private isClosed = false;
+  private markDone!: () => void;
+  private readonly done = new Promise<void>((resolve) => (this.markDone = resolve));
 
   constructor(readonly remote: string) {}
+
+  whenDone(): Promise<void> {
+    return this.done;
+  }
 
   get bufferedAmount(): number {
     return this.inFlight;
@@ -62,10 +68,12 @@ class MemoryLink implements Link {
     queueMicrotask(() => {
       this.slot.close(code, reason);
       this.peer.closeFromPeer(code, reason);
+      this.markDone();
     });
   }
 
   private closeFromPeer(code: number, reason: string): void {
+    this.markDone();
     if (this.isClosed) return;
     this.isClosed = true;
     this.slot.close(code, reason);

@@ -70,6 +70,9 @@ export class DataChannelLink implements Link {
   private readonly settings: Required<Omit<DataChannelLinkOptions, "onFinished" | "remote">>;
   private readonly onFinished: (() => void) | undefined;
   private isClosed = false;
+  private markDone!: () => void;
+  /** Resolved once both ends' End records have crossed (or the channel is lost). */
+  private readonly done = new Promise<void>((resolve) => (this.markDone = resolve));
   private finished = false;
   private pumpScheduled = false;
   private lowEventSeen = false;
@@ -255,9 +258,14 @@ export class DataChannelLink implements Link {
   }
 
   /** Closes the channel; the transport is released once the channel reports closed (or soon after). */
+  whenDone(): Promise<void> {
+    return this.done;
+  }
+
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.markDone();
     this.clearWait();
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;

@@ -53,6 +53,9 @@ export class WebSocketLink implements Link {
   private pendingBytes = 0;
   private flushScheduled = false;
   private readonly flush = () => this.flushPending();
+  private markDone!: () => void;
+  /** Resolved when the socket itself closes: after the closing handshake, or when the connection is lost. */
+  private readonly done = new Promise<void>((resolve) => (this.markDone = resolve));
 
   constructor(
     private readonly socket: WebSocketLike,
@@ -63,9 +66,10 @@ export class WebSocketLink implements Link {
     this.bundleLimit = options.bundleLimit ?? DEFAULT_BUNDLE_LIMIT;
     if (socket.binaryType !== "nodebuffer") socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (event: { data: unknown }) => this.onMessage(event.data));
-    socket.addEventListener("close", (event: { code: number; reason: string }) =>
-      this.onClose(event.code, event.reason),
-    );
+    socket.addEventListener("close", (event: { code: number; reason: string }) => {
+      this.markDone();
+      this.onClose(event.code, event.reason);
+    });
     socket.addEventListener("drain", () => {
       if (this.pendingBytes === 0) this.slot.drain();
     });
@@ -80,6 +84,10 @@ export class WebSocketLink implements Link {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  whenDone(): Promise<void> {
+    return this.done;
   }
 
   get paused(): boolean {

@@ -115,6 +115,8 @@ export interface RequestRunArgs {
   warmup: number;
   count: number;
   timeoutMs: number;
+  /** When set, measured requests go on for this long, however many that makes (`count` is ignored). */
+  durationMs?: number;
 }
 
 export interface RequestRunResult {
@@ -122,6 +124,30 @@ export interface RequestRunResult {
   samplesUs: number[];
   failures: number;
   firstFailure: string | null;
+}
+
+/** Opens `count` idle peers, each its own connection to `relay`, `concurrency` at a time. */
+export interface IdleOpenArgs {
+  relay: string;
+  keys: Record<string, string>;
+  count: number;
+  concurrency: number;
+}
+
+export interface IdleOpenResult {
+  opened: number;
+  failed: number;
+  firstFailure: string | null;
+  elapsedMs: number;
+}
+
+export interface IdleStatus {
+  /** Idle peers attached now. */
+  attached: number;
+  /** Times an idle peer lost its relay, and the first few reasons given. */
+  drops: number;
+  dropReasons: string[];
+  rss: number;
 }
 
 /** Requests kept `inflight` at a time for `durationMs`; the last ones are awaited. */

@@ -186,13 +186,16 @@ describe("a relay under attack", { timeout: 120_000 }, () => {
     await alive();
   });
 
-  test(`a flood of handshakes never completed: ${HANDSHAKES_PER_ADDRESS} challenged, the rest refused with Limit, all closed in time`, async () => {
+  test(`a flood of handshakes never completed: ${HANDSHAKES_PER_ADDRESS} challenged, the rest refused, all closed in time`, async () => {
     const flood = await Promise.all(Array.from({ length: 150 }, () => HostileConnection.open(relay.url)));
     await Promise.all(flood.map((c) => c.waitFor(FrameType.Challenge)));
     const challenged = flood.filter((c) => c.challenge);
     const refused = flood.filter((c) => !c.challenge);
     assert.equal(challenged.length, HANDSHAKES_PER_ADDRESS, "handshakes in progress from one address");
-    for (const c of refused) assert.equal(c.closeInfo?.code, CloseCode.Limit);
+    // Refused with Limit after the upgrade, or, once the address has all its handshakes in progress,
+    // dropped when accepted, before any HTTP or WebSocket work (the connection is lost: 1006).
+    for (const c of refused)
+      assert.ok([CloseCode.Limit, 1006].includes(c.closeInfo?.code ?? 0), `${c.closeInfo?.code}`);
     // The challenged ones are closed at the handshake timeout, which frees the address's slots.
     const closes = await Promise.all(challenged.map((c) => c.closed));
     assert.ok(

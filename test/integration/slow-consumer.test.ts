@@ -214,6 +214,12 @@ describe("flow control through a relay", { timeout: 120_000 }, () => {
     assert.match(line, new RegExp(`peer=${s.reader.peerId.slice(0, 12)}`));
     await s.relay.waitForLine(new RegExp(`peer-left peer=${s.reader.peerId} code=${CloseCode.SlowConsumer}`));
     assert.equal(s.relay.lines.filter((l) => /slow-consumer /.test(l)).length, 1, "only the stuck reader was cut");
+    // The stuck reader answers no ping, but the heartbeat (60 s of silence by default) never races the
+    // stall timeout: nobody is cut for silence.
+    assert.deepEqual(
+      s.relay.lines.filter((l) => new RegExp(`code=${CloseCode.HeartbeatTimeout}`).test(l)),
+      [],
+    );
     // Reading again, the stuck peer learns why it was cut.
     socket.resume();
     const drop = await dropped;

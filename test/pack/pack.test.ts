@@ -13,10 +13,11 @@ import { REPO, copyExample, installInto, pack, runIn, scratch, startRelay } from
 import type { Tarball } from "../fixtures/packed-app.ts";
 
 /**
- * What the tarball may weigh: about a quarter above today's (400 KB packed, 1.6 MB unpacked, 280 files;
- * half of it source maps with their sources inlined), so growth is a decision, not an accident.
+ * What the tarball may weigh: some room above today's (520 KB packed, 1.93 MB unpacked, 325 files after
+ * the robustness work: link watchdogs, pre-upgrade limits, close() flush; half of it source maps with
+ * their sources inlined), so growth is a decision, not an accident.
  */
-const BUDGET = { packedBytes: 512 * 1024, unpackedBytes: 2 * 1024 * 1024, files: 350 };
+const BUDGET = { packedBytes: 576 * 1024, unpackedBytes: 2.25 * 1024 * 1024, files: 350 };
 const TSC = path.join(REPO, "node_modules/typescript/bin/tsc");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 

@@ -32,7 +32,7 @@ import type { MessageInfo, Payload, PeerContext } from "./context.ts";
 export interface SendOptions {
   /**
    * How long the message may wait for room in the relay link (while reconnecting, or while the link is
-   * full) before the call fails with TimeoutError; such a message is never sent. Default 10 s.
+   * full) before the call fails with TimeoutError; such a message is never sent. Default 30 s.
    */
   timeout?: number;
   /** Withdraws the message while it waits for room, and rejects with the signal's reason. */
@@ -41,7 +41,12 @@ export interface SendOptions {
   sensitive?: boolean;
 }
 
-export const DEFAULT_SEND_TIMEOUT = 10_000;
+/**
+ * Longer than a relay's stall timeout (10 s by default) with room to spare: a relay holds a sender back
+ * while one of its subscribers is stuck for up to that long before it cuts the stuck one, and the sender
+ * must not fail meanwhile.
+ */
+export const DEFAULT_SEND_TIMEOUT = 30_000;
 
 /** Bytes of bodies (and their length prefixes) a batch holds at most; a larger message goes alone. */
 export const BATCH_LIMIT = 64 * 1024;

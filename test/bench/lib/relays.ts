@@ -17,10 +17,10 @@ const RELAY_CLI = fileURLToPath(new URL("../../../relay-server/cli.ts", import.m
  * One relay process on a free port. A fresh relay waits up to --startup-grace for members before it
  * answers "no members"; that is for restarts, not for a benchmark, so it is off.
  */
-export function startRelay(seeds: string[]): Promise<Logged> {
+export function startRelay(seeds: string[], extraArgs: string[] = []): Promise<Logged> {
   // The status report is on the admin listener, whose address the relay logs before relay-listening.
   const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--admin-port", "0", "--log-level", "info"];
-  args.push("--startup-grace", "0");
+  args.push("--startup-grace", "0", ...extraArgs);
   for (const seed of seeds) args.push("--seed", seed);
   return startLogged(process.execPath, args, { ready: listeningUrl });
 }

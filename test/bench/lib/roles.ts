@@ -14,7 +14,8 @@ export type RoleName =
   | "requester"
   | "stream-sender"
   | "stream-receiver"
-  | "ws-forwarder";
+  | "ws-forwarder"
+  | "idle-peers";
 
 export interface Role {
   readonly name: RoleName;

@@ -10,7 +10,12 @@ serveRole((client) => ({
     const bench = client();
     const template = randomTemplate(args.size);
     const result: RequestRunResult = { samplesUs: [], failures: 0, firstFailure: null };
-    for (let seq = 0; seq < args.warmup + args.count; seq++) {
+    // A run by duration samples whatever the server does meanwhile (timers, periodic work) evenly.
+    let measuringUntil = Number.POSITIVE_INFINITY;
+    const more = (seq: number) =>
+      args.durationMs === undefined ? seq < args.warmup + args.count : performance.now() < measuringUntil;
+    for (let seq = 0; more(seq); seq++) {
+      if (seq === args.warmup && args.durationMs !== undefined) measuringUntil = performance.now() + args.durationMs;
       const body = numbered(template, seq);
       const started = performance.now();
       try {

@@ -12,4 +12,5 @@ export const SCENARIOS: readonly Scenario[] = [
   (await import("./compress.ts")).compress,
   (await import("./tunnel.ts")).tunnel,
   (await import("./webrtc.ts")).webrtc,
+  (await import("./idle.ts")).idle,
 ];

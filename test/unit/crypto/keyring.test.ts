@@ -74,6 +74,18 @@ describe("Keyring", () => {
     assertKeyError(() => new Keyring(testCrypto.signing, {}, true).get("cluster", ""), "empty name");
   });
 
+  test("a name that is not well-formed Unicode is a KeyError: lone surrogates would make two names one", () => {
+    const keyring = new Keyring(testCrypto.signing, {}, true);
+    // On the wire both would be U+FFFD: in development mode, the same key and the same cluster.
+    for (const name of ["\uD800", "\uDFFF", "db\uD83D", "\uDE00db"]) {
+      assertKeyError(() => keyring.get("cluster", name), JSON.stringify(name));
+      assert.throws(() => keyring.get("topic", name), /well-formed Unicode: it has a lone surrogate/);
+    }
+    assertKeyError(() => new Keyring(testCrypto.signing, { "\uD800": dbKey }), "a configured key under such a name");
+    // A whole surrogate pair is one character, and fine.
+    assert.equal(keyring.get("cluster", "db\u{1F600}").name, "db\u{1F600}");
+  });
+
   test("malformed key text or bytes are KeyErrors", () => {
     assertKeyError(() => new Keyring(testCrypto.signing, { db: "not a key!" }), "bad characters");
     assertKeyError(() => new Keyring(testCrypto.signing, { db: dbKey.slice(0, 40) }), "too short");

@@ -124,6 +124,7 @@ async function checkSequence(actions: Action[]): Promise<void> {
     {
       attached: (a) => void attached.push(a),
       detached: (d) => void detached.push(d),
+      dropped: () => {},
       frame: (frame) => {
         assert.equal(detached.length, attached.length - 1, "a frame reached the connection while not attached");
         frames.push(frame);

@@ -264,3 +264,27 @@ describe("connection close", TEST_TIMEOUT, () => {
     }
   });
 });
+
+describe("service names", TEST_TIMEOUT, () => {
+  test("in development mode, names that are not well-formed Unicode are refused, not merged", async () => {
+    const mesh = new Mesh({});
+    try {
+      const [member, caller] = await mesh.peers(2, { development: true });
+      await assert.rejects(member!.register("\uD800", { request: () => "lone high surrogate" }), {
+        name: "KeyError",
+        message: /well-formed Unicode/,
+      });
+      await assert.rejects(caller!.request("\uDFFF", "x", { timeout: 1000 }), { name: "KeyError" });
+      await assert.rejects(caller!.publish("\uDFFF", "x"), { name: "KeyError" });
+      await assert.rejects(
+        caller!.subscribe("\uD800", () => {}),
+        { name: "KeyError" },
+      );
+      // A whole surrogate pair is one character, and a fine name.
+      await member!.register("\u{1F600}", { request: () => "emoji" });
+      assert.equal(decode(await caller!.request("\u{1F600}", "x", { timeout: 5000 })), "emoji");
+    } finally {
+      await mesh.close();
+    }
+  });
+});

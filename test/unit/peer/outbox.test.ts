@@ -31,3 +31,42 @@ test("a writer whose writes never wait still lets timers run, again and again", 
   assert.ok(writes > 100, `the writer kept writing (${writes} writes)`);
   assert.ok(ticks >= 5, `the timer ran ${ticks} times while the writer wrote`);
 });
+
+test("flush() resolves only once everything written, queued or handed over, has left the link", async () => {
+  const [link, other] = memoryLinkPair();
+  let received = 0;
+  other.listen({ frame: () => void received++, close: () => {} });
+  // The other end reads nothing for now: what is sent stays in the link, and past 4 KiB in the outbox.
+  other.pause();
+  const outbox = new Outbox(systemClock, nodeScheduling.yieldToEventLoop, 4096, 1);
+  outbox.attach(link);
+  const writes = Array.from({ length: 20 }, () => outbox.write(new Uint8Array(1024)));
+  let flushed = false;
+  const flush = outbox.flush(10_000).then(() => (flushed = true));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(flushed, false, "flush waits while the link holds frames");
+  assert.ok(outbox.pending > 0 && link.bufferedAmount > 0);
+  other.resume();
+  await flush;
+  await Promise.all(writes);
+  assert.equal(outbox.pending, 0);
+  assert.equal(link.bufferedAmount, 0);
+  assert.equal(received, 20);
+  link.close();
+});
+
+test("flush() gives up when nothing moves for its stall time, and at once without a link", async () => {
+  const [link, other] = memoryLinkPair();
+  other.listen({ frame: () => {}, close: () => {} });
+  other.pause();
+  const outbox = new Outbox(systemClock, nodeScheduling.yieldToEventLoop, 4096, 1);
+  outbox.attach(link);
+  void outbox.write(new Uint8Array(1024)).catch(() => {});
+  const started = performance.now();
+  await outbox.flush(100);
+  const waited = performance.now() - started;
+  assert.ok(waited >= 90 && waited < 2000, `gave up after ${waited} ms`);
+  outbox.detach();
+  await outbox.flush(10_000);
+  link.close();
+});

@@ -359,27 +359,115 @@ describe("relay handshake", () => {
 });
 
 describe("relay heartbeats", () => {
-  test("a silent peer is closed with HeartbeatTimeout; one that answers pings stays", async () => {
+  test("a silent peer is pinged after a heartbeat, closed with HeartbeatTimeout after three; one that answers pings stays", async () => {
     const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
     const silent = await readyPeer(relay);
     const lively = await readyPeer(relay, { autoPong: true });
-    for (let t = 0; t < 3; t++) {
-      clock.advanceSync(100);
-      await settle();
-    }
+    clock.advanceSync(290);
+    await settle();
     assert.equal(silent.closeInfo, null, "three heartbeats of silence are tolerated");
     assert.ok(
       silent.received.some((frame) => frame.type === FrameType.Ping),
       "the relay pinged",
     );
-    clock.advanceSync(100);
+    clock.advanceSync(40);
     const { code } = await silent.closed;
     assert.equal(code, CloseCode.HeartbeatTimeout);
-    for (let t = 0; t < 5; t++) {
+    for (let t = 0; t < 10; t++) {
       clock.advanceSync(100);
       await settle();
     }
     assert.equal(lively.closeInfo, null, "a peer that answers is kept");
+  });
+
+  test("a peer whose frames the relay stopped reading (flow control) is never blamed for its silence", async () => {
+    const { relay, clock } = startRelay({
+      heartbeatMs: 100,
+      missedHeartbeats: 3,
+      queueHighWater: 64 * 1024,
+      stallTimeoutMs: 600_000,
+    });
+    const topic = deriveServiceKeys(testCrypto.signing, "topic", "news", randomBytes(32));
+    const subscriber = await readyPeer(relay);
+    assert.equal((await subscriber.join(topic)).type, FrameType.Ack);
+    // It answers no ping: after its publishes, only the relay's choice keeps it from being heard.
+    const publisher = await readyPeer(relay);
+    subscriber.link.pause();
+    for (let i = 0; i < 64; i++) {
+      publisher.send({
+        type: FrameType.Publish,
+        hops: MAX_HOPS,
+        id: topic.id,
+        origin: publisher.peerId,
+        sealed: garbage(4096),
+      });
+    }
+    await settle();
+    assert.equal(relay.flow.pausedSenders, 1, "the relay stopped reading the publisher");
+    for (let t = 0; t < 30; t++) {
+      clock.advanceSync(100);
+      // The subscriber reads nothing but shows it is there.
+      subscriber.send({ type: FrameType.Load, id: clusterKeys("idle").id, load: t });
+      await settle();
+    }
+    assert.equal(publisher.closeInfo, null, "paused for ten times the dead interval, and kept");
+    assert.equal(subscriber.closeInfo, null);
+    assert.ok(
+      publisher.received.some((frame) => frame.type === FrameType.Ping),
+      "the relay kept pinging it: the paused peer still hears from its relay",
+    );
+  });
+
+  test("a peer whose frames keep coming is never pinged: any frame is proof of life", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const busy = await readyPeer(relay);
+    for (let t = 0; t < 50; t++) {
+      clock.advanceSync(50);
+      busy.send({ type: FrameType.Load, id: clusterKeys("idle").id, load: t });
+      await settle();
+    }
+    assert.equal(busy.closeInfo, null);
+    assert.equal(busy.received.filter((frame) => frame.type === FrameType.Ping).length, 0);
+  });
+
+  test("the relay's own stall is not held against its peers", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const peer = await readyPeer(relay, { autoPong: true });
+    clock.advanceSync(150);
+    await settle();
+    clock.freeze(10_000); // the relay is frozen for 10 s: nothing it could hear, it heard
+    clock.advanceSync(10); // on waking, its timers run late
+    await settle();
+    clock.advanceSync(200); // the peer answers the pings that follow
+    await settle();
+    assert.equal(peer.closeInfo, null);
+  });
+
+  test("a peer cut behind frames it never read is told why when it dials again, once", async () => {
+    const { relay, clock } = startRelay({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const identity = generateIdentity(testCrypto.signing);
+    const stuck = await readyPeer(relay, { identity });
+    // It stops reading: the relay's pings pile up in the link, and it answers none of them.
+    stuck.link.pause();
+    clock.advanceSync(400);
+    await settle();
+    stuck.link.resume();
+    assert.equal((await stuck.closed).code, CloseCode.HeartbeatTimeout);
+    // Its next dial is answered with the reason of the cut, then closed...
+    const asking = new RawPeer(relay, { identity });
+    await asking.expect(FrameType.Challenge).then((challenge) =>
+      asking.send({
+        type: FrameType.Hello,
+        identityKey: identity.publicKey,
+        signature: signHello(testCrypto.signing, identity, challenge.relayId, challenge.nonce),
+        agent: "raw-test",
+      }),
+    );
+    const { code, reason } = await asking.closed;
+    assert.equal(code, CloseCode.HeartbeatTimeout);
+    assert.match(reason, /^no frame for \d+ ms \(\d+ ms ago\)$/);
+    // ...and the dial after that is welcome.
+    await readyPeer(relay, { identity });
   });
 
   test("a ping from the peer is answered with a pong carrying its stamp", async () => {
@@ -734,10 +822,10 @@ describe("relay routing", () => {
     );
   });
 
-  test("a member that dies before replying: the request goes once to another member, flagged as retried", async () => {
+  test("a member that dies before replying: the request goes to another member, flagged as retried, as often as members die", async () => {
     const { relay } = startRelay();
     const keys = clusterKeys("db");
-    const members = [await readyPeer(relay), await readyPeer(relay)];
+    const members = [await readyPeer(relay), await readyPeer(relay), await readyPeer(relay)];
     for (const m of members) await m.join(keys);
     const caller = await readyPeer(relay);
     const original = caller.send({
@@ -751,21 +839,70 @@ describe("relay routing", () => {
       sealed: garbage(80),
     });
     await settle();
-    const chosen = members.find((m) => m.traffic.some((f) => f.type === FrameType.Request))!;
-    const other = members.find((m) => m !== chosen)!;
-    assert.ok(chosen);
-    chosen.link.close(CloseCode.Normal, "member crashed");
-    const retried = await other.expect(FrameType.Request);
+    const holding = () =>
+      members.filter((m) => m.closeInfo === null && m.traffic.some((f) => f.type === FrameType.Request));
+    const first = holding()[0]!;
+    assert.ok(first);
+    first.link.close(CloseCode.Normal, "member crashed");
+    await settle();
+    const second = holding().find((m) => m !== first)!;
+    const retried = second.traffic.find((f) => f.type === FrameType.Request)!;
     const expected = spent(original);
     expected[REQUEST_FLAGS_OFFSET]! |= REQUEST_RETRIED;
     assert.deepEqual(encodeFrame(retried), expected, "the same frame, with only the retried flag set");
 
-    // The second member dies too: no third attempt, the caller hears MemberLost at once.
-    other.link.close(CloseCode.Normal, "member crashed too");
+    // The second member dies too: the third, not tried yet, gets it.
+    second.link.close(CloseCode.Normal, "member crashed too");
+    await settle();
+    const third = members.find((m) => m !== first && m !== second)!;
+    assert.ok(
+      third.traffic.some((f) => f.type === FrameType.Request),
+      "placed again on the last member",
+    );
+    // And when every member has failed it, the caller hears MemberLost at once.
+    third.link.close(CloseCode.Normal, "all gone");
     const reply = await caller.expect(FrameType.Reply);
     assert.equal(reply.status, ReplyStatus.MemberLost);
     assert.equal(reply.reqId, 9);
     assert.equal(relay.snapshot().pendingRequests, 0);
+  });
+
+  test("a request handed back by a leaving member (MemberLost) goes to another member, again and again", async () => {
+    const { relay } = startRelay();
+    const keys = clusterKeys("db");
+    const members = [await readyPeer(relay), await readyPeer(relay), await readyPeer(relay)];
+    for (const m of members) await m.join(keys);
+    const caller = await readyPeer(relay);
+    caller.send({
+      type: FrameType.Request,
+      hops: MAX_HOPS,
+      flags: 0,
+      id: keys.id,
+      origin: caller.peerId,
+      reqId: 11,
+      timeoutMs: 5000,
+      sealed: garbage(80),
+    });
+    await settle();
+    const handedBack = new Set<RawPeer>();
+    for (let round = 0; round < 2; round++) {
+      const holder = members.find(
+        (m) => !handedBack.has(m) && m.traffic.some((f) => f.type === FrameType.Request && f.reqId === 11),
+      )!;
+      assert.ok(holder, `round ${round}: the request reached a member not tried yet`);
+      holder.send({
+        type: FrameType.Reply,
+        status: ReplyStatus.MemberLost,
+        origin: caller.peerId,
+        reqId: 11,
+        body: new TextEncoder().encode("member is leaving"),
+      });
+      handedBack.add(holder);
+      await settle();
+    }
+    const last = members.find((m) => !handedBack.has(m))!;
+    assert.ok(last.traffic.some((f) => f.type === FrameType.Request && f.reqId === 11));
+    assert.equal(caller.traffic.filter((f) => f.type === FrameType.Reply).length, 0, "the caller heard nothing yet");
   });
 
   test("a duplicate of a pending request (a re-send after reconnect) is not routed twice", async () => {

@@ -129,3 +129,67 @@ test("a paused link delivers nothing and stops reading, so the sender's buffer b
   );
   await stop();
 });
+
+/** Resolves with the first close the link reports. */
+function closeOf(
+  link: Link,
+  onFrame: (bytes: Uint8Array) => void = () => {},
+): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => link.listen({ frame: onFrame, close: (code, reason) => resolve({ code, reason }) }));
+}
+
+test("a cut with nothing queued frees the socket without waiting for a closing handshake, and brings its code and reason", async () => {
+  const { server, tcp, client, stop } = await connectedPair();
+  server.listen({ frame: () => {}, close: () => {} });
+  const closed = closeOf(client);
+  // The other end reads nothing, so it cannot answer a closing handshake (`ws` would wait 30 s for one).
+  client.pause();
+  const socketGone = new Promise<void>((resolve) => tcp.once("close", () => resolve()));
+  const started = performance.now();
+  server.close(4008, "too many links from this address");
+  await socketGone;
+  assert.ok(performance.now() - started < 2000, "the socket closed without a closing handshake");
+  client.resume();
+  assert.deepEqual(await closed, { code: 4008, reason: "too many links from this address" });
+  await stop();
+});
+
+test("a cut with data queued resets the connection: the other end learns at once, not after reading the backlog", async () => {
+  const { server, client, stop } = await connectedPair();
+  server.listen({ frame: () => {}, close: () => {} });
+  let afterResume = 0;
+  let resumed = false;
+  const closed = closeOf(client, () => {
+    if (resumed) afterResume++;
+  });
+  client.pause();
+  const size = 60_000;
+  // 24 MB queued toward a reader that stopped reading.
+  for (let i = 0; i < 400; i++) {
+    server.send(frame(i, size));
+    if (i % 20 === 19) await nextTurn();
+  }
+  for (let i = 0; i < 10; i++) await nextTurn();
+  const queued = server.bufferedAmount;
+  assert.ok(queued > 8 * 1024 * 1024, `${queued} bytes queued`);
+  server.close(4005, "slow consumer");
+  resumed = true;
+  client.resume();
+  const { code } = await closed;
+  assert.equal(code, 1006, "a reset, not a close frame behind the backlog");
+  // What the reader still got is what had already crossed into its socket buffers, not the backlog.
+  assert.ok(afterResume * size < queued / 2, `the reader got ${afterResume} frames of ${size} bytes after resuming`);
+  await stop();
+});
+
+test("a close in good order lets everything queued go first", async () => {
+  const { server, client, stop } = await connectedPair();
+  server.listen({ frame: () => {}, close: () => {} });
+  let got = 0;
+  const closed = closeOf(client, () => got++);
+  for (let i = 0; i < 100; i++) server.send(frame(i, 50_000));
+  server.close(1000, "done");
+  assert.deepEqual(await closed, { code: 1000, reason: "done" });
+  assert.equal(got, 100);
+  await stop();
+});

@@ -213,6 +213,13 @@ export class RequestCaller {
       case ReplyStatus.NoMembers:
         return call.reject(new NoMembersError(`no members in cluster "${call.keys.name}"`));
       case ReplyStatus.MemberLost:
+        // Over a direct link, the member is leaving: the relays find another one.
+        if (directFrom !== null && call.direct === directFrom) {
+          call.direct = null;
+          call.sent = false;
+          if (!call.queued) this.sendViaRelays(call);
+          return;
+        }
         return call.reject(new ClosedError(`cluster "${call.keys.name}": ${safeText(frame.body)}`));
       case ReplyStatus.Rejected:
         return call.reject(new ProtocolError(`relay refused the request: ${safeText(frame.body)}`));
@@ -334,6 +341,7 @@ export class RequestServer {
   private queuedBytes = 0;
   private readonly limits: Required<ServiceLimits>;
   private readonly replies: ReplyCache;
+  private idleWaiters: Array<() => void> = [];
   private readonly what: string;
 
   constructor(
@@ -351,6 +359,24 @@ export class RequestServer {
 
   get load(): number {
     return this.running + this.queue.length;
+  }
+
+  /**
+   * The member is leaving: requests that wait for a free handler are handed back (MemberLost), and
+   * their relay places them on another member. Those running are left to finish.
+   */
+  handBack(): void {
+    for (const job of this.queue.splice(0)) {
+      this.queuedBytes -= queuedSize(job);
+      this.sendReply(job.frame, job.replyVia, ReplyStatus.MemberLost, utf8(`member of "${this.keys.name}" is leaving`));
+    }
+    this.loadChanged(this.load);
+  }
+
+  /** Resolves once no handler is running and none is queued. */
+  idle(): Promise<void> {
+    if (this.load === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** A request, from the relays, or over a direct link (`replyVia`) where its reply goes back too. */
@@ -423,6 +449,7 @@ export class RequestServer {
       this.run(next);
     } else {
       this.loadChanged(this.load);
+      if (this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 

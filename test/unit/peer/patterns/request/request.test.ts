@@ -15,7 +15,17 @@ import {
 import { LinkWrapper } from "../../../../../core/internal.ts";
 import type { Connection, Dialer, Link, LinkHandlers } from "../../../../../core/internal.ts";
 import { FrameType, decodeFrame } from "../../../../../core/wire/frames.ts";
-import { FrameLog, Mesh, decode, deferred, makeKeys, noiseBytes, TEST_TIMEOUT } from "../../../../fixtures/mesh.ts";
+import {
+  FrameLog,
+  Mesh,
+  decode,
+  deferred,
+  makeKeys,
+  mortalDialer,
+  noiseBytes,
+  settle,
+  TEST_TIMEOUT,
+} from "../../../../fixtures/mesh.ts";
 
 const MAX_MESSAGE = 64 * 1024;
 
@@ -39,6 +49,7 @@ describe("request/reply", TEST_TIMEOUT, () => {
         "held",
         "retry",
         "solo",
+        "closing",
         "unreg",
         "nohandler",
       ),
@@ -253,8 +264,9 @@ describe("request/reply", TEST_TIMEOUT, () => {
     assert.equal(log.sent(FrameType.Request).length, 0);
   });
 
-  test("a member that closes mid-request: the request is retried on another member and succeeds once", async () => {
-    const pair = await mesh.peers(2);
+  test("a member that dies mid-request: the request is retried on another member and succeeds once", async () => {
+    const mortals = [mortalDialer(mesh.net.dialer), mortalDialer(mesh.net.dialer)];
+    const pair = await Promise.all(mortals.map((mortal) => mesh.peer({ dialer: mortal.dialer })));
     const firstCall = deferred<number>();
     const invocations: number[] = [];
     await Promise.all(
@@ -273,14 +285,15 @@ describe("request/reply", TEST_TIMEOUT, () => {
     );
     const request = callers[1]!.request("retry", "important", { timeout: 10_000 });
     const doomed = await firstCall.promise;
-    await pair[doomed]!.close();
+    mortals[doomed]!.die();
     const survivor = 1 - doomed;
     assert.equal(decode(await request), `member ${survivor}: important`);
     assert.deepEqual(invocations, [doomed, survivor], "one attempt at each member, no more");
   });
 
-  test("with no other member, the caller gets ClosedError at once when its member closes", async () => {
-    const member = await mesh.peer();
+  test("with no other member, the caller gets ClosedError at once when its member dies", async () => {
+    const mortal = mortalDialer(mesh.net.dialer);
+    const member = await mesh.peer({ dialer: mortal.dialer });
     const entered = deferred();
     await member.register("solo", {
       request: () => {
@@ -291,10 +304,48 @@ describe("request/reply", TEST_TIMEOUT, () => {
     // A long timeout: only the relay's MemberLost answer can end this request quickly.
     const request = callers[0]!.request("solo", "x", { timeout: 30_000 }).catch((e: unknown) => e);
     await entered.promise;
-    await member.close();
+    mortal.die();
     const error = await request;
     assert.ok(error instanceof ClosedError, `got ${String(error)}`);
     assert.match(error.message, /member left/);
+  });
+
+  test("a member that closes mid-request finishes it first, and hands back what waited for a handler", async () => {
+    const [leaving, staying] = await mesh.peers(2);
+    const started = deferred();
+    let release!: () => void;
+    const running = new Promise<void>((resolve) => (release = resolve));
+    const servedBy: string[] = [];
+    await leaving!.register(
+      "closing",
+      {
+        request: async (body) => {
+          servedBy.push("leaving");
+          started.resolve();
+          await running;
+          return `leaving: ${decode(body)}`;
+        },
+      },
+      { limits: { concurrency: 1 } },
+    );
+    // The leaving member takes the first request; the second waits behind it for its only handler.
+    const first = callers[2]!.request("closing", "first", { timeout: 10_000 });
+    await started.promise;
+    const second = callers[2]!.request("closing", "second", { timeout: 10_000 });
+    await settle();
+    await staying!.register("closing", {
+      request: (body) => {
+        servedBy.push("staying");
+        return `staying: ${decode(body)}`;
+      },
+    });
+    const closed = leaving!.close();
+    // The second request is handed back at once and placed on the member that stays.
+    assert.equal(decode(await second), "staying: second");
+    release();
+    await closed;
+    assert.equal(decode(await first), "leaving: first", "the running request finished before the member went");
+    assert.deepEqual(servedBy, ["leaving", "staying"]);
   });
 
   test("unregister stops new requests reaching that member", async () => {
