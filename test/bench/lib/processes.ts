@@ -11,8 +11,13 @@ const children = new Set<ChildProcess>();
  * (Node refuses --cpu-prof in NODE_OPTIONS, hence this switch).
  */
 export function nodeFlags(): string[] {
+  return ["--import", "tsx", ...profileFlags()];
+}
+
+/** Just the profiling flags, for processes that run built JavaScript (the relays, from dist/). */
+export function profileFlags(): string[] {
   const profileDir = process.env.IRIS_BENCH_CPU_PROF;
-  return ["--import", "tsx", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
+  return profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
 }
 
 /** Whether CPU profiles are being written (IRIS_BENCH_CPU_PROF). */

@@ -1,17 +1,21 @@
-// iris-mesh relay processes (relay-server/cli.ts) for the benchmark, and what they report about
-// themselves on GET /status of their admin listener: links and trees (to know when a backbone is ready)
-// and traffic counters.
+// iris-mesh relay processes for the benchmark, and what they report about themselves on GET /status of
+// their admin listener: links and trees (to know when a backbone is ready) and traffic counters.
+//
+// Relays run as operators run them: the `iris-relay` command from the build (dist/relay-server/bin.js;
+// `npm run bench` builds first). Under tsx, every closure the relay makes also gets its name set by
+// esbuild's keepNames helper, which costs CPU on the hot path and about 2 KiB of heap per attached peer.
 
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { RelaySnapshot } from "../../../core/node.ts";
 import type { Endpoint } from "../protocol.ts";
 import { startLogged } from "./logged.ts";
 import type { Logged } from "./logged.ts";
-import { nodeFlags } from "./processes.ts";
+import { profileFlags } from "./processes.ts";
 import { isRoutineRelayLine, listeningUrl, parseRelayLine } from "./relay-log.ts";
 import type { RelayStats, Server } from "./servers.ts";
 
-const RELAY_CLI = fileURLToPath(new URL("../../../relay-server/cli.ts", import.meta.url));
+const RELAY_BIN = fileURLToPath(new URL("../../../dist/relay-server/bin.js", import.meta.url));
 
 /**
  * One relay process on a free port. A fresh relay waits up to --startup-grace for members before it
@@ -19,7 +23,8 @@ const RELAY_CLI = fileURLToPath(new URL("../../../relay-server/cli.ts", import.m
  */
 export function startRelay(seeds: string[], extraArgs: string[] = []): Promise<Logged> {
   // The status report is on the admin listener, whose address the relay logs before relay-listening.
-  const args = [...nodeFlags(), RELAY_CLI, "--port", "0", "--admin-port", "0", "--log-level", "info"];
+  if (!existsSync(RELAY_BIN)) throw new Error(`${RELAY_BIN} is missing: run npm run build (npm run bench does)`);
+  const args = [...profileFlags(), RELAY_BIN, "--port", "0", "--admin-port", "0", "--log-level", "info"];
   args.push("--startup-grace", "0", ...extraArgs);
   for (const seed of seeds) args.push("--seed", seed);
   return startLogged(process.execPath, args, { ready: listeningUrl });
