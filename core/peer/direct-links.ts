@@ -7,10 +7,11 @@
 // fingerprints in it bind the data channel to the peer at the other end of the tunnel.
 
 import type { Clock } from "../util/clock.ts";
-import { every } from "../util/clock.ts";
 import { Emitter } from "../util/events.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
+import { Liveness } from "../transports/liveness.ts";
+import type { Watchdog } from "../transports/liveness.ts";
 import { connectWebRtc, parseSignal } from "../transports/webrtc.ts";
 import type {
   CandidateFilter,
@@ -47,7 +48,11 @@ export interface DirectLinkOptions {
   maxLinks?: number;
   /** How long setting up one link may take. Default 15 s. */
   connectTimeout?: number;
-  /** How often a direct link is checked for life; three silent intervals and it is dropped. Default 1 s. */
+  /**
+   * A direct link silent this long is pinged; silent three times as long, it is dropped (its tunnels and
+   * requests go on through the relays). Silence is counted while this page or process runs: time it
+   * spent stalled is not held against the other end. Default 1 s.
+   */
   heartbeatInterval?: number;
 }
 
@@ -67,20 +72,29 @@ export type SignalSender = (signal: WebRtcSignal) => void;
 
 interface Entry {
   link: Link;
-  lastHeard: number;
+  watchdog: Watchdog;
+  /** The link's queue at the last liveness check, to tell a slow reader from a dead one. */
+  queuedAtCheck: number;
   since: number;
 }
 
 /** After a failed attempt, a peer is left alone this long before trying again. */
 const RETRY_AFTER_MS = 60_000;
 const MISSED_HEARTBEATS = 3;
+/** The watchdogs are looked at this many times per heartbeat interval. */
+const LOOKS_PER_HEARTBEAT = 4;
 
 export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRoutes {
   private readonly links = new Map<string, Entry>();
   private readonly attempts = new Map<string, { attempt: WebRtcAttempt; role: "initiator" | "responder" }>();
   private readonly failedAt = new Map<string, number>();
   private readonly maxLinks: number;
-  private readonly stopHeartbeat: () => void;
+  /**
+   * Silence is counted in awake time, as on relay links: a page or process that was itself stalled (a
+   * long task, a busy CPU, a throttled background tab) does not drop its links for the time it could
+   * not hear them, nor blame peers whose frames were waiting, unread, in its own sockets.
+   */
+  private readonly liveness: Liveness;
   private readonly heartbeatMs: number;
 
   constructor(
@@ -94,7 +108,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
     super();
     this.maxLinks = settings.maxLinks ?? 32;
     this.heartbeatMs = settings.heartbeatInterval ?? 1000;
-    this.stopHeartbeat = every(clock, this.heartbeatMs, () => this.heartbeat());
+    this.liveness = new Liveness(clock, { tickMs: this.heartbeatMs / LOOKS_PER_HEARTBEAT });
   }
 
   /** The open link to `peerId`, if any. */
@@ -159,7 +173,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
   }
 
   close(): void {
-    this.stopHeartbeat();
+    this.liveness.stop();
     for (const { attempt } of this.attempts.values()) attempt.abort("connection closed");
     this.attempts.clear();
     for (const entry of this.links.values()) entry.link.close(CloseCode.Normal, "connection closed");
@@ -194,11 +208,25 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
 
   private adopt(peerId: string, link: Link): void {
     this.links.get(peerId)?.link.close(CloseCode.Normal, "replaced by a newer direct link");
-    const entry: Entry = { link, lastHeard: this.clock.now(), since: this.clock.now() };
+    const entry: Entry = {
+      link,
+      queuedAtCheck: 0,
+      since: this.clock.now(),
+      watchdog: this.liveness.watch(
+        { pingAfterMs: this.heartbeatMs, deadAfterMs: this.heartbeatMs * MISSED_HEARTBEATS },
+        {
+          ping: () => link.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() })),
+          // A peer that vanished without closing (werift's close does not reach the other side) is found
+          // here rather than after ICE consent expires half a minute later.
+          dead: (silent) => link.close(1006, `direct link silent for ${Math.round(silent)} ms`),
+          showsLife: () => this.drainedSinceLastLook(entry),
+        },
+      ),
+    };
     this.links.set(peerId, entry);
     link.listen({
       frame: (bytes) => {
-        entry.lastHeard = this.clock.now();
+        entry.watchdog.heard();
         let frame: Frame;
         try {
           frame = decodeFrame(bytes);
@@ -209,6 +237,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
         else if (frame.type !== FrameType.Pong) this.onFrame(peerId, frame);
       },
       close: () => {
+        entry.watchdog.stop();
         if (this.links.get(peerId) !== entry) return;
         this.links.delete(peerId);
         this.emit("direct", { peerId, open: false });
@@ -228,14 +257,11 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
     }
   }
 
-  private heartbeat(): void {
-    const now = this.clock.now();
-    const ping = encodeFrame({ type: FrameType.Ping, stamp: now });
-    for (const entry of this.links.values()) {
-      // A peer that vanished without closing (werift's close does not reach the other side) is found
-      // here rather than after ICE consent expires half a minute later.
-      if (now - entry.lastHeard > this.heartbeatMs * MISSED_HEARTBEATS) entry.link.close(1006, "direct link silent");
-      else entry.link.send(ping);
-    }
+  /** Our pings wait behind data the other end is still taking: that is life too. */
+  private drainedSinceLastLook(entry: Entry): boolean {
+    const queued = entry.link.bufferedAmount;
+    const draining = queued > 0 && queued < entry.queuedAtCheck;
+    entry.queuedAtCheck = queued;
+    return draining;
   }
 }

@@ -106,6 +106,25 @@ describe("direct links between Node peers", { timeout: 120_000 }, () => {
     assert.deepEqual(member.directPeers(), [caller.peerId]);
   });
 
+  test("a process stalled for 4 s keeps its direct links: silence is counted in awake time", async () => {
+    assert.deepEqual(caller.directPeers(), [member.peerId], "the link from the test before");
+    const closed: string[] = [];
+    const offCaller = caller.on("direct", (event) => event.open || closed.push(`caller lost ${event.peerId}`));
+    const offMember = member.on("direct", (event) => event.open || closed.push(`member lost ${event.peerId}`));
+    // Both peers live in this process: block it, as a long task or a starved CPU would, for longer than
+    // three heartbeats (3 s). Every frame of the other end waits unread meanwhile.
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {}
+    // The watchdogs look at the links several times while this runs.
+    const { sha256, routes } = await transfer(1 * MiB);
+    offCaller();
+    offMember();
+    assert.deepEqual(closed, []);
+    assert.deepEqual(routes, ["direct"], "the tunnel went direct at once, on the link that survived");
+    assert.equal(received.at(-1)!.sha256, sha256);
+    assert.deepEqual(caller.directPeers(), [member.peerId]);
+  });
+
   test("when the direct link is closed by force mid-transfer, the tunnel falls back to the relay and loses nothing", async () => {
     let dropped = false;
     const { sha256, routes } = await transfer(8 * MiB, (sent) => {
