@@ -1,5 +1,6 @@
 // Playwright with Debian's Chromium: Playwright's own browser download cannot work on these machines.
 import { defineConfig } from "@playwright/test";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./test/fixtures/chromium-args.ts";
 
 // The browser test page (test/fixtures/browser-page), built for production and served by `vite preview`
 // on 127.0.0.1: the tests run the same bundle a web app would ship, with no dev-server reloads.
@@ -28,17 +29,8 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${pagePort}/`,
     screenshot: "only-on-failure",
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        // WebRTC between pages and Node peers on 127.0.0.1 only.
-        "--allow-loopback-in-peer-connection",
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS,
     },
   },
 });

@@ -18,6 +18,7 @@ import type { Link } from "../../core/transports/link.ts";
 import type { WebRtcAttempt, WebRtcSignal } from "../../core/transports/webrtc.ts";
 import { recordLink } from "../fixtures/link-recorder.ts";
 import { connectPair, LOOPBACK, loopbackOnly, loopbackWerift } from "../fixtures/webrtc-peers.ts";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../fixtures/chromium-args.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -144,16 +145,8 @@ async function chromiumAndWerift(): Promise<void> {
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error("vite preview has no local URL");
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--allow-loopback-in-peer-connection",
-    ],
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
   });
   try {
     // Media permission makes Chromium offer its 127.0.0.1 candidate (see test/e2e/webrtc.spec.ts).

@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from "@playwright/test";
 import { build, preview } from "vite";
 import type { MeteredProcess } from "./cpu.ts";
 import { isExecutable } from "./servers.ts";
+import { CHROMIUM_ARGS } from "../../fixtures/chromium-args.ts";
 
 export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -46,15 +47,7 @@ export async function openBenchBrowser(): Promise<BenchBrowser> {
   try {
     browser = await chromium.launch({
       executablePath: chromiumPath(),
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--allow-loopback-in-peer-connection",
-      ],
+      args: CHROMIUM_ARGS,
     });
   } catch (error) {
     await closeServer();
