@@ -145,6 +145,12 @@ export class RelayMetrics {
       [{}, r.pauses],
     ]);
     this.counter(
+      "flow_paused_seconds_total",
+      "Time links spent paused because they fed a full queue, summed over links.",
+      [],
+      (r) => [[{}, r.pausedMs / 1000]],
+    );
+    this.counter(
       "slow_consumer_dropped_frames_total",
       "Frames lost because a link's outbound queue was full (slow-consumer policy drop).",
       [],

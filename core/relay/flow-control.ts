@@ -38,6 +38,10 @@ export class FlowControl {
   private readonly congested = new Map<Hop, Congested>();
   /** For each paused sender, the congested hops that hold it paused. */
   private readonly pausedBy = new Map<Hop, Set<Hop>>();
+  /** When each paused sender was paused. */
+  private readonly pausedSince = new Map<Hop, number>();
+  /** Time senders spent paused, summed over senders, for pauses that have ended. */
+  private endedPausesMs = 0;
   /** Checks on congested hops run while there are any, and cost nothing otherwise. */
   private sweepTimer: TimerHandle | null = null;
   private stopped = false;
@@ -55,6 +59,17 @@ export class FlowControl {
   /** Senders paused now, for reports. */
   get pausedSenders(): number {
     return this.pausedBy.size;
+  }
+
+  /**
+   * Milliseconds senders have spent paused since the relay started, summed over senders (pauses still on
+   * count so far), for reports: with `pauses`, how long a pause lasts, which is how long a sender's data
+   * waits behind a full hop.
+   */
+  pausedMs(now: number = this.clock.now()): number {
+    let total = this.endedPausesMs;
+    for (const since of this.pausedSince.values()) total += now - since;
+    return total;
   }
 
   /** Called by a hop after a send that left its queue over the high-water mark. */
@@ -115,7 +130,7 @@ export class FlowControl {
     if (entry) this.release(hop, entry);
     const holders = this.pausedBy.get(hop);
     if (!holders) return;
-    this.pausedBy.delete(hop);
+    this.unpaused(hop);
     for (const holder of holders) this.congested.get(holder)?.senders.delete(hop);
   }
 
@@ -131,6 +146,7 @@ export class FlowControl {
     let holders = this.pausedBy.get(sender);
     if (!holders) {
       this.pausedBy.set(sender, (holders = new Set()));
+      this.pausedSince.set(sender, this.clock.now());
       this.pauses++;
       sender.link.pause();
     }
@@ -147,6 +163,13 @@ export class FlowControl {
     }, interval);
   }
 
+  private unpaused(sender: Hop): void {
+    this.pausedBy.delete(sender);
+    const since = this.pausedSince.get(sender);
+    this.pausedSince.delete(sender);
+    if (since !== undefined) this.endedPausesMs += this.clock.now() - since;
+  }
+
   private release(full: Hop, entry: Congested): void {
     this.congested.delete(full);
     for (const sender of entry.senders) {
@@ -154,7 +177,7 @@ export class FlowControl {
       if (!holders) continue;
       holders.delete(full);
       if (holders.size > 0) continue;
-      this.pausedBy.delete(sender);
+      this.unpaused(sender);
       if (!sender.gone) sender.link.resume();
     }
   }

@@ -53,7 +53,14 @@ export class RelayStats {
     now: number,
     levels: Pick<
       RelayStatsReport,
-      "peers" | "relayLinks" | "queuedBytes" | "tunnelsOpen" | "pendingRequests" | "pausedSenders" | "pauses"
+      | "peers"
+      | "relayLinks"
+      | "queuedBytes"
+      | "tunnelsOpen"
+      | "pendingRequests"
+      | "pausedSenders"
+      | "pauses"
+      | "pausedMs"
     >,
   ): RelayStatsReport {
     const byKind: RelayStatsReport["byKind"] = {};

@@ -50,6 +50,7 @@ export function statsOf(
     pendingRequests: router.pending.size,
     pausedSenders: flow.pausedSenders,
     pauses: flow.pauses,
+    pausedMs: flow.pausedMs(now),
   });
 }
 

@@ -122,6 +122,11 @@ export interface RelayStatsReport {
   pausedSenders: number;
   /** How often a link was paused that way since the relay started. */
   pauses: number;
+  /**
+   * How long links spent paused that way since the relay started, in milliseconds summed over links
+   * (pauses still on count so far). Over `pauses`, the length of a pause.
+   */
+  pausedMs: number;
   /** Frames received, from peers and relays. */
   framesIn: number;
   /** Frames sent. */

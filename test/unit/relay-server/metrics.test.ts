@@ -17,6 +17,7 @@ function report(overrides: Partial<RelayStatsReport> = {}): RelayStatsReport {
     pendingRequests: 5,
     pausedSenders: 2,
     pauses: 6,
+    pausedMs: 1500,
     framesIn: 30,
     framesOut: 40,
     bytesIn: 3000,
@@ -66,6 +67,7 @@ test("levels, traffic by direction and kind, requests, refusals and slow consume
   assert.equal(value(text, "iris_relay_pending_requests"), 5);
   assert.equal(value(text, "iris_relay_paused_senders"), 2);
   assert.equal(value(text, "iris_relay_flow_pauses_total"), 6);
+  assert.equal(value(text, "iris_relay_flow_paused_seconds_total"), 1.5);
   assert.equal(value(text, 'iris_relay_frames_total{direction="in",kind="Request"}'), 10);
   assert.equal(value(text, 'iris_relay_frames_total{direction="out",kind="Reply"}'), 28);
   assert.equal(value(text, 'iris_relay_frame_bytes_total{direction="out",kind="Request"}'), 1200);

@@ -67,10 +67,12 @@ describe("flow control through a relay", TEST_TIMEOUT, () => {
   test("a subscriber that stops reading holds the publisher back; once it reads, all arrive in order", async () => {
     const { mesh, subscriberLink, heard, publisher } = await scene(60_000);
     try {
+      const started = Date.now();
       subscriberLink.pause();
       const count = 2000; // 8 MiB: far more than the relay's and the publisher's buffers hold
       const loop = publishLoop(publisher, count);
       await until(() => mesh.relay.flow.pausedSenders > 0, "the relay pauses the publisher's link");
+      const pausedAt = Date.now();
       // Held: the publisher's publishes stop resolving while nothing drains.
       let held = loop.done();
       for (let i = 0; i < 20; i++) {
@@ -81,6 +83,9 @@ describe("flow control through a relay", TEST_TIMEOUT, () => {
       assert.equal(loop.done(), held, "no publish resolves while the subscriber reads nothing");
       assert.ok(held < count, `the publisher was held after ${held} of ${count}`);
       assert.equal(heard.length, 0);
+      // The pause lasts while the subscriber reads nothing: held this long, the report must show it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const heldMs = Date.now() - pausedAt;
       subscriberLink.resume();
       await loop.finished;
       await until(() => heard.length === count, `every message heard (${heard.length})`);
@@ -89,6 +94,10 @@ describe("flow control through a relay", TEST_TIMEOUT, () => {
         "in order",
       );
       await until(() => mesh.relay.flow.pausedSenders === 0, "the publisher's link is read again");
+      const pausedMs = mesh.relay.flow.pausedMs();
+      assert.ok(pausedMs >= heldMs, `paused ${pausedMs} ms in all, held at least ${heldMs} ms`);
+      assert.ok(pausedMs <= Date.now() - started, `paused ${pausedMs} ms, longer than the test has run`);
+      assert.equal(mesh.relay.flow.pausedMs(), pausedMs, "no pause goes on, so the total stands");
       assert.equal(mesh.relay.stats.slowConsumerDisconnects, 0);
       assert.equal(mesh.relay.stats.slowConsumerDrops, 0, "nothing dropped");
     } finally {

@@ -24,6 +24,7 @@ function stats(uptimeMs: number, requests: number, pings: number, bytes: number)
     slowConsumerDisconnects: 0,
     pausedSenders: 0,
     pauses: 0,
+    pausedMs: 0,
     requestsPlaced: 0,
     requestsPlacedAgain: 0,
     refused: {},
