@@ -34,10 +34,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const hexDigits = "0123456789abcdef";
+/** Both digits of every byte: one string append per byte instead of two. */
+const hexPairs: string[] = Array.from({ length: 256 }, (_, byte) => hexDigits[byte >> 4]! + hexDigits[byte & 15]!);
 
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const byte of bytes) out += hexDigits[byte >> 4]! + hexDigits[byte & 15]!;
+  for (let i = 0; i < bytes.length; i++) out += hexPairs[bytes[i]!]!;
   return out;
 }
 

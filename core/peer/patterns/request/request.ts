@@ -4,6 +4,7 @@
 // to `queuedBytes` more; past that the caller gets OverloadedError at once.
 
 import type { Clock, TimerHandle } from "../../../util/clock.ts";
+import { HexCache } from "../../../util/hex-cache.ts";
 import { equalBytes, fromUtf8, toHex, utf8 } from "../../../util/bytes.ts";
 import type { Link } from "../../../transports/link.ts";
 import type { RequestAffinity } from "./affinity.ts";
@@ -112,6 +113,8 @@ export class RequestCaller {
   private readonly calls = new Map<number, Call>();
   /** Requests sent, by route: for introspection (and the proof that requests do go direct). */
   readonly sent = { relayed: 0, direct: 0 };
+  /** The members that answer, as the affinity table names them. */
+  private readonly memberHex = new HexCache(64);
 
   constructor(
     private readonly ctx: PeerContext,
@@ -204,7 +207,7 @@ export class RequestCaller {
         if (opened.body.length < PEER_ID_BYTES) return this.ctx.report(new SealError("reply names no member"), "reply");
         // The answering member names itself first: that is how requests find their way to direct links.
         if (directFrom === null)
-          this.affinity?.answeredBy(call.keys.name, toHex(opened.body.subarray(0, PEER_ID_BYTES)));
+          this.affinity?.answeredBy(call.keys.name, this.memberHex.hex(opened.body.subarray(0, PEER_ID_BYTES)));
         call.resolve(opened.body.subarray(PEER_ID_BYTES));
         return;
       }
