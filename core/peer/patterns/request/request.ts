@@ -10,7 +10,7 @@ import { equalBytes, fromUtf8, toHex, utf8 } from "../../../util/bytes.ts";
 import type { Link } from "../../../transports/link.ts";
 import type { RequestAffinity } from "./affinity.ts";
 import type { ServiceKeys } from "../../../crypto/keys.ts";
-import { MESSAGE_ID_BYTES, Purpose, SealError, open } from "../../../crypto/seal.ts";
+import { Purpose, SealError, open } from "../../../crypto/seal.ts";
 import type { Opened } from "../../../crypto/seal.ts";
 import {
   ClosedError,
@@ -33,6 +33,7 @@ import {
 } from "../../../wire/frames.ts";
 import type { ReplyFrame, RequestFrame } from "../../../wire/frames.ts";
 import { checkSize, openFresh, sealedFrame, toBytes } from "../context.ts";
+import { ReplyCache } from "./reply-cache.ts";
 import type { MessageInfo, Payload, PeerContext } from "../context.ts";
 
 /**
@@ -527,122 +528,4 @@ function safeText(bytes: Uint8Array): string {
 /** A queued request holds at least one byte, so a zero queue limit really queues nothing. */
 function queuedSize(job: Job): number {
   return Math.max(1, job.body.length);
-}
-
-const REPLY_CACHE_BYTES = 8 * 1024 * 1024;
-const REPLY_CACHE_ENTRIES = 4096;
-
-/** A reply kept for a re-sent request, with that request's message id as four 32-bit words. */
-interface CachedReply {
-  readonly key: number;
-  readonly id0: number;
-  readonly id1: number;
-  readonly id2: number;
-  readonly id3: number;
-  readonly frame: Uint8Array;
-  readonly expires: number;
-  /** Still in the table: an entry replaced or evicted stays in `order` until its turn comes. */
-  live: boolean;
-}
-
-/**
- * Recent replies, by the message id of the request they answer, so a duplicate request (the caller
- * re-sent it after its relay link died, and the first reply may have died with it) is answered again
- * instead of left to time out. Bounded in bytes and entries; a reply is kept only while its request
- * could still be waiting for it. Entries leave oldest first, from a queue in the order they came: no
- * iterator, no copy of the id and no string per request. Keyed by a small number made from the id (its
- * sender's counter and epoch), checked against the whole id.
- */
-class ReplyCache {
-  private readonly entries = new Map<number, CachedReply>();
-  private order: CachedReply[] = [];
-  private head = 0;
-  private bytes = 0;
-
-  constructor(private readonly ctx: PeerContext) {}
-
-  remember(requestId: Uint8Array, frame: Uint8Array, timeoutMs: number): void {
-    if (frame.length > REPLY_CACHE_BYTES / 8) return;
-    const now = this.ctx.clock.now();
-    const key = cacheKey(requestId);
-    const previous = this.entries.get(key);
-    if (previous) this.drop(previous);
-    const entry: CachedReply = {
-      key,
-      id0: word(requestId, 0),
-      id1: word(requestId, 4),
-      id2: word(requestId, 8),
-      id3: word(requestId, 12),
-      frame,
-      expires: now + timeoutMs,
-      live: true,
-    };
-    this.entries.set(key, entry);
-    this.order.push(entry);
-    this.bytes += frame.length;
-    while (this.head < this.order.length) {
-      const oldest = this.order[this.head]!;
-      const keep =
-        oldest.live &&
-        oldest.expires > now &&
-        this.bytes <= REPLY_CACHE_BYTES &&
-        this.entries.size <= REPLY_CACHE_ENTRIES;
-      if (keep) break;
-      this.order[this.head++] = DROPPED;
-      if (oldest.live) this.drop(oldest);
-    }
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  resend(requestId: Uint8Array, via: Link | null): void {
-    const entry = this.entries.get(cacheKey(requestId));
-    if (!entry || !sameId(entry, requestId) || entry.expires <= this.ctx.clock.now()) return;
-    if (via) via.send(entry.frame);
-    else this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
-  }
-
-  private drop(entry: CachedReply): void {
-    entry.live = false;
-    this.entries.delete(entry.key);
-    this.bytes -= entry.frame.length;
-  }
-}
-
-/** What a queue slot holds once its entry has left: the entry itself would keep its frame alive. */
-const DROPPED: CachedReply = {
-  key: -1,
-  id0: 0,
-  id1: 0,
-  id2: 0,
-  id3: 0,
-  frame: new Uint8Array(0),
-  expires: 0,
-  live: false,
-};
-
-function word(id: Uint8Array, at: number): number {
-  return ((id[at]! << 24) | (id[at + 1]! << 16) | (id[at + 2]! << 8) | id[at + 3]!) >>> 0;
-}
-
-function sameId(entry: CachedReply, id: Uint8Array): boolean {
-  return (
-    id.length === MESSAGE_ID_BYTES &&
-    entry.id0 === word(id, 0) &&
-    entry.id1 === word(id, 4) &&
-    entry.id2 === word(id, 8) &&
-    entry.id3 === word(id, 12)
-  );
-}
-
-/**
- * A small integer for a message id (ids are [epoch 8 bytes][counter 8 bytes]): the counter's low 30
- * bits mixed with bits of the epoch, so it stays a small integer (no heap number per request). Two ids
- * that meet on one key only share a slot; the whole id is compared before a reply is sent again.
- */
-function cacheKey(id: Uint8Array): number {
-  const epoch = (word(id, 0) ^ word(id, 4)) >>> 0;
-  return ((word(id, 12) & 0x3fffffff) ^ (epoch & 0x3ff00000) ^ ((epoch & 0xfffff) << 10)) & 0x3fffffff;
 }
