@@ -22,12 +22,21 @@ export interface Outage {
 }
 
 const KEPT = 3;
+/**
+ * A relay that misses this many inspections in a row (about one a second) is down. One missed
+ * inspection is not an outage: on a busy machine, or while a relay is still linking into the backbone,
+ * an answer can come late, and a tab must not report (and its guide tick off) a failure nobody caused.
+ * What the stack says of a relay process (down, stopping, draining) counts at once.
+ */
+const SILENT_POLLS = 3;
 
 export class OutageLog {
   private readonly outages: Outage[] = [];
   /** Why the next relay to go down went down, when this page asked for it (relay key -> words). */
   private readonly expected = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
+  /** Relays not answering, by key: how many observations in a row. */
+  private readonly silentFor = new Map<string, number>();
 
   /** The page is about to stop `key`: name the cause when it goes down. */
   expect(key: string, how: string): void {
@@ -47,7 +56,15 @@ export class OutageLog {
   /** Follows the relays' conditions: an outage starts when one is known not to be up, ends when all are. */
   observe(topology: Topology, now = performance.now()): void {
     // A relay this tab cannot see for now (it has no relay itself) is not known to be down.
-    const down = topology.relays.filter((relay) => relay.condition !== "up" && relay.condition !== "unknown");
+    const down = topology.relays.filter((relay) => {
+      if (relay.condition !== "not answering") {
+        this.silentFor.delete(relay.key);
+        return relay.condition !== "up" && relay.condition !== "unknown";
+      }
+      const polls = (this.silentFor.get(relay.key) ?? 0) + 1;
+      this.silentFor.set(relay.key, polls);
+      return polls >= SILENT_POLLS;
+    });
     const current = this.current;
     if (down.length > 0 && !current) {
       const first = down[0]!;
