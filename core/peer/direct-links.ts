@@ -7,6 +7,7 @@
 // fingerprints in it bind the data channel to the peer at the other end of the tunnel.
 
 import type { Clock } from "../util/clock.ts";
+import { every } from "../util/clock.ts";
 import { Emitter } from "../util/events.ts";
 import { CloseCode } from "../transports/link.ts";
 import type { Link } from "../transports/link.ts";
@@ -49,7 +50,7 @@ export interface DirectLinkOptions {
   /** How long setting up one link may take. Default 15 s. */
   connectTimeout?: number;
   /**
-   * A direct link silent this long is pinged; silent three times as long, it is dropped (its tunnels and
+   * Each end pings the other this often; a link silent three times as long is dropped (its tunnels and
    * requests go on through the relays). Silence is counted while this page or process runs: time it
    * spent stalled is not held against the other end. Default 1 s.
    */
@@ -96,6 +97,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
    */
   private readonly liveness: Liveness;
   private readonly heartbeatMs: number;
+  private readonly stopKeepalive: () => void;
 
   constructor(
     private readonly settings: DirectLinkSettings,
@@ -109,6 +111,11 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
     this.maxLinks = settings.maxLinks ?? 32;
     this.heartbeatMs = settings.heartbeatInterval ?? 1000;
     this.liveness = new Liveness(clock, { tickMs: this.heartbeatMs / LOOKS_PER_HEARTBEAT });
+    // Each end pings every interval whatever it hears, so that the other always hears from it. A link
+    // often carries bulk data one way (a file through a tunnel, whose credit goes back by the relays):
+    // the receiver hears plenty and the sender nothing, and the sender's own pings, and so their pongs,
+    // wait behind megabytes of its data. Only the receiver's pings reach it in time.
+    this.stopKeepalive = every(clock, this.heartbeatMs, () => this.keepalive());
   }
 
   /** The open link to `peerId`, if any. */
@@ -174,6 +181,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
 
   close(): void {
     this.liveness.stop();
+    this.stopKeepalive();
     for (const { attempt } of this.attempts.values()) attempt.abort("connection closed");
     this.attempts.clear();
     for (const entry of this.links.values()) entry.link.close(CloseCode.Normal, "connection closed");
@@ -215,7 +223,7 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
       watchdog: this.liveness.watch(
         { pingAfterMs: this.heartbeatMs, deadAfterMs: this.heartbeatMs * MISSED_HEARTBEATS },
         {
-          ping: () => link.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() })),
+          ping: () => this.ping(link),
           // A peer that vanished without closing (werift's close does not reach the other side) is found
           // here rather than after ICE consent expires half a minute later.
           dead: (silent) => link.close(1006, `direct link silent for ${Math.round(silent)} ms`),
@@ -255,6 +263,14 @@ export class DirectLinks extends Emitter<DirectLinkEvents> implements DirectRout
       this.links.delete(oldest![0]);
       this.emit("direct", { peerId: oldest![0], open: false });
     }
+  }
+
+  private keepalive(): void {
+    for (const entry of this.links.values()) this.ping(entry.link);
+  }
+
+  private ping(link: Link): void {
+    link.send(encodeFrame({ type: FrameType.Ping, stamp: this.clock.now() }));
   }
 
   /** Our pings wait behind data the other end is still taking: that is life too. */
