@@ -14,7 +14,7 @@
 // room, then the plaintext, sealed in place (sealInPlace), and receivers open it in place too (open), so
 // a message is copied once on its way out and not at all on its way in.
 
-import { randomBytes } from "../util/bytes.ts";
+import { fillRandom } from "../util/bytes.ts";
 import { ProtocolError } from "../errors.ts";
 import { Reader, varintSize, writeVarintAt } from "../wire/codec.ts";
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_OVERHEAD } from "./nacl.ts";
@@ -112,7 +112,7 @@ export function writeSealHeader(
 export function sealInPlace(box: SecretboxBackend, key: Uint8Array, sealed: Uint8Array): void {
   sealed[0] = SEAL_VERSION;
   const nonce = sealed.subarray(1, 1 + SECRETBOX_NONCE_BYTES);
-  nonce.set(randomBytes(SECRETBOX_NONCE_BYTES));
+  fillRandom(nonce);
   box.sealInPlace(sealed.subarray(1 + SECRETBOX_NONCE_BYTES), nonce, key);
 }
 

@@ -4,6 +4,7 @@
 // old one, and at no point is there a request nobody can take.
 
 import { toHex } from "../util/bytes.ts";
+import { HexCache } from "../util/hex-cache.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { ServiceKeys } from "../crypto/keys.ts";
 import type { KeyInput } from "../crypto/keyring.ts";
@@ -138,6 +139,8 @@ export class Memberships {
   private readonly clusters = new Map<string, ClusterEntry>();
   /** Topic handlers by name, so a topic joined under a new key reaches the same handlers. */
   private readonly topics = new Map<string, Set<TopicHandler>>();
+  /** The cluster ids of arriving requests and broadcasts, as the keys of `services`. */
+  private readonly idHex = new HexCache(16);
   /** Request servers of services already left that still have work running. */
   private readonly finishing = new Set<RequestServer>();
 
@@ -221,14 +224,14 @@ export class Memberships {
    * goes back). False when we serve no such cluster (we left it while the request was on its way).
    */
   onRequest(frame: RequestFrame, direct: Link | null = null): boolean {
-    const service = this.services.get(toHex(frame.id));
+    const service = this.services.get(this.idHex.hex(frame.id));
     if (!service) return false;
     service.requests.onRequest(frame, direct);
     return true;
   }
 
   onBroadcast(frame: BroadcastFrame): void {
-    this.services.get(toHex(frame.id))?.broadcasts?.onBroadcast(frame);
+    this.services.get(this.idHex.hex(frame.id))?.broadcasts?.onBroadcast(frame);
   }
 
   /** What the cluster `id` offers an incoming tunnel: its handler and a slot under its limits. */

@@ -58,14 +58,12 @@ export class MemberSearch {
     // relay's own up-to-the-moment counts with children's reported ones would starve whichever side
     // looked busier. Within the group, the power of two choices uses the relay's own counts too.
     const local = this.localWeight(idHex, route.tried);
-    const children = new Map<RelayLink, Aggregate>();
-    if (tree)
-      for (const [child, aggregate] of tree.children)
-        if (!route.tried.has(child) && !child.gone) children.set(child, aggregate);
-    const pick = pickWeighted(local > 0 ? [{ weight: local }] : [], children, null, this.host.random);
+    // With no child subtrees (a relay alone, or a leaf of the tree) there is nothing to filter: no map.
+    const children = tree && tree.children.size > 0 ? untried(tree.children, route.tried) : NO_CHILDREN;
+    const pick = pickWeighted(local > 0 ? [{ weight: local }] : NO_LOCALS, children, null, this.host.random);
     if (pick && "child" in pick) return { to: pick.child, down: true };
     if (pick) {
-      const member = this.services.pickMember(idHex, (session) => route.tried.has(session));
+      const member = this.services.pickMember(idHex, undefined, route.tried);
       if (member) return { to: member, down: true };
     }
     if (route.above && !route.above.gone && !route.tried.has(route.above)) return { back: route.above };
@@ -80,4 +78,14 @@ export class MemberSearch {
     }
     return weight;
   }
+}
+
+const NO_CHILDREN: ReadonlyMap<RelayLink, Aggregate> = new Map();
+const NO_LOCALS: ReadonlyArray<{ weight: number }> = [];
+
+/** The child subtrees a route has not tried, and that are still linked. */
+function untried(children: ReadonlyMap<RelayLink, Aggregate>, tried: ReadonlySet<Hop>): Map<RelayLink, Aggregate> {
+  const out = new Map<RelayLink, Aggregate>();
+  for (const [child, aggregate] of children) if (!tried.has(child) && !child.gone) out.set(child, aggregate);
+  return out;
 }

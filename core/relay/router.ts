@@ -14,6 +14,7 @@
 
 import { toHex, utf8 } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
+import { HexCache } from "../util/hex-cache.ts";
 import {
   FrameType,
   REQUEST_FLAGS_OFFSET,
@@ -80,6 +81,8 @@ export class Router {
   private readonly tunnelRouter: TunnelRouter;
   private readonly reporter: TreeReporter;
   private stopped = false;
+  /** Callers' peer ids and cluster ids of requests and replies, as the strings the tables are keyed by. */
+  private readonly hexes = new HexCache(1024);
 
   constructor(
     private readonly host: RouterHost,
@@ -139,7 +142,8 @@ export class Router {
   // Requests and replies.
 
   request(from: Hop, bytes: Uint8Array, frame: RequestFrame): void {
-    const key = pathKey(toHex(frame.origin), frame.reqId);
+    const callerHex = this.hexes.hex(frame.origin);
+    const key = pathKey(callerHex, frame.reqId);
     const flags = frame.flags;
     const existing = this.pending.get(key);
     if (existing) {
@@ -174,8 +178,8 @@ export class Router {
       return this.replyTo(from, frame.origin, frame.reqId, ReplyStatus.NoMembers, "hop limit reached");
     const entry: PendingRequest<Hop> = {
       key,
-      clusterId: toHex(frame.id),
-      callerHex: toHex(frame.origin),
+      clusterId: this.hexes.hex(frame.id),
+      callerHex,
       origin: frame.origin,
       reqId: frame.reqId,
       frame: bytes,
@@ -238,7 +242,7 @@ export class Router {
   }
 
   reply(from: Hop, bytes: Uint8Array, frame: ReplyFrame): void {
-    const entry = this.pending.get(pathKey(toHex(frame.origin), frame.reqId));
+    const entry = this.pending.get(pathKey(this.hexes.hex(frame.origin), frame.reqId));
     // A late reply (the request expired) or one from a hop that was never asked: drop it.
     if (!entry || entry.to !== from) return;
     if (from.kind === "peer") this.services.trackOutstanding(entry.clusterId, from as PeerSession, -1);

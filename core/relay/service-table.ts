@@ -72,22 +72,34 @@ export class ServiceTable<Holder> {
     return this.members.get(id)?.get(holder);
   }
 
-  /** Picks a member for one request, never an excluded one; undefined when there is none. */
-  pickMember(id: string, exclude?: Holder | ((holder: Holder) => boolean)): Holder | undefined {
+  /**
+   * Picks a member for one request, never an excluded one (`exclude`, or one in `excluding`); undefined
+   * when there is none. Called for every request: it counts the candidates and walks to the two drawn,
+   * rather than making a list of them, a closure or an entry pair per member.
+   */
+  pickMember(id: string, exclude?: Holder, excluding?: ReadonlySet<unknown>): Holder | undefined {
     const group = this.members.get(id);
     if (!group) return undefined;
-    const excluded =
-      typeof exclude === "function" ? (exclude as (holder: Holder) => boolean) : (holder: Holder) => holder === exclude;
-    const candidates: Array<[Holder, MemberLoad]> = [];
-    for (const entry of group) if (!excluded(entry[0])) candidates.push(entry);
-    if (candidates.length === 0) return undefined;
-    if (candidates.length === 1) return candidates[0]![0];
-    const first = Math.floor(this.random() * candidates.length);
-    let second = Math.floor(this.random() * (candidates.length - 1));
-    if (second >= first) second++;
-    const [a, loadA] = candidates[first]!;
-    const [b, loadB] = candidates[second]!;
-    return score(loadB) < score(loadA) ? b : a;
+    let count = 0;
+    for (const holder of group.keys()) if (holder !== exclude && !excluding?.has(holder)) count++;
+    if (count === 0) return undefined;
+    const first = count === 1 ? 0 : Math.floor(this.random() * count);
+    let second = -1;
+    if (count > 1) {
+      second = Math.floor(this.random() * (count - 1));
+      if (second >= first) second++;
+    }
+    let a: Holder | undefined;
+    let b: Holder | undefined;
+    let index = 0;
+    for (const holder of group.keys()) {
+      if (holder === exclude || excluding?.has(holder)) continue;
+      if (index === first) a = holder;
+      else if (index === second) b = holder;
+      index++;
+    }
+    if (b === undefined) return a;
+    return score(group.get(b)!) < score(group.get(a!)!) ? b : a;
   }
 
   clusterIds(): string[] {

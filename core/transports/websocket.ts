@@ -152,7 +152,11 @@ export class WebSocketLink implements Link {
   private onMessage(data: unknown): void {
     if (this.isClosed) return;
     let message: Uint8Array;
-    if (data instanceof Uint8Array) message = data;
+    // Node's `ws` hands over Buffers: every view the decoders take of one (a frame, an id, a body) would
+    // be a Buffer made through Node's own subarray, several times the cost of a plain one. The core
+    // speaks plain Uint8Array (DESIGN: adapters convert at the edge), so the message becomes one here.
+    if (data instanceof Uint8Array)
+      message = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     else if (data instanceof ArrayBuffer) message = new Uint8Array(data);
     else return this.close(CloseCode.Protocol, "only binary frames are spoken here");
     try {

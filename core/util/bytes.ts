@@ -34,10 +34,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const hexDigits = "0123456789abcdef";
+/** Both digits of every byte: one string append per byte instead of two. */
+const hexPairs: string[] = Array.from({ length: 256 }, (_, byte) => hexDigits[byte >> 4]! + hexDigits[byte & 15]!);
 
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const byte of bytes) out += hexDigits[byte >> 4]! + hexDigits[byte & 15]!;
+  for (let i = 0; i < bytes.length; i++) out += hexPairs[bytes[i]!]!;
   return out;
 }
 
@@ -105,13 +107,8 @@ let poolOffset = 0;
 /** Cryptographically strong random bytes through the Web Crypto API, present in browsers and Node >= 19. */
 export function randomBytes(length: number): Uint8Array {
   if (length <= POOLED_MAX) {
-    if (poolOffset + length > pool.length) {
-      pool = new Uint8Array(POOL_BYTES);
-      globalThis.crypto.getRandomValues(pool);
-      poolOffset = 0;
-    }
-    const out = pool.slice(poolOffset, poolOffset + length);
-    poolOffset += length;
+    const out = new Uint8Array(length);
+    fillRandom(out);
     return out;
   }
   const out = new Uint8Array(length);
@@ -120,4 +117,17 @@ export function randomBytes(length: number): Uint8Array {
     globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65536)));
   }
   return out;
+}
+
+/** Fills `target` (at most 64 bytes: a nonce, say) with random bytes from the pool, allocating nothing. */
+export function fillRandom(target: Uint8Array): void {
+  const length = target.length;
+  if (length > POOLED_MAX) throw new RangeError(`fillRandom takes at most ${POOLED_MAX} bytes`);
+  if (poolOffset + length > pool.length) {
+    pool = new Uint8Array(POOL_BYTES);
+    globalThis.crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  for (let i = 0; i < length; i++) target[i] = pool[poolOffset + i]!;
+  poolOffset += length;
 }

@@ -3,7 +3,9 @@
 // can neither read nor swap replies. A member runs at most `concurrency` handlers at once and queues up
 // to `queuedBytes` more; past that the caller gets OverloadedError at once.
 
-import type { Clock, TimerHandle } from "../../../util/clock.ts";
+import { Deadlines } from "../../../util/deadlines.ts";
+import type { Timed } from "../../../util/deadlines.ts";
+import { HexCache } from "../../../util/hex-cache.ts";
 import { equalBytes, fromUtf8, toHex, utf8 } from "../../../util/bytes.ts";
 import type { Link } from "../../../transports/link.ts";
 import type { RequestAffinity } from "./affinity.ts";
@@ -31,6 +33,7 @@ import {
 } from "../../../wire/frames.ts";
 import type { ReplyFrame, RequestFrame } from "../../../wire/frames.ts";
 import { checkSize, openFresh, sealedFrame, toBytes } from "../context.ts";
+import { ReplyCache } from "./reply-cache.ts";
 import type { MessageInfo, Payload, PeerContext } from "../context.ts";
 
 /**
@@ -58,14 +61,17 @@ export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 const TIMED_OUT = Symbol("timed out");
 
 /** One request waiting for its reply. */
-class Call {
+class Call implements Timed {
   /** The frame reached a link; if that link dies, the call is sent again on the next one. */
   sent = false;
   /** The frame waits in the outbox, which hands it to the next link by itself. */
   queued = false;
   /** Sent straight to this member over a direct link (hex), or null: through the relays. */
   direct: string | null = null;
-  timer: TimerHandle | null = null;
+  deadline = 0;
+  heapIndex = -1;
+  /** Made only for a call with a signal. */
+  onAbort: (() => void) | null = null;
   readonly settled: Promise<Uint8Array | typeof TIMED_OUT>;
   private settle!: (outcome: Uint8Array | typeof TIMED_OUT) => void;
   private fail!: (error: unknown) => void;
@@ -97,12 +103,15 @@ class Call {
     if (this.finish()) this.settle(TIMED_OUT);
   }
 
-  readonly onAbort = (): void => this.reject(this.signal!.reason);
+  /** Queued in the outbox, the frame has now gone to the link. */
+  onSent(): void {
+    this.queued = false;
+    this.sent = true;
+  }
 
   private finish(): boolean {
     if (!this.owner.forget(this)) return false;
-    if (this.timer !== null) this.owner.clock.clearTimeout(this.timer);
-    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.onAbort) this.signal?.removeEventListener("abort", this.onAbort);
     return true;
   }
 }
@@ -110,27 +119,31 @@ class Call {
 export class RequestCaller {
   private nextReqId = 1;
   private readonly calls = new Map<number, Call>();
+  /** Every call's timeout, on one timer. */
+  private readonly deadlines: Deadlines<Call>;
   /** Requests sent, by route: for introspection (and the proof that requests do go direct). */
   readonly sent = { relayed: 0, direct: 0 };
+  /** The members that answer, as the affinity table names them. */
+  private readonly memberHex = new HexCache(64);
 
   constructor(
     private readonly ctx: PeerContext,
     /** Where requests may go directly, when replies show one member takes them all. */
     private readonly affinity: RequestAffinity | null = null,
     private readonly directLink: (peerId: string) => Link | null = () => null,
-  ) {}
+  ) {
+    this.deadlines = new Deadlines(ctx.clock, (call) => call.timedOut());
+  }
 
   get pending(): number {
     return this.calls.size;
   }
 
-  get clock(): Clock {
-    return this.ctx.clock;
-  }
-
-  /** Takes a call out of the table; false when it was not there (settled already). */
+  /** Takes a call out of the table and its deadline off the timer; false when it was settled already. */
   forget(call: Call): boolean {
-    return this.calls.delete(call.reqId);
+    if (!this.calls.delete(call.reqId)) return false;
+    this.deadlines.remove(call);
+    return true;
   }
 
   request(name: string, payload: Payload, options: RequestOptions = {}): Promise<Uint8Array> {
@@ -162,8 +175,12 @@ export class RequestCaller {
       return Promise.reject(error);
     }
     this.calls.set(reqId, call);
-    call.timer = this.ctx.clock.setTimeout(() => call.timedOut(), timeoutMs);
-    options.signal?.addEventListener("abort", call.onAbort, { once: true });
+    this.deadlines.add(call, timeoutMs);
+    const signal = options.signal;
+    if (signal) {
+      call.onAbort = () => call.reject(signal.reason);
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
     this.send(call);
     return this.reply(call, name);
   }
@@ -204,7 +221,7 @@ export class RequestCaller {
         if (opened.body.length < PEER_ID_BYTES) return this.ctx.report(new SealError("reply names no member"), "reply");
         // The answering member names itself first: that is how requests find their way to direct links.
         if (directFrom === null)
-          this.affinity?.answeredBy(call.keys.name, toHex(opened.body.subarray(0, PEER_ID_BYTES)));
+          this.affinity?.answeredBy(call.keys.name, this.memberHex.hex(opened.body.subarray(0, PEER_ID_BYTES)));
         call.resolve(opened.body.subarray(PEER_ID_BYTES));
         return;
       }
@@ -264,13 +281,15 @@ export class RequestCaller {
   }
 
   private sendViaRelays(call: Call): void {
-    call.queued = true;
-    const sent = () => {
-      call.queued = false;
+    const outbox = this.ctx.outbox;
+    // The usual case, the link keeps up: straight to it, with no promise, closure or timer to make.
+    if (outbox.hasRoom() && outbox.sendNow(call.frame)) {
       call.sent = true;
-    };
-    // The call's own timer reports a timeout; a rejected write only means it never left the outbox.
-    this.ctx.outbox.write(call.frame, call.timeoutMs, undefined, sent).catch(() => (call.queued = false));
+      return;
+    }
+    call.queued = true;
+    // The call's own deadline reports a timeout; a rejected write only means it never left the outbox.
+    outbox.write(call.frame, call.timeoutMs, undefined, () => call.onSent()).catch(() => (call.queued = false));
   }
 }
 
@@ -483,7 +502,8 @@ export class RequestServer {
     // Back the way the request came; if a direct link died meanwhile, the caller re-sends through the
     // relays and this reply comes from the cache.
     if (via) via.send(reply);
-    else this.ctx.outbox.write(reply, timeoutMs).catch(() => {}); // the caller times out on its own
+    else if (!(this.ctx.outbox.hasRoom() && this.ctx.outbox.sendNow(reply)))
+      this.ctx.outbox.write(reply, timeoutMs).catch(() => {}); // the caller times out on its own
   }
 }
 
@@ -508,58 +528,4 @@ function safeText(bytes: Uint8Array): string {
 /** A queued request holds at least one byte, so a zero queue limit really queues nothing. */
 function queuedSize(job: Job): number {
   return Math.max(1, job.body.length);
-}
-
-const REPLY_CACHE_BYTES = 8 * 1024 * 1024;
-const REPLY_CACHE_ENTRIES = 4096;
-
-interface CachedReply {
-  requestId: Uint8Array;
-  frame: Uint8Array;
-  expires: number;
-}
-
-/**
- * Recent replies, by the message id of the request they answer, so a duplicate request (the caller
- * re-sent it after its relay link died, and the first reply may have died with it) is answered again
- * instead of left to time out. Bounded in bytes and entries; a reply is kept only while its request
- * could still be waiting for it. Keyed by a number made from the id (its sender's counter and epoch),
- * checked against the whole id: no string per request.
- */
-class ReplyCache {
-  private readonly entries = new Map<number, CachedReply>();
-  private bytes = 0;
-
-  constructor(private readonly ctx: PeerContext) {}
-
-  remember(requestId: Uint8Array, frame: Uint8Array, timeoutMs: number): void {
-    if (frame.length > REPLY_CACHE_BYTES / 8) return;
-    const now = this.ctx.clock.now();
-    const key = cacheKey(requestId);
-    const previous = this.entries.get(key);
-    if (previous) this.bytes -= previous.frame.length;
-    // A copy of the id: the request's bytes belong to a frame that is done with.
-    this.entries.set(key, { requestId: requestId.slice(), frame, expires: now + timeoutMs });
-    this.bytes += frame.length;
-    for (const [oldKey, entry] of this.entries) {
-      if (this.bytes <= REPLY_CACHE_BYTES && this.entries.size <= REPLY_CACHE_ENTRIES && entry.expires > now) break;
-      this.entries.delete(oldKey);
-      this.bytes -= entry.frame.length;
-    }
-  }
-
-  resend(requestId: Uint8Array, via: Link | null): void {
-    const entry = this.entries.get(cacheKey(requestId));
-    if (!entry || !equalBytes(entry.requestId, requestId) || entry.expires <= this.ctx.clock.now()) return;
-    if (via) via.send(entry.frame);
-    else this.ctx.outbox.write(entry.frame, entry.expires - this.ctx.clock.now()).catch(() => {});
-  }
-}
-
-/** A number for a message id: its counter's low 33 bits and 20 bits of its sender's epoch. */
-function cacheKey(id: Uint8Array): number {
-  const view = new DataView(id.buffer, id.byteOffset, id.byteLength);
-  const epoch = (view.getUint32(0) ^ view.getUint32(4)) & 0xfffff;
-  const counter = (view.getUint32(8) & 1) * 2 ** 32 + view.getUint32(12);
-  return counter * 2 ** 20 + epoch;
 }
