@@ -205,7 +205,15 @@ export class Router {
         entry.mode = step.down ? "down" : "up";
         this.pending.redirect(entry, hop);
         if (hop.kind === "peer") this.services.trackOutstanding(entry.clusterId, hop as PeerSession, 1);
-        if (hop.send(entry.frame)) return;
+        if (hop.send(entry.frame)) {
+          // Sent back down the relay link it came up (the root turning it down the same branch): the
+          // reply goes from that relay straight toward the caller, never through here, as with a
+          // request sent back up where it came from. Kept, the entry would outlive its use and take the
+          // caller's re-send (after a reply lost on the way, in a drain say) for a copy already on its
+          // way, and drop it: the request then times out.
+          if (step.down && hop === entry.from && hop.kind === "relay") this.pending.delete(entry);
+          return;
+        }
         if (hop.kind === "peer") this.services.trackOutstanding(entry.clusterId, hop as PeerSession, -1);
         entry.tried.add(hop); // its queue is full: try another way
         continue;
