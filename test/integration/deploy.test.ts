@@ -106,6 +106,13 @@ describe("deploy/iris-relay.service", () => {
     assert.equal(directive("KillSignal"), "SIGTERM");
   });
 
+  test("keeps glibc from handing freed heap back to the kernel after every burst of socket reads", () => {
+    const environment = [...unit.matchAll(/^Environment=(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+    const settings = Object.fromEntries(environment) as Record<string, number>;
+    assert.ok(settings.MALLOC_TRIM_THRESHOLD_! >= 64 << 20, JSON.stringify(settings));
+    assert.ok(settings.MALLOC_TOP_PAD_! >= 16 << 20, JSON.stringify(settings));
+  });
+
   test("gives the drain its time before systemd kills the relay", () => {
     const example = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { drainTimeoutMs: number };
     const stopSeconds = Number(/^(\d+)s$/.exec(directive("TimeoutStopSec") ?? "")?.[1]);

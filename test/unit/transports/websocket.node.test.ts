@@ -193,3 +193,26 @@ test("a close in good order lets everything queued go first", async () => {
   assert.equal(got, 100);
   await stop();
 });
+
+test("a Node client's frames carry the mask bit with an all-zero key, so its bytes go out as they are, and the server reads them", async () => {
+  const { server, tcp, client, stop } = await connectedPair();
+  const raw: Buffer[] = [];
+  tcp.on("data", (chunk: Buffer) => raw.push(chunk));
+  let got!: (bytes: Uint8Array) => void;
+  const arrived = new Promise<Uint8Array>((resolve) => (got = resolve));
+  server.listen({ frame: (bytes) => got(Uint8Array.from(bytes)), close: () => {} });
+  try {
+    const sent = frame(7, 300);
+    client.send(sent);
+    assert.deepEqual(await arrived, sent);
+    const wire = Buffer.concat(raw);
+    // 300 bytes: a 16-bit length follows the second byte, then the 4-byte key, then the payload.
+    assert.equal(wire[1]! & 0x80, 0x80, "client frames are masked, as RFC 6455 requires");
+    assert.equal(wire[1]! & 0x7f, 126);
+    assert.equal(wire.readUInt16BE(2), sent.length);
+    assert.deepEqual([...wire.subarray(4, 8)], [0, 0, 0, 0]);
+    assert.deepEqual(new Uint8Array(wire.subarray(8, 8 + sent.length)), sent);
+  } finally {
+    await stop();
+  }
+});
