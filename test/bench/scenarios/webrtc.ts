@@ -37,6 +37,8 @@ interface Transfer {
   error: string | null;
   /** CPU µs per 64 KiB message: Chromium (every process of it) and the relay. */
   cpu: CpuPerUnit;
+  /** The sending page's ICE pair and the packets Chromium discarded on send (each one a retransmission). */
+  link: string;
 }
 
 interface Setup {
@@ -76,7 +78,8 @@ export const webrtc: Scenario = {
             result,
             line:
               `${fmt.fixed(result.megabytesPerSecond)} MB/s, ${result.intact ? "intact" : "NOT intact"}, ` +
-              `${fmt.fixed(result.cpu.total)} µs CPU per 64 KiB${result.error ? `; ${result.error}` : ""}`,
+              `${fmt.fixed(result.cpu.total)} µs CPU per 64 KiB${result.link ? `; ${result.link}` : ""}` +
+              `${result.error ? `; ${result.error}` : ""}`,
           };
         },
       );
@@ -244,9 +247,10 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
       else if (sent.value && sent.value.routes.at(-1) !== path)
         arrived = { ...arrived, error: `the tunnel left the ${path} route: ${sent.value.routes.join(" -> ")}` };
     }
-    const [received, sent] = await Promise.all([
+    const [received, sent, pairs] = await Promise.all([
       member.evaluate(() => window.bench.receivedSha256()),
       caller.evaluate(() => window.bench.sentSha256()),
+      caller.evaluate(() => window.bench.peerStats()),
     ]);
     const seconds = (arrived.lastAt - startedAt) / 1000;
     return {
@@ -254,6 +258,11 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
       intact: arrived.bytes === TOTAL && !arrived.error && received === sent,
       error: arrived.error,
       cpu: perUnit(usage, TOTAL / MESSAGE),
+      link: pairs
+        .map(
+          (found) => `${found.pair}, ${found.packetsDiscardedOnSend} of ${found.packetsSent} packets discarded on send`,
+        )
+        .join("; "),
     };
   } finally {
     await Promise.all([
