@@ -134,7 +134,7 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ],
       [
         "iris-mesh",
-        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run from the build (dist/, as iris-relay) with --log-level info --startup-grace 0; roles run the sources under tsx`,
+        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run from the build (dist/, as iris-relay) with --log-level info --startup-grace 0 and deploy/iris-relay.service's environment (MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_); roles run the sources under tsx`,
       ],
       [
         "3 relays",

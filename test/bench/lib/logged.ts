@@ -23,8 +23,9 @@ export async function startLogged(
   command: string,
   args: string[],
   patterns: { ready: (log: string) => string | null; after?: RegExp },
+  env: Record<string, string> = {},
 ): Promise<Logged> {
-  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }));
   let log = "";
   let started = false;
   const match = await new Promise<string>((resolve, reject) => {
