@@ -11,6 +11,7 @@
 // and role process there; CHROMIUM_PATH for the browser scenario (default /usr/bin/chromium).
 
 import { cpuMeteringAvailable } from "./lib/cpu.ts";
+import { unitEnvironment } from "../fixtures/relay-unit.ts";
 import { commandLine, load, machine, natsDescription, secretboxBackend } from "./lib/environment.ts";
 import { killChildrenOnExit, profiling } from "./lib/processes.ts";
 import { rolePool } from "./lib/role-pool.ts";
@@ -134,7 +135,15 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ],
       [
         "iris-mesh",
-        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run from the build (dist/, as iris-relay) with --log-level info --startup-grace 0 and deploy/iris-relay.service's environment (MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_); roles run the sources under tsx`,
+        `secretbox backend ${secretboxBackend()}; bodies of 4 KiB and more are compressed; relays run from the build (dist/, as iris-relay) with --log-level info --startup-grace 0; roles run the sources under tsx`,
+      ],
+      [
+        "env",
+        `every Node process of both systems (relays, iris-mesh and NATS clients) runs with deploy/iris-relay.service's environment: ${Object.entries(
+          unitEnvironment(),
+        )
+          .map(([name, value]) => `${name}=${value}`)
+          .join(" ")}`,
       ],
       [
         "3 relays",

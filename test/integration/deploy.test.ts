@@ -13,10 +13,10 @@ import { makeCertificate } from "../fixtures/certificate.ts";
 import type { TestCertificate } from "../fixtures/certificate.ts";
 import { get, metricValue } from "../fixtures/https-get.ts";
 import { startRelay } from "../fixtures/relay-process.ts";
+import { RELAY_UNIT as UNIT, unitEnvironment } from "../fixtures/relay-unit.ts";
 import type { RelayProcess } from "../fixtures/relay-process.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../deploy/relay.example.json", import.meta.url));
-const UNIT = fileURLToPath(new URL("../../deploy/iris-relay.service", import.meta.url));
 const CLI = fileURLToPath(new URL("../../relay-server/cli.ts", import.meta.url));
 const networkKey = generateKey();
 
@@ -30,7 +30,8 @@ describe("deploy/relay.example.json", { timeout: 60_000 }, () => {
     cert = makeCertificate();
     ca = readFileSync(cert.cert, "utf8");
     const tls = ["--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-ca", cert.cert];
-    const env = { IRIS_NETWORK_KEY: networkKey };
+    // The environment the unit gives the relay, so a setting Node refuses would fail here.
+    const env = { ...unitEnvironment(), IRIS_NETWORK_KEY: networkKey };
     seed = await startRelay(tls, env);
     // Loopback and free ports instead of every interface and 7600/7680; this test's certificate instead
     // of /etc/iris-relay/tls; the test's seed instead of relay-2 and relay-3.example.net; the listening
@@ -106,11 +107,11 @@ describe("deploy/iris-relay.service", () => {
     assert.equal(directive("KillSignal"), "SIGTERM");
   });
 
-  test("keeps glibc from handing freed heap back to the kernel after every burst of socket reads", () => {
-    const environment = [...unit.matchAll(/^Environment=(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
-    const settings = Object.fromEntries(environment) as Record<string, number>;
-    assert.ok(settings.MALLOC_TRIM_THRESHOLD_! >= 64 << 20, JSON.stringify(settings));
-    assert.ok(settings.MALLOC_TOP_PAD_! >= 16 << 20, JSON.stringify(settings));
+  test("keeps glibc from handing freed heap back to the kernel, and V8's young generation small", () => {
+    const settings = unitEnvironment(unit);
+    assert.ok(Number(settings.MALLOC_TRIM_THRESHOLD_) >= 64 << 20, JSON.stringify(settings));
+    assert.ok(Number(settings.MALLOC_TOP_PAD_) >= 16 << 20, JSON.stringify(settings));
+    assert.equal(settings.NODE_OPTIONS, "--max-semi-space-size=1");
   });
 
   test("gives the drain its time before systemd kills the relay", () => {

@@ -23,9 +23,9 @@ export async function startLogged(
   command: string,
   args: string[],
   patterns: { ready: (log: string) => string | null; after?: RegExp },
-  env: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Logged> {
-  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }));
+  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env }));
   let log = "";
   let started = false;
   const match = await new Promise<string>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // error, not on Ctrl-C.
 
 import type { ChildProcess } from "node:child_process";
+import { unitEnvironment } from "../../fixtures/relay-unit.ts";
 
 const children = new Set<ChildProcess>();
 
@@ -12,6 +13,19 @@ const children = new Set<ChildProcess>();
  */
 export function nodeFlags(): string[] {
   return ["--import", "tsx", ...profileFlags()];
+}
+
+/**
+ * The environment of every Node process the benchmark starts, relays and both systems' client roles
+ * alike: the `Environment=` lines of the systemd unit operators deploy relays with (glibc's malloc
+ * settings and V8's young generation size, which README "Deploying relays" explains). A process that
+ * reads 64 KiB WebSocket messages at full speed allocates and frees a buffer or two per read, in a relay
+ * and in a Node subscriber alike, and both systems' clients get the same settings.
+ */
+export function nodeEnvironment(): NodeJS.ProcessEnv {
+  const unit = unitEnvironment();
+  const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS].filter(Boolean).join(" ");
+  return { ...process.env, ...unit, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
 }
 
 /** Just the profiling flags, for processes that run built JavaScript (the relays, from dist/). */

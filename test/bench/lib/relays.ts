@@ -2,32 +2,20 @@
 // their admin listener: links and trees (to know when a backbone is ready) and traffic counters.
 //
 // Relays run as operators run them: the `iris-relay` command from the build (dist/relay-server/bin.js;
-// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it (glibc's malloc
-// settings, which keep a busy relay's freed heap instead of faulting it in again). Under tsx, every closure the relay makes also gets its name set by
+// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it (nodeEnvironment). Under tsx, every closure the relay makes also gets its name set by
 // esbuild's keepNames helper, which costs CPU on the hot path and about 2 KiB of heap per attached peer.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { RelaySnapshot } from "../../../core/node.ts";
 import type { Endpoint } from "../protocol.ts";
 import { startLogged } from "./logged.ts";
 import type { Logged } from "./logged.ts";
-import { profileFlags } from "./processes.ts";
+import { nodeEnvironment, profileFlags } from "./processes.ts";
 import { isRoutineRelayLine, listeningUrl, parseRelayLine } from "./relay-log.ts";
 import type { RelayStats, Server } from "./servers.ts";
 
 const RELAY_BIN = fileURLToPath(new URL("../../../dist/relay-server/bin.js", import.meta.url));
-const RELAY_UNIT = fileURLToPath(new URL("../../../deploy/iris-relay.service", import.meta.url));
-
-/** The `Environment=NAME=value` lines of the systemd unit operators deploy. */
-export function unitEnvironment(unitText: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const match of unitText.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) {
-    env[match[1]!] = match[2]!.trim();
-  }
-  return env;
-}
-
 /**
  * One relay process on a free port. A fresh relay waits up to --startup-grace for members before it
  * answers "no members"; that is for restarts, not for a benchmark, so it is off.
@@ -38,8 +26,7 @@ export function startRelay(seeds: string[], extraArgs: string[] = []): Promise<L
   const args = [...profileFlags(), RELAY_BIN, "--port", "0", "--admin-port", "0", "--log-level", "info"];
   args.push("--startup-grace", "0", ...extraArgs);
   for (const seed of seeds) args.push("--seed", seed);
-  const env = unitEnvironment(readFileSync(RELAY_UNIT, "utf8"));
-  return startLogged(process.execPath, args, { ready: listeningUrl }, env);
+  return startLogged(process.execPath, args, { ready: listeningUrl }, nodeEnvironment());
 }
 
 export function statusUrl(relay: Logged): string {
