@@ -139,11 +139,9 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ],
       [
         "env",
-        `every Node process of both systems (relays, iris-mesh and NATS clients) runs with deploy/iris-relay.service's environment: ${Object.entries(
-          unitEnvironment(),
-        )
+        `relays run with deploy/iris-relay.service's environment (${Object.entries(unitEnvironment())
           .map(([name, value]) => `${name}=${value}`)
-          .join(" ")}`,
+          .join(" ")}); both systems' Node clients with its MALLOC_ settings alone`,
       ],
       [
         "3 relays",

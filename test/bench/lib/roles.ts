@@ -5,7 +5,7 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RoleAnswer, RoleCall, RoleReady } from "../protocol.ts";
-import { isRunning, nodeEnvironment, nodeFlags, track } from "./processes.ts";
+import { isRunning, clientEnvironment, nodeFlags, track } from "./processes.ts";
 
 export type RoleName =
   | "publisher"
@@ -34,7 +34,11 @@ type Pending = { resolve(value: unknown): void; reject(error: Error): void };
 export async function startRole(name: RoleName): Promise<Role> {
   const script = fileURLToPath(new URL(`../roles/${name}.ts`, import.meta.url));
   const child = track(
-    fork(script, [], { execArgv: nodeFlags(), env: nodeEnvironment(), stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+    fork(script, [], {
+      execArgv: nodeFlags(),
+      env: clientEnvironment(),
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    }),
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const pending = new Map<number, Pending>();
