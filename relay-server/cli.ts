@@ -6,6 +6,7 @@ import { relayLogger } from "./log.ts";
 import { startRelayServer } from "./server.ts";
 import type { RelayServer } from "./server.ts";
 import { helpText } from "./settings-doc.ts";
+import { collectSpentBuffers } from "./spent-buffers.ts";
 import { loadTls } from "./tls.ts";
 
 /** Exit codes: 2 for a configuration the relay refuses, 1 for a relay that failed while starting. */
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(EXIT_FAILED);
   }
+  collectSpentBuffers();
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal means: now.

@@ -139,9 +139,11 @@ function printHeader(context: Omit<BenchContext, "roles">, scenarios: Scenario[]
       ],
       [
         "env",
-        `relays run with deploy/iris-relay.service's environment (${Object.entries(unitEnvironment())
+        `every Node process of both systems (relays, iris-mesh and NATS clients) runs with deploy/iris-relay.service's environment: ${Object.entries(
+          unitEnvironment(),
+        )
           .map(([name, value]) => `${name}=${value}`)
-          .join(" ")}); both systems' Node clients with its MALLOC_ settings alone`,
+          .join(" ")}`,
       ],
       [
         "3 relays",

@@ -16,24 +16,13 @@ export function nodeFlags(): string[] {
 }
 
 /**
- * A relay's environment: the `Environment=` lines of the systemd unit operators deploy relays with
- * (glibc's malloc settings and V8's young generation size, which README "Deploying relays" explains).
+ * The environment of every Node process the benchmark starts, relays and both systems' clients alike:
+ * the `Environment=` lines of the systemd unit operators deploy relays with (glibc's malloc settings,
+ * which spare a process that reads 64 KiB WebSocket messages at full speed from faulting its heap in
+ * again after every read; they leave NATS's clients as they were).
  */
-export function relayEnvironment(): NodeJS.ProcessEnv {
-  const unit = unitEnvironment();
-  const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS].filter(Boolean).join(" ");
-  return { ...process.env, ...unit, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-}
-
-/**
- * Both systems' client roles get the unit's malloc settings alone. They spare a process that reads
- * 64 KiB WebSocket messages at full speed from faulting its heap in again after every read, and leave
- * NATS's clients as they were; the small young generation, though, costs a process that allocates per
- * message (a publisher of either system) more than it saves.
- */
-export function clientEnvironment(): NodeJS.ProcessEnv {
-  const malloc = Object.entries(unitEnvironment()).filter(([name]) => name.startsWith("MALLOC_"));
-  return { ...process.env, ...Object.fromEntries(malloc) };
+export function nodeEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env, ...unitEnvironment() };
 }
 
 /** Just the profiling flags, for processes that run built JavaScript (the relays, from dist/). */

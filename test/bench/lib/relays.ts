@@ -2,7 +2,7 @@
 // their admin listener: links and trees (to know when a backbone is ready) and traffic counters.
 //
 // Relays run as operators run them: the `iris-relay` command from the build (dist/relay-server/bin.js;
-// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it (relayEnvironment). Under tsx, every closure the relay makes also gets its name set by
+// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it (nodeEnvironment). Under tsx, every closure the relay makes also gets its name set by
 // esbuild's keepNames helper, which costs CPU on the hot path and about 2 KiB of heap per attached peer.
 
 import { existsSync } from "node:fs";
@@ -11,7 +11,7 @@ import type { RelaySnapshot } from "../../../core/node.ts";
 import type { Endpoint } from "../protocol.ts";
 import { startLogged } from "./logged.ts";
 import type { Logged } from "./logged.ts";
-import { relayEnvironment, profileFlags } from "./processes.ts";
+import { nodeEnvironment, profileFlags } from "./processes.ts";
 import { isRoutineRelayLine, listeningUrl, parseRelayLine } from "./relay-log.ts";
 import type { RelayStats, Server } from "./servers.ts";
 
@@ -26,7 +26,7 @@ export function startRelay(seeds: string[], extraArgs: string[] = []): Promise<L
   const args = [...profileFlags(), RELAY_BIN, "--port", "0", "--admin-port", "0", "--log-level", "info"];
   args.push("--startup-grace", "0", ...extraArgs);
   for (const seed of seeds) args.push("--seed", seed);
-  return startLogged(process.execPath, args, { ready: listeningUrl }, relayEnvironment());
+  return startLogged(process.execPath, args, { ready: listeningUrl }, nodeEnvironment());
 }
 
 export function statusUrl(relay: Logged): string {

@@ -5,7 +5,7 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RoleAnswer, RoleCall, RoleReady } from "../protocol.ts";
-import { isRunning, clientEnvironment, nodeFlags, track } from "./processes.ts";
+import { isRunning, nodeEnvironment, nodeFlags, track } from "./processes.ts";
 
 export type RoleName =
   | "publisher"
@@ -36,7 +36,7 @@ export async function startRole(name: RoleName): Promise<Role> {
   const child = track(
     fork(script, [], {
       execArgv: nodeFlags(),
-      env: clientEnvironment(),
+      env: nodeEnvironment(),
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     }),
   );
