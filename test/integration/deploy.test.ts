@@ -30,7 +30,7 @@ describe("deploy/relay.example.json", { timeout: 60_000 }, () => {
     cert = makeCertificate();
     ca = readFileSync(cert.cert, "utf8");
     const tls = ["--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-ca", cert.cert];
-    // The environment the unit gives the relay, so a setting Node refuses would fail here.
+    // The environment the unit gives the relay: it runs here as it would under systemd.
     const env = { ...unitEnvironment(), IRIS_NETWORK_KEY: networkKey };
     seed = await startRelay(tls, env);
     // Loopback and free ports instead of every interface and 7600/7680; this test's certificate instead

@@ -2,8 +2,9 @@
 // their admin listener: links and trees (to know when a backbone is ready) and traffic counters.
 //
 // Relays run as operators run them: the `iris-relay` command from the build (dist/relay-server/bin.js;
-// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it (nodeEnvironment). Under tsx, every closure the relay makes also gets its name set by
-// esbuild's keepNames helper, which costs CPU on the hot path and about 2 KiB of heap per attached peer.
+// `npm run bench` builds first), with the environment deploy/iris-relay.service gives it
+// (nodeEnvironment). Under tsx, every closure the relay makes also gets its name set by esbuild's
+// keepNames helper, which costs CPU on the hot path and about 2 KiB of heap per attached peer.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { isRoutineRelayLine, listeningUrl, parseRelayLine } from "./relay-log.ts
 import type { RelayStats, Server } from "./servers.ts";
 
 const RELAY_BIN = fileURLToPath(new URL("../../../dist/relay-server/bin.js", import.meta.url));
+
 /**
  * One relay process on a free port. A fresh relay waits up to --startup-grace for members before it
  * answers "no members"; that is for restarts, not for a benchmark, so it is off.
