@@ -106,12 +106,11 @@ let poolOffset = 0;
 
 /** Cryptographically strong random bytes through the Web Crypto API, present in browsers and Node >= 19. */
 export function randomBytes(length: number): Uint8Array {
+  const out = new Uint8Array(length);
   if (length <= POOLED_MAX) {
-    const out = new Uint8Array(length);
     fillRandom(out);
     return out;
   }
-  const out = new Uint8Array(length);
   // getRandomValues refuses more than 65,536 bytes per call.
   for (let offset = 0; offset < length; offset += 65536) {
     globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65536)));
