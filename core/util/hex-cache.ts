@@ -5,7 +5,7 @@
 // bytes, in a small direct-mapped table: a miss (a new id, or two ids sharing a slot) costs what toHex
 // costs, plus a copy of the id.
 
-import { toHex } from "./bytes.ts";
+import { equalBytes, toHex } from "./bytes.ts";
 
 interface Slot {
   readonly bytes: Uint8Array;
@@ -27,7 +27,7 @@ export class HexCache {
   hex(bytes: Uint8Array): string {
     const index = slotOf(bytes) & this.mask;
     const slot = this.slots[index];
-    if (slot !== undefined && sameBytes(slot.bytes, bytes)) return slot.hex;
+    if (slot !== undefined && equalBytes(slot.bytes, bytes)) return slot.hex;
     const hex = toHex(bytes);
     // A copy: `bytes` is usually a view into a frame, which must not be kept alive by the cache.
     this.slots[index] = { bytes: bytes.slice(), hex };
@@ -40,11 +40,4 @@ function slotOf(bytes: Uint8Array): number {
   const n = bytes.length;
   if (n === 0) return 0;
   return (bytes[0]! | (bytes[n >> 1]! << 8) | (bytes[n - 1]! << 16)) ^ n;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = n - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
-  return true;
 }
