@@ -42,7 +42,7 @@ describe("tunnel through a relay process", () => {
     await relay?.stop();
   });
 
-  test("64 MiB arrive byte-exact at a slow reader while the sender's memory stays bounded", async () => {
+  test("64 MiB arrive byte-exact at a slow reader while the sender's memory stays bounded", async (t) => {
     const total = 64 * MiB;
     const seed = 20261125;
     const result = await sender.call<SendResult>("tunnelSend", {
@@ -69,11 +69,12 @@ describe("tunnel through a relay process", () => {
     assert.equal(received[0]!.sha256, expectedHex);
 
     // Credits held the sender back: it never buffered anything near the 64 MiB it sent.
-    // Measured as the heap plus byte buffers (RSS also counts memory the collector has freed but not yet
-    // returned, which says more about the collector than about buffering).
+    // Measured as the heap plus byte buffers after a full collection (RSS also counts memory the
+    // collector has freed but not yet returned, which says more about the collector than about buffering).
     const heldGrowth = result.peakHeap - result.baselineHeap;
-    // Well under the 64 MiB sent: the sender never held the transfer (garbage not yet collected counts).
-    assert.ok(heldGrowth < 40 * MiB, `sender memory grew by ${(heldGrowth / MiB).toFixed(1)} MiB`);
+    t.diagnostic(`sender held at most ${(heldGrowth / MiB).toFixed(1)} MiB more than before the transfer`);
+    // At most the reader's largest window (16 MiB) can be in flight, some of it still in the sender's socket.
+    assert.ok(heldGrowth < 24 * MiB, `sender memory grew by ${(heldGrowth / MiB).toFixed(1)} MiB`);
     // The reader grants credit only as it consumes, so what waits for it never exceeds its window.
     const { maxBuffered, maxWindow } = received[0]!;
     assert.ok(maxBuffered <= maxWindow, `reader held ${maxBuffered} bytes with a window of ${maxWindow}`);
