@@ -49,6 +49,14 @@ class WeriftPeerConnection implements PeerConnectionLike {
     return this.pc.localDescription;
   }
 
+  get sctp(): { maxMessageSize: number } | null {
+    const transport = this.pc.sctpTransport;
+    if (!transport) return null;
+    // werift's remote limit is 0 when the other end declared none.
+    const remote = transport.remoteMaxMessageSize || Number.POSITIVE_INFINITY;
+    return { maxMessageSize: Math.min(transport.maxMessageSize, remote) };
+  }
+
   createOffer(): Promise<{ type: string; sdp?: string }> {
     return this.pc.createOffer();
   }

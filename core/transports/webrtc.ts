@@ -64,6 +64,8 @@ export interface IceCandidateInit {
 /** The part of RTCPeerConnection the connector uses; the browser's fits it, werift's through webrtc.node.ts. */
 export interface PeerConnectionLike {
   readonly connectionState: string;
+  /** The SCTP transport once negotiated: the largest message both ends accept (Infinity: no limit). */
+  readonly sctp?: { readonly maxMessageSize: number } | null;
   readonly localDescription: { readonly type: string; readonly sdp: string } | null;
   createOffer(): Promise<{ type: string; sdp?: string }>;
   createAnswer(): Promise<{ type: string; sdp?: string }>;
@@ -310,6 +312,9 @@ export class WebRtcAttempt {
       if (this.settled) return;
       this.settled = true;
       clearTimeout(this.timer);
+      // Known only now: the initiator made its channel before it saw the other end's description.
+      const negotiated = this.pc.sctp?.maxMessageSize;
+      if (negotiated !== undefined) link.fitMessagesTo(negotiated);
       this.resolveLink(link);
     };
     channel.addEventListener("open", opened);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { ClosedError, ProtocolError, TimeoutError } from "../../core/errors.ts";
 import { CloseCode } from "../../core/transports/link.ts";
 import { connectWebRtc, parseCandidate } from "../../core/transports/webrtc.ts";
+import { weriftPeerConnectionFactory } from "../../core/transports/webrtc.node.ts";
 import type { PeerConnectionLike, WebRtcSignal } from "../../core/transports/webrtc.ts";
 import { recordLink, sendWithBackpressure, sha256, testBytes, testChunks, within } from "../fixtures/link-recorder.ts";
 import {
@@ -97,6 +98,36 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
     await within(Promise.all([atB.until(frames.length), atA.until(replies.length)]), 20_000, "frames both ways");
     assert.deepEqual(atB.frames, frames);
     assert.deepEqual(atA.frames, replies);
+  });
+
+  test("channel messages fit the size the two ends negotiated (one of them accepting only 16 KiB)", async () => {
+    const small = weriftPeerConnectionFactory({
+      additionalHostAddresses: [LOOPBACK],
+      restrictToAddresses: [LOOPBACK],
+      useIpv6: false,
+      config: { maxMessageSize: 16 * KiB },
+    });
+    const { a, b, channels } = await pair({ factories: { a: loopbackWerift(), b: small } });
+    // Message sizes as a's channel sends and receives them (the responder's channel object is wrapped
+    // anew for each listener, so b's are counted where they arrive). werift itself refuses to send a
+    // message over the other end's limit.
+    const sizes = { a: [] as number[], b: [] as number[] };
+    const channel = channels.a[0]!;
+    const send = channel.send.bind(channel);
+    channel.send = (data) => {
+      sizes.a.push(data.length);
+      send(data);
+    };
+    channel.addEventListener("message", (event: { data: Uint8Array | ArrayBuffer }) => sizes.b.push(event.data.byteLength));
+    const atA = recordLink(a);
+    const atB = recordLink(b);
+    const frames = [testBytes(MiB, 1), testBytes(100 * KiB, 2)];
+    for (const frame of frames) a.send(frame);
+    for (const frame of frames) b.send(frame);
+    await within(Promise.all([atB.until(2), atA.until(2)]), 20_000, "frames both ways");
+    assert.deepEqual(atB.frames, frames);
+    assert.deepEqual(atA.frames, frames);
+    for (const side of ["a", "b"] as const) assert.equal(Math.max(...sizes[side]), 16 * KiB, `${side}'s largest message`);
   });
 
   test("werift loads on demand, and its factory connects", async () => {

@@ -149,13 +149,32 @@ describe("data channel link over a fake channel", () => {
     });
   }
 
+  test("fitMessagesTo lowers the message size to what the two ends negotiated, and never raises it", async () => {
+    const { a, b, channelA } = linkPair();
+    const atB = recordLink(b);
+    a.fitMessagesTo(Number.POSITIVE_INFINITY);
+    a.fitMessagesTo(1024 * KiB);
+    a.send(testBytes(100 * KiB, 1));
+    await within(atB.until(1), 5_000, "the first frame");
+    assert.equal(Math.max(...channelA.sentSizes), MAX_CHANNEL_MESSAGE);
+    const sentBefore = channelA.sentSizes.length;
+    a.fitMessagesTo(16 * KiB);
+    const frames = [testBytes(100 * KiB, 2), testBytes(10, 3)];
+    for (const frame of frames) a.send(frame);
+    await within(atB.until(3), 5_000, "the frames after fitting");
+    const after = channelA.sentSizes.slice(sentBefore);
+    assert.equal(Math.max(...after), 16 * KiB);
+    assert.equal(after.length, Math.ceil((100 * KiB + 3 * 7 + 10 + 3) / (16 * KiB)));
+    assert.deepEqual(atB.frames.slice(1), frames);
+  });
+
   test("small frames sent together are coalesced into full channel messages", async () => {
     const { a, b, channelA } = linkPair();
     const atB = recordLink(b);
     const frames = Array.from({ length: 5000 }, (_, i) => testBytes(100, i));
     for (const frame of frames) a.send(frame);
     await within(atB.until(frames.length), 10_000, "5000 frames");
-    // 5000 records of 3 + 100 bytes fill ceil(515000 / 16384) messages, every one full but the last.
+    // 5000 records of 3 + 100 bytes fill ceil(515000 / 65536) messages, every one full but the last.
     assert.equal(channelA.sentSizes.length, Math.ceil((5000 * 103) / MAX_CHANNEL_MESSAGE));
     assert.ok(channelA.sentSizes.slice(0, -1).every((size) => size === MAX_CHANNEL_MESSAGE));
     assert.equal(sha256(...atB.frames), sha256(...frames));
