@@ -3,6 +3,8 @@
 // tunnel over the relay (direct links off), and a raw RTCDataChannel between the same two pages, the
 // baseline. The werift paths (Node to Node, Chromium to Node) are in test/bench/webrtc.ts.
 
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Page } from "@playwright/test";
 import { chromiumMissing, openBenchBrowser } from "../lib/chromium.ts";
 import type { BenchBrowser } from "../lib/chromium.ts";
@@ -59,7 +61,7 @@ export const webrtc: Scenario = {
       `two pages in one Chromium, each an iris-mesh peer (browser entry) of one relay process; ${TOTAL / MIB} MiB of random ` +
         `bytes in ${MESSAGE / 1024} KiB messages from one page to the other: through a tunnel once it is on the pages' direct ` +
         "data channel; through a tunnel over the relay (direct links off); and through a raw RTCDataChannel between the two " +
-        "pages (no framing, no sealing; waits while over 1 MiB is buffered); SHA-256 checked; MB/s from the first send to " +
+        "pages (no framing, no sealing; the link's flow control: waits while 128 KiB or more is buffered); SHA-256 checked; MB/s from the first send to " +
         "the last arrival; CPU of Chromium (all its processes) and the relay",
     ],
   ],
@@ -157,6 +159,31 @@ async function start(keys: Record<string, string>): Promise<Setup> {
   }
 }
 
+/**
+ * With IRIS_BENCH_CPU_PROF set, each page's JavaScript is profiled over the measured transfer (through the
+ * DevTools protocol) and written there as webrtc-<path>-<round>-<page>.cpuprofile.
+ */
+async function profilePages(pages: Record<string, Page>, name: string): Promise<() => Promise<void>> {
+  const dir = process.env.IRIS_BENCH_CPU_PROF;
+  if (!dir) return async () => {};
+  const sessions = await Promise.all(
+    Object.entries(pages).map(async ([role, page]) => {
+      const session = await page.context().newCDPSession(page);
+      await session.send("Profiler.enable");
+      await session.send("Profiler.start");
+      return { role, session };
+    }),
+  );
+  return async () => {
+    await mkdir(dir, { recursive: true });
+    for (const { role, session } of sessions) {
+      const { profile } = await session.send("Profiler.stop");
+      await writeFile(path.join(dir, `webrtc-${name}-${role}.cpuprofile`), JSON.stringify(profile));
+      await session.detach();
+    }
+  };
+}
+
 /** A page call with a deadline, so a hung transfer fails its round instead of the run. */
 function call<T>(what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -196,6 +223,7 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
         "accept",
         caller.evaluate((sdp) => window.bench.rawAccept(sdp), answer),
       );
+      const profiled = await profilePages({ caller, member }, name);
       const meter = meterCpu(processes);
       const sending = settle(
         call(
@@ -209,6 +237,7 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
       );
       const sent = await sending;
       usage = meter.stop();
+      await profiled();
       startedAt = sent.value?.startedAt ?? NaN;
       if (sent.error) arrived = { ...arrived, error: `the sender: ${sent.error}` };
     } else {
@@ -229,6 +258,7 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
         "open",
         caller.evaluate(([n, c, p]) => window.bench.open(n, c, p), [name, CLUSTER, path] as const),
       );
+      const profiled = await profilePages({ caller, member }, name);
       const meter = meterCpu(processes);
       const sending = settle(
         call(
@@ -242,6 +272,7 @@ async function transfer(setup: Setup, path: Path, name: string, keys: Record<str
       );
       const sent = await sending;
       usage = meter.stop();
+      await profiled();
       startedAt = sent.value?.startedAt ?? NaN;
       if (sent.error) arrived = { ...arrived, error: `the sender: ${sent.error}` };
       else if (sent.value && sent.value.routes.at(-1) !== path)
