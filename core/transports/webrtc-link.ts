@@ -12,7 +12,13 @@
 
 import { CloseCode, HandlerSlot } from "./link.ts";
 import type { Link, LinkHandlers } from "./link.ts";
-import { FramingError, MAX_CHANNEL_MESSAGE, MIN_CHANNEL_MESSAGE, MessagePacker, RecordReader } from "./webrtc-framing.ts";
+import {
+  FramingError,
+  MAX_CHANNEL_MESSAGE,
+  MIN_CHANNEL_MESSAGE,
+  MessagePacker,
+  RecordReader,
+} from "./webrtc-framing.ts";
 
 /** The part of RTCDataChannel that links use; browsers' channels fit it, werift's through an adapter. */
 export interface DataChannelLike {

@@ -118,7 +118,9 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
       sizes.a.push(data.length);
       send(data);
     };
-    channel.addEventListener("message", (event: { data: Uint8Array | ArrayBuffer }) => sizes.b.push(event.data.byteLength));
+    channel.addEventListener("message", (event: { data: Uint8Array | ArrayBuffer }) =>
+      sizes.b.push(event.data.byteLength),
+    );
     const atA = recordLink(a);
     const atB = recordLink(b);
     const frames = [testBytes(MiB, 1), testBytes(100 * KiB, 2)];
@@ -127,7 +129,8 @@ describe("WebRTC links between werift peers on 127.0.0.1", () => {
     await within(Promise.all([atB.until(2), atA.until(2)]), 20_000, "frames both ways");
     assert.deepEqual(atB.frames, frames);
     assert.deepEqual(atA.frames, frames);
-    for (const side of ["a", "b"] as const) assert.equal(Math.max(...sizes[side]), 16 * KiB, `${side}'s largest message`);
+    for (const side of ["a", "b"] as const)
+      assert.equal(Math.max(...sizes[side]), 16 * KiB, `${side}'s largest message`);
   });
 
   test("werift loads on demand, and its factory connects", async () => {
